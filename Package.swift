@@ -1,0 +1,47 @@
+// swift-tools-version:6.1
+// Pier: a userspace packet-processing dataplane for container networking.
+// Module layout: ../shared/DESIGN.md ("Modules").
+import PackageDescription
+
+/// Settings every Pier module shares: Swift 6 language mode and the lifetime
+/// annotations that the zero-copy header views need.
+let common: [SwiftSetting] = [
+    .enableExperimentalFeature("Lifetimes"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Pier",
+    products: [
+        .executable(name: "pier", targets: ["pier"]),
+        .executable(name: "PierFuzz", targets: ["PierFuzz"]),
+        .library(name: "Wire", targets: ["Wire"]),
+        .library(name: "Dataplane", targets: ["Dataplane"]),
+        .library(name: "PacketIO", targets: ["PacketIO"]),
+        .library(name: "Inspect", targets: ["Inspect"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "Wire", swiftSettings: common),
+        .target(name: "Dataplane", dependencies: ["Wire"], swiftSettings: common),
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .target(name: "CAllocCounter"),
+        .target(name: "PacketIO", dependencies: ["Dataplane", "CPcap"], swiftSettings: common),
+        .target(name: "Inspect", dependencies: ["Wire"], swiftSettings: common),
+        .executableTarget(
+            name: "pier",
+            dependencies: [
+                "Wire", "Dataplane", "PacketIO", "Inspect", "CAllocCounter",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: common),
+        .executableTarget(name: "PierFuzz", dependencies: ["Wire", "Inspect"], swiftSettings: common),
+        .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: common),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane"], swiftSettings: common),
+        .testTarget(name: "PacketIOTests", dependencies: ["PacketIO"], swiftSettings: common),
+        .testTarget(name: "PierTests", dependencies: ["Inspect", "PacketIO", "Wire"], swiftSettings: common),
+    ],
+    swiftLanguageModes: [.v6]
+)

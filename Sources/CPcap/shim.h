@@ -1,0 +1,3 @@
+// libpcap for Swift: the public header, nothing more.
+#include <pcap/pcap.h>
+#include <stdio.h>

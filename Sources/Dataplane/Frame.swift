@@ -1,0 +1,190 @@
+import Wire
+
+/// One packet, owning its bytes: a buffer with headroom in front of the data, the input port,
+/// the capture metadata and the offsets of its layers once classified.
+///
+/// Frames are noncopyable (STYLE.md, principle 7): moving one is `consume`, duplicating one to
+/// flood it is an explicit `clone()`. Encapsulation prepends into the headroom without moving
+/// the payload; decapsulation advances the start.
+public struct Frame: ~Copyable {
+    /// Bytes kept free in front of the data of a fresh or reset frame, for encapsulation.
+    public static let headroom = 128
+    /// The buffer size of a pool frame: headroom plus a jumbo-capable 9,216-byte frame.
+    public static let defaultCapacity = headroom + 9_216
+
+    @usableFromInline var storage: UnsafeMutableRawPointer
+    /// The buffer's size in bytes (headroom + data + tailroom).
+    public private(set) var capacity: Int
+    /// Where the data begins in the buffer.
+    public private(set) var start: Int
+    /// The number of bytes of data.
+    public private(set) var count: Int
+
+    /// The port the frame entered on.
+    public var inputPort: PortID = .none
+    /// When the frame was captured (replay) or received (live).
+    public var timestamp: Timestamp = .zero
+    /// The frame's length on the wire; more than `count` when a capture cut it short.
+    public var originalLength: Int = 0
+    /// Offsets of the layers, set by classification.
+    public var layers = LayerOffsets()
+
+    /// Makes an empty frame whose buffer holds `capacity` bytes.
+    public init(capacity: Int = Frame.defaultCapacity) {
+        precondition(capacity > Self.headroom, "a frame needs room beyond its headroom")
+        storage = .allocate(byteCount: capacity, alignment: 64)
+        self.capacity = capacity
+        start = Self.headroom
+        count = 0
+    }
+
+    /// Makes a frame holding a copy of `bytes`.
+    public init(copying bytes: UnsafeRawBufferPointer) {
+        self.init(capacity: max(Self.defaultCapacity, Self.headroom + bytes.count))
+        replaceContents(with: bytes)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Room left in front of the data.
+    @inlinable public var availableHeadroom: Int { start }
+    /// Room left after the data.
+    @inlinable public var availableTailroom: Int { capacity - start - count }
+
+    /// The frame's bytes, read-only.
+    public var bytes: RawSpan {
+        @_lifetime(borrow self) get {
+            let span = RawSpan(_unsafeStart: storage + start, byteCount: count)
+            return _overrideLifetime(span, borrowing: self)
+        }
+    }
+
+    /// The frame's bytes, writable in place.
+    public var mutableBytes: MutableRawSpan {
+        @_lifetime(&self) mutating get {
+            let span = MutableRawSpan(_unsafeStart: storage + start, byteCount: count)
+            return _overrideLifetime(span, mutating: &self)
+        }
+    }
+
+    /// Calls `body` with the data as a raw buffer (for C APIs such as `write(2)` and libpcap).
+    @inlinable
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeRawBufferPointer(start: storage + start, count: count))
+    }
+
+    /// Replaces the data with a copy of `bytes`, restoring the full headroom; grows the buffer
+    /// when it is too small (once, for an unusually large frame; the pool keeps it).
+    public mutating func replaceContents(with bytes: UnsafeRawBufferPointer) {
+        if Self.headroom + bytes.count > capacity {
+            storage.deallocate()
+            capacity = Self.headroom + bytes.count
+            storage = .allocate(byteCount: capacity, alignment: 64)
+        }
+        start = Self.headroom
+        count = bytes.count
+        if let base = bytes.baseAddress { (storage + start).copyMemory(from: base, byteCount: bytes.count) }
+        layers = LayerOffsets()
+    }
+
+    /// Adds `byteCount` bytes in front of the data, taken from the headroom; false when the
+    /// headroom is too small. The new bytes are left as they were: the caller writes them.
+    @discardableResult
+    public mutating func prepend(_ byteCount: Int) -> Bool {
+        guard byteCount <= start else { return false }
+        start -= byteCount
+        count += byteCount
+        return true
+    }
+
+    /// Removes `byteCount` bytes from the front of the data (decapsulation).
+    public mutating func removeFirst(_ byteCount: Int) {
+        precondition(byteCount <= count, "removing more bytes than the frame holds")
+        start += byteCount
+        count -= byteCount
+    }
+
+    /// Keeps only the first `byteCount` bytes of the data.
+    public mutating func truncate(to byteCount: Int) {
+        precondition(byteCount <= count, "truncating beyond the frame's end")
+        count = byteCount
+    }
+
+    /// Adds `byteCount` bytes after the data, taken from the tailroom; false when there is no room.
+    @discardableResult
+    public mutating func append(_ byteCount: Int) -> Bool {
+        guard byteCount <= availableTailroom else { return false }
+        count += byteCount
+        return true
+    }
+
+    /// A copy of this frame with its own buffer: the same data, metadata and headroom.
+    public func clone() -> Frame {
+        var copy = Frame(capacity: capacity)
+        copy.start = start
+        copy.count = count
+        (copy.storage + start).copyMemory(from: storage + start, byteCount: count)
+        copy.inputPort = inputPort
+        copy.timestamp = timestamp
+        copy.originalLength = originalLength
+        copy.layers = layers
+        return copy
+    }
+
+    /// Clears the data and metadata for reuse, keeping the buffer.
+    public mutating func reset() {
+        start = Self.headroom
+        count = 0
+        inputPort = .none
+        timestamp = .zero
+        originalLength = 0
+        layers = LayerOffsets()
+    }
+}
+
+/// A port's index in the pipeline's port table.
+public struct PortID: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The index.
+    public let rawValue: UInt16
+    /// Makes a port identifier from its index.
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+    /// No port: a frame the pipeline made itself.
+    public static let none = PortID(rawValue: .max)
+    /// The index in decimal, or `none`.
+    public var description: String { self == .none ? "none" : String(rawValue) }
+}
+
+/// Offsets of a frame's layers from the start of its data, cached by classification so that
+/// later stages need not parse again; `unknown` until set.
+public struct LayerOffsets: Equatable, Sendable {
+    /// An offset not yet known.
+    public static let unknown: Int32 = -1
+    /// The network header (IPv4, IPv6, ARP).
+    public var network: Int32 = unknown
+    /// The transport header (TCP, UDP, ICMP).
+    public var transport: Int32 = unknown
+    /// Makes unknown offsets.
+    public init() {}
+}
+
+/// A point in time, in nanoseconds since the Unix epoch (captures) or since boot (live).
+public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible {
+    /// Nanoseconds since the clock's origin.
+    public var nanoseconds: Int64
+    /// Makes a timestamp.
+    @inlinable public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+    /// Makes a timestamp from seconds and nanoseconds within the second.
+    @inlinable public init(seconds: Int64, nanoseconds: Int64) { self.nanoseconds = seconds * 1_000_000_000 + nanoseconds }
+    /// The origin.
+    public static let zero = Timestamp(nanoseconds: 0)
+    /// Whole seconds.
+    public var seconds: Int64 { nanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000).quotient }
+    /// Nanoseconds within the second.
+    public var subsecondNanoseconds: Int64 { nanoseconds - seconds * 1_000_000_000 }
+    /// `seconds.nnnnnnnnn`, as Wireshark prints `frame.time_epoch`.
+    public var description: String {
+        let fraction = String(subsecondNanoseconds)
+        return "\(seconds)." + String(repeating: "0", count: 9 - fraction.count) + fraction
+    }
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
+}
