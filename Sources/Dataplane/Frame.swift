@@ -44,6 +44,13 @@ public struct Frame: ~Copyable {
         replaceContents(with: bytes)
     }
 
+    /// Makes a frame holding a copy of `bytes`, with `originalLength` equal to their count.
+    public init(bytes: [UInt8]) {
+        self.init(capacity: max(Self.defaultCapacity, Self.headroom + bytes.count))
+        bytes.withUnsafeBytes { replaceContents(with: $0) }
+        originalLength = bytes.count
+    }
+
     deinit { storage.deallocate() }
 
     /// Room left in front of the data.

@@ -111,3 +111,14 @@ extension MutableRawSpan {
         }
     }
 }
+
+extension Array where Element == UInt8 {
+    /// Calls `body` with the array's bytes as a writable span (for emitting reprs into a
+    /// buffer built in tests, benchmarks and generators).
+    @inlinable
+    public mutating func withMutableRawSpan<R>(_ body: (inout MutableRawSpan) -> R) -> R {
+        var elements = mutableSpan
+        var bytes = elements.mutableBytes
+        return body(&bytes)
+    }
+}

@@ -9,8 +9,8 @@ public enum WireError: Error, Equatable, Sendable {
     case badHeaderLength(Int)
     /// A total-length field that disagrees with the header or with the bytes present.
     case badTotalLength(Int)
-    /// A field combination the view cannot interpret (ARP address sizes, for instance).
-    case malformed(String)
+    /// A field combination the reader cannot interpret.
+    case malformed(Malformation)
 
     /// A short human description, as `inspect` prints it after the layer's name.
     public var description: String {
@@ -24,7 +24,24 @@ public enum WireError: Error, Equatable, Sendable {
         case .badTotalLength(let length):
             "bad total length \(length)"
         case .malformed(let what):
-            "malformed: \(what)"
+            "malformed: \(what.description)"
+        }
+    }
+}
+
+/// The field combinations that `WireError.malformed` names. A closed set of plain values,
+/// so a decode result stays trivially copyable.
+public enum Malformation: UInt8, Sendable {
+    /// ARP whose hardware or protocol type or sizes are not Ethernet and IPv4.
+    case notEthernetIPv4ARP
+    /// More nested layers than a `DecodedFrame` records.
+    case tooManyLayers
+
+    /// A short human description.
+    public var description: String {
+        switch self {
+        case .notEthernetIPv4ARP: "not Ethernet/IPv4 ARP"
+        case .tooManyLayers: "more than \(DecodedFrame.maximumLayers) layers"
         }
     }
 }

@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CPcap
+import Dataplane
+import Wire
+
+/// Reads the records of a capture file (classic pcap in either byte order and resolution, or
+/// pcapng) through libpcap, one frame at a time, into a frame the caller reuses.
+///
+/// Timestamps always come out in nanoseconds (`Frame.timestamp`), whatever the file stores.
+/// Every good record before damage is returned; the damaged one throws a `CaptureError` naming
+/// its record number, and so does every later call. libpcap silently cuts a classic record
+/// whose captured length exceeds the file's snap length; this reader notices (by the file
+/// position) and throws instead. Per record it allocates nothing: libpcap reads into its own
+/// buffer and the bytes are copied into the frame's.
+public final class PcapReader {
+    /// The file's path, as given.
+    public let path: String
+    /// The link-layer type of the records (for pcapng, of the first interface).
+    public let linkType: LinkType
+    /// The largest captured length a record may have, as libpcap sees it: the file's snap
+    /// length, or 262,144 when the file says 0 or more than that.
+    public let snapLength: Int
+    /// The timestamp resolution the file stores. For pcapng, that of the first interface:
+    /// microseconds unless its `if_tsresol` option is finer.
+    public let precision: TimestampPrecision
+    /// True for a pcapng file, false for classic pcap.
+    public let isPcapNG: Bool
+    /// The number of records returned so far.
+    public private(set) var recordsRead = 0
+
+    /// The largest captured length libpcap reads, and so the largest record this reader returns.
+    public static let maximumCapturedLength = 262_144
+
+    private let handle: OpaquePointer
+    private let file: UnsafeMutablePointer<FILE>
+    private let header: CaptureFileHeader
+    /// Classic pcap: the offset of the next record header in the file.
+    private var recordOffset: Int
+    private var state = State.reading
+
+    private enum State {
+        case reading, finished
+        case failed(CaptureError)
+    }
+
+    /// Opens the capture file at `path`; throws when it is missing, unreadable, not a capture
+    /// file, or its header is damaged.
+    public init(path: String) throws(CaptureError) {
+        guard let file = fopen(path, "rb") else {
+            throw CaptureError(file: path, problem: systemMessage(errno))
+        }
+        let header: CaptureFileHeader
+        do {
+            header = try CaptureFileHeader(reading: file, path: path)
+        } catch {
+            fclose(file)
+            throw error
+        }
+        var message = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        guard let handle = pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &message) else {
+            fclose(file)  // libpcap closes the file only once it has opened it
+            throw CaptureError(file: path, problem: pcapMessage(message))
+        }
+        self.path = path
+        self.file = file
+        self.handle = handle
+        self.header = header
+        linkType = LinkType(dlt: pcap_datalink(handle))
+        snapLength = Int(pcap_snapshot(handle))
+        precision = header.precision
+        isPcapNG = header.format == .pcapNG
+        recordOffset = ftell(file)
+    }
+
+    deinit { pcap_close(handle) }  // closes the file too
+
+    /// Reads the next record into `frame` (bytes, `timestamp`, `originalLength`); returns false
+    /// at the end of the file. Throws, naming the record, when the record is damaged.
+    public func next(into frame: inout Frame) throws(CaptureError) -> Bool {
+        switch state {
+        case .reading: break
+        case .finished: return false
+        case .failed(let error): throw error
+        }
+        var recordHeader: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        let result = pcap_next_ex(handle, &recordHeader, &data)
+        guard result == 1, let recordHeader, let data else {
+            if result == PCAP_ERROR_BREAK {
+                state = .finished
+                return false
+            }
+            throw failure(diagnoseFailure())
+        }
+        let captured = Int(recordHeader.pointee.caplen)
+        if !isPcapNG {
+            let end = ftell(file)
+            let storedLength = end - recordOffset - CaptureFileHeader.pcapRecordHeaderSize
+            recordOffset = end
+            if storedLength != captured {
+                throw failure("captured length \(storedLength) exceeds the snap length \(snapLength)")
+            }
+        }
+        frame.replaceContents(with: UnsafeRawBufferPointer(start: data, count: captured))
+        let time = recordHeader.pointee.ts
+        frame.timestamp = Timestamp(seconds: Int64(time.tv_sec), nanoseconds: Int64(time.tv_usec))
+        frame.originalLength = Int(recordHeader.pointee.len)
+        recordsRead += 1
+        return true
+    }
+
+    /// The error for the record after the last one returned, remembered for later calls.
+    private func failure(_ problem: String) -> CaptureError {
+        let error = CaptureError(file: path, record: recordsRead + 1, problem: problem)
+        state = .failed(error)
+        return error
+    }
+
+    /// Why libpcap could not read the next record. For classic pcap the record header is read
+    /// again here, so the message gives the lengths (libpcap's wording varies by version);
+    /// otherwise libpcap's own message.
+    private func diagnoseFailure() -> String {
+        let libpcapMessage = pcapMessage(handle)
+        guard !isPcapNG else { return libpcapMessage }
+        var status = stat()
+        guard fstat(fileno(file), &status) == 0 else { return libpcapMessage }
+        let present = Int(status.st_size) - recordOffset
+        let headerSize = CaptureFileHeader.pcapRecordHeaderSize
+        guard present >= headerSize else {
+            return "record header cut off: \(present) of \(headerSize) bytes present"
+        }
+        var bytes = [UInt8](repeating: 0, count: headerSize)
+        let got = bytes.withUnsafeMutableBytes { pread(fileno(file), $0.baseAddress, headerSize, off_t(recordOffset)) }
+        guard got == headerSize else { return libpcapMessage }
+        let captured = Int(CaptureFileHeader.u32(bytes, at: CaptureFileHeader.RecordField.capturedLength, bigEndian: header.isBigEndian))
+        if captured > Self.maximumCapturedLength {
+            return "captured length \(captured) exceeds \(Self.maximumCapturedLength) (256 KiB)"
+        }
+        if present - headerSize < captured {
+            return "record cut off: \(present - headerSize) of \(captured) captured bytes present"
+        }
+        return libpcapMessage
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import CAllocCounter
+import Dataplane
+import Inspect
+import Wire
+
+/// `pier bench [STAGE…] [--packets N] [--json]`: in-memory throughput of each stage on
+/// synthetic traffic, in this process, on one core.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure each stage's throughput (Mpps, ns per frame, allocations per frame) on synthetic traffic.",
+        discussion: "Stages: \(BenchStage.allCases.map(\.rawValue).joined(separator: ", ")). Build with -c release for meaningful numbers.")
+
+    @Argument(help: "Stages to measure (default: all).")
+    var stages: [BenchStage] = []
+
+    @Option(help: "Frames per stage.")
+    var packets = 20_000_000
+
+    @Flag(help: "One JSON object per stage instead of a table line.")
+    var json = false
+
+    func validate() throws {
+        guard packets > 0 else { throw ValidationError("--packets must be positive") }
+    }
+
+    func run() throws {
+        for stage in stages.isEmpty ? BenchStage.allCases : stages {
+            let result = stage.measure(packets: packets)
+            standardOutput(json ? result.json.serialized : result.line)
+        }
+    }
+}
+
+/// A stage `pier bench` can measure.
+enum BenchStage: String, CaseIterable, ExpressibleByArgument {
+    /// Full decode of a VXLAN frame down to its inner TCP header (Ethernet, IPv4, UDP, VXLAN,
+    /// Ethernet, IPv4, TCP) into a `DecodedFrame`.
+    case decode
+
+    /// Runs the stage over `packets` frames.
+    func measure(packets: Int) -> BenchResult {
+        switch self {
+        case .decode: DecodeBench.run(packets: packets)
+        }
+    }
+}
+
+/// One stage's measurement.
+struct BenchResult {
+    var stage: String
+    var frames: Int
+    var duration: Duration
+    var allocations: UInt64
+
+    var seconds: Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
+    var nanosecondsPerFrame: Double { seconds * 1e9 / Double(frames) }
+    var mpps: Double { Double(frames) / seconds / 1e6 }
+    var allocationsPerFrame: Double { Double(allocations) / Double(frames) }
+
+    /// `decode  20000000 frames  45.1 Mpps  22.2 ns/frame  0.000 allocs/frame`.
+    var line: String {
+        "\(stage)  \(frames) frames  \(format(mpps, digits: 1)) Mpps  \(format(nanosecondsPerFrame, digits: 1)) ns/frame  "
+            + "\(format(allocationsPerFrame, digits: 3)) allocs/frame"
+    }
+
+    /// The contract's object: `stage`, `mpps`, `ns_per_frame`, `allocs_per_frame`, and more.
+    var json: JSONValue {
+        .object([
+            ("stage", .string(stage)),
+            ("frames", .integer(Int64(frames))),
+            ("seconds", .number(format(seconds, digits: 6))),
+            ("mpps", .number(format(mpps, digits: 3))),
+            ("ns_per_frame", .number(format(nanosecondsPerFrame, digits: 2))),
+            ("allocs_per_frame", .number(format(allocationsPerFrame, digits: 6))),
+        ])
+    }
+}
+
+/// Measures `body`'s wall time and heap allocations over `frames` frames.
+func measure(stage: String, frames: Int, _ body: () -> Void) -> BenchResult {
+    let allocationsBefore = pier_allocation_count()
+    let started = ContinuousClock.now
+    body()
+    let duration = ContinuousClock.now - started
+    return BenchResult(stage: stage, frames: frames, duration: duration,
+                       allocations: pier_allocation_count() - allocationsBefore)
+}

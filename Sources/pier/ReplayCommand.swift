@@ -1,0 +1,101 @@
+import ArgumentParser
+import Dataplane
+import PacketIO
+import Wire
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `pier replay [--config TOPO] --in PORT=FILE… --out PORT=FILE…`: runs captures through
+/// the pipeline and writes each port's output to its file.
+///
+/// Without `--config` there is one port, `p0`, and the pipeline passes every frame through
+/// unchanged: same bytes, same timestamps, same original lengths. Topologies (bridges,
+/// routing, NAT, overlay) come with the L2/L3 work and are refused until then.
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Run captures through the pipeline; each port's output goes to its own file.")
+
+    @Option(help: "The node's topology (YAML). Without it: one port p0, pass-through.")
+    var config: String?
+
+    @Option(name: .customLong("in"), help: "PORT=FILE: frames of FILE enter at PORT.")
+    var inputs: [PortFile] = []
+
+    @Option(name: .customLong("out"), help: "PORT=FILE: frames leaving PORT are written to FILE.")
+    var outputs: [PortFile] = []
+
+    @Flag(help: "Print each frame's path through the stages and its verdict.")
+    var trace = false
+
+    @Option(name: .customLong("stats-json"), help: "Write the counters to FILE as JSON.")
+    var statsJSON: String?
+
+    func validate() throws {
+        if config != nil {
+            throw ValidationError("--config: topologies are not supported yet; replay without it passes p0 through")
+        }
+        guard !inputs.isEmpty else { throw ValidationError("give at least one --in PORT=FILE") }
+        for port in inputs.map(\.port) + outputs.map(\.port) where port != "p0" {
+            throw ValidationError("without --config the only port is p0, not '\(port)'")
+        }
+        guard inputs.count == 1, outputs.count <= 1 else {
+            throw ValidationError("without --config, give one --in p0=FILE and at most one --out p0=FILE")
+        }
+    }
+
+    func run() throws {
+        let input = inputs[0]
+        let reader = try PcapReader(path: input.path)
+        let writer = try outputs.first.map { output throws(CaptureError) in
+            try PcapWriter(path: output.path, linkType: reader.linkType, precision: reader.precision,
+                           snapLength: max(reader.snapLength, PcapReader.maximumCapturedLength))
+        }
+        var counters = ReplayCounters()
+        let pool = FramePool(limit: Batch.capacity * 2, preallocated: Batch.capacity)
+        var batch = Batch()
+        let started = ContinuousClock.now
+        var damage: CaptureError?
+        var finished = false
+        while !finished {
+            // Fill a batch from the capture.
+            while !batch.isFull {
+                var frame = pool.take()
+                do {
+                    guard try reader.next(into: &frame) else {
+                        pool.recycle(frame)
+                        finished = true
+                        break
+                    }
+                } catch {
+                    pool.recycle(frame)
+                    damage = error
+                    finished = true
+                    break
+                }
+                frame.inputPort = PortID(rawValue: 0)
+                counters.framesIn += 1
+                counters.bytesIn += frame.count
+                batch.append(frame)
+            }
+            // Pass-through: every frame leaves by p0.
+            for index in 0..<batch.count {
+                if trace { standardOutput("frame \(counters.framesOut + 1): in p0 -> out p0 (pass-through, no config)") }
+                if let writer {
+                    do { try writer.write(batch[index]) } catch { throw RuntimeFailure(message: error.description) }
+                }
+                counters.framesOut += 1
+            }
+            batch.recycleAll(into: pool)
+        }
+        if let writer {
+            do { try writer.close() } catch { throw RuntimeFailure(message: error.description) }
+        }
+        counters.elapsed = ContinuousClock.now - started
+        standardOutput(counters.summary(outputPath: outputs.first?.path))
+        if let statsJSON { try counters.writeJSON(to: statsJSON) }
+        if let damage { throw damage }
+    }
+}
