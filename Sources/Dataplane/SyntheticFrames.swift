@@ -13,9 +13,9 @@ public enum SyntheticFrames {
         var bytes = [UInt8](repeating: 0, count: EthernetHeader.length + IPv4Header.minimumLength + l4Length)
         bytes.withMutableRawSpan { span in
             EthernetRepr(destination: destinationMAC, source: sourceMAC, etherType: .ipv4).emit(into: &span)
-            var ip = span.extracting(droppingFirst: EthernetHeader.length)
+            var ip = span.mutableSlice(from: EthernetHeader.length)
             IPv4Repr(source: source, destination: destination, protocol: .tcp, payloadLength: l4Length, ttl: ttl).emit(into: &ip)
-            var l4 = ip.extracting(droppingFirst: IPv4Header.minimumLength)
+            var l4 = ip.mutableSlice(from: IPv4Header.minimumLength)
             let sum = InternetChecksum.pseudoHeaderSum(source: source, destination: destination, protocol: .tcp, length: l4Length)
             TCPRepr(sourcePort: sourcePort, destinationPort: destinationPort, sequence: 1, acknowledgment: 1, flags: flags)
                 .emit(into: &l4, pseudoHeaderSum: sum)
@@ -35,10 +35,10 @@ public enum SyntheticFrames {
         bytes.withMutableRawSpan { span in
             EthernetRepr(destination: MACAddress(0x02, 0, 0xC0, 0xA8, 0x01, 0x01), source: MACAddress(0x02, 0, 0xC0, 0xA8, 0x01, 0x19),
                          etherType: .ipv4).emit(into: &span)
-            var ip = span.extracting(droppingFirst: EthernetHeader.length)
+            var ip = span.mutableSlice(from: EthernetHeader.length)
             IPv4Repr(source: outerSource, destination: outerDestination, protocol: .udp, payloadLength: udpLength).emit(into: &ip)
-            var udp = ip.extracting(droppingFirst: IPv4Header.minimumLength)
-            var vxlan = udp.extracting(droppingFirst: UDPHeader.length)
+            var udp = ip.mutableSlice(from: IPv4Header.minimumLength)
+            var vxlan = udp.mutableSlice(from: UDPHeader.length)
             VXLANRepr(vni: vni).emit(into: &vxlan)
             UDPRepr(sourcePort: sourcePort, destinationPort: port).emit(into: &udp, pseudoHeaderSum: nil)
         }

@@ -100,6 +100,13 @@ extension MutableRawSpan {
         }
     }
 
+    /// The bytes from `offset` to the end, writable; `self` is borrowed until the result's last use.
+    @inlinable
+    @_lifetime(&self)
+    public mutating func mutableSlice(from offset: Int) -> MutableRawSpan {
+        _mutatingExtracting(droppingFirst: offset)
+    }
+
     /// Sets `count` bytes from `offset` to zero.
     @inlinable
     @_lifetime(self: copy self)
