@@ -39,7 +39,7 @@ let package = Package(
             swiftSettings: common),
         .executableTarget(name: "PierFuzz", dependencies: ["Wire", "Inspect"], swiftSettings: common),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: common),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane"], swiftSettings: common),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Wire"], swiftSettings: common),
         .testTarget(name: "PacketIOTests", dependencies: ["PacketIO"], swiftSettings: common),
         .testTarget(name: "PierTests", dependencies: ["Inspect", "PacketIO", "Wire"], swiftSettings: common),
     ],

@@ -24,8 +24,16 @@ struct TransportContext {
     var addresses = Addresses.none
     /// False for fragments, truncated packets and ICMP quotes.
     var verifiable = false
+    /// The upper layer's length as the IP header(s) announce it.
+    var transportLength = 0
     /// The next-header value last seen in an IPv6 header chain.
     var nextHeader = IPProtocol.noNextHeader
+
+    /// True when a transport layer spanning `span` can be verified: not a fragment or quote,
+    /// and every byte the IP header announces for it is present.
+    func isComplete(_ span: borrowing RawSpan) -> Bool {
+        verifiable && span.byteCount >= transportLength
+    }
 
     /// True when the carrying layer is IPv6.
     var isIPv6: Bool {

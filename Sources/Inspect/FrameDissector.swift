@@ -101,7 +101,8 @@ public struct FrameDissector: Sendable {
         case .ipv4:
             guard let header = try? IPv4Header(validating: span) else { return [] }
             context = TransportContext(addresses: .v4(header.source, header.destination),
-                                       verifiable: !header.isFragment && !header.isTruncated && !layer.isQuoted)
+                                       verifiable: !header.isFragment && !layer.isQuoted,
+                                       transportLength: header.totalLength - header.headerLength)
             return [
                 ("ip.src", .string(header.source.description)), ("ip.dst", .string(header.destination.description)),
                 ("ip.proto", .integer(Int64(header.protocol.rawValue))), ("ip.ttl", .integer(Int64(header.ttl))),
@@ -113,7 +114,7 @@ public struct FrameDissector: Sendable {
         case .ipv6:
             guard let header = try? IPv6Header(validating: span) else { return [] }
             context = TransportContext(addresses: .v6(header.source, header.destination),
-                                       verifiable: !header.isTruncated && !layer.isQuoted,
+                                       verifiable: !layer.isQuoted, transportLength: header.payloadLength,
                                        nextHeader: header.nextHeader)
             return [
                 ("ipv6.src", .string(header.source.description)), ("ipv6.dst", .string(header.destination.description)),
@@ -124,19 +125,20 @@ public struct FrameDissector: Sendable {
             let kind = context.nextHeader
             guard kind.isIPv6Extension, let header = try? IPv6ExtensionHeader(validating: span, kind: kind) else { return [] }
             context.nextHeader = header.nextHeader
+            context.transportLength -= header.length
             guard kind == .fragment else { return [] }
             context.verifiable = false  // a fragment's upper layer cannot be checked without reassembly
-            return [("ipv6.fragment.offset", .integer(Int64(header.fragmentOffset))),
-                    ("ipv6.fragment.more", .integer(header.moreFragments ? 1 : 0))]
+            return [("ipv6.fraghdr.offset", .integer(Int64(header.fragmentOffset))),
+                    ("ipv6.fraghdr.more", .integer(header.moreFragments ? 1 : 0))]
         case .icmpv4:
             guard let message = try? ICMPv4Message(validating: span) else { return [] }
-            let status: ChecksumStatus = context.verifiable ? ChecksumStatus(message.isChecksumValid) : .unverified
+            let status: ChecksumStatus = context.isComplete(span) ? ChecksumStatus(message.isChecksumValid) : .unverified
             return [("icmp.type", .integer(Int64(message.type.rawValue))), ("icmp.code", .integer(Int64(message.code))),
                     ("icmp.checksum.status", .string(status.rawValue))]
         case .icmpv6:
             guard let message = try? ICMPv6Message(validating: span) else { return [] }
             let sum = context.pseudoHeaderSum(protocol: .icmpv6, length: span.byteCount)
-            let status: ChecksumStatus = context.verifiable ? ChecksumStatus(message.isChecksumValid(pseudoHeaderSum: sum)) : .unverified
+            let status: ChecksumStatus = context.isComplete(span) ? ChecksumStatus(message.isChecksumValid(pseudoHeaderSum: sum)) : .unverified
             return [("icmpv6.type", .integer(Int64(message.type))), ("icmpv6.code", .integer(Int64(message.code))),
                     ("icmpv6.checksum.status", .string(status.rawValue))]
         case .udp:
@@ -155,14 +157,16 @@ public struct FrameDissector: Sendable {
         case .tcp:
             guard let header = try? TCPHeader(validating: span) else { return [] }
             let sum = context.pseudoHeaderSum(protocol: .tcp, length: span.byteCount)
-            let status: ChecksumStatus = context.verifiable ? ChecksumStatus(header.isChecksumValid(pseudoHeaderSum: sum)) : .unverified
+            let status: ChecksumStatus = context.isComplete(span) ? ChecksumStatus(header.isChecksumValid(pseudoHeaderSum: sum)) : .unverified
             return [("tcp.srcport", .integer(Int64(header.sourcePort))), ("tcp.dstport", .integer(Int64(header.destinationPort))),
                     ("tcp.flags", .string(header.flags.hexDescription)), ("tcp.seq_raw", .integer(Int64(header.sequence))),
                     ("tcp.ack_raw", .integer(Int64(header.acknowledgment))),
                     ("tcp.checksum.status", .string(status.rawValue))]
         case .vxlan:
             guard let header = try? VXLANHeader(validating: span) else { return [] }
-            return [("vxlan.flags", .integer(Int64(header.flags))), ("vxlan.vni", .integer(Int64(header.vni)))]
+            // Wireshark's vxlan.flags is the 16-bit field: 0x0800 for the I flag alone.
+            return [("vxlan.flags", .integer(Int64(header.bytes.u16(at: VXLANHeader.Field.flags)))),
+                    ("vxlan.vni", .integer(Int64(header.vni)))]
         case .geneve:
             guard let header = try? GENEVEHeader(validating: span) else { return [] }
             return [("geneve.vni", .integer(Int64(header.vni))),

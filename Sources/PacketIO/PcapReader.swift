@@ -36,6 +36,8 @@ public final class PcapReader {
 
     /// The largest captured length libpcap reads, and so the largest record this reader returns.
     public static let maximumCapturedLength = 262_144
+    /// The stdio buffer size for capture files.
+    static let bufferSize = 1 << 20
 
     private let handle: OpaquePointer
     private let file: UnsafeMutablePointer<FILE>
@@ -55,6 +57,8 @@ public final class PcapReader {
         guard let file = fopen(path, "rb") else {
             throw CaptureError(file: path, problem: systemMessage(errno))
         }
+        // A 1 MiB stdio buffer: a twentieth of the read(2) calls of the default 4 KiB.
+        setvbuf(file, nil, _IOFBF, Self.bufferSize)
         let header: CaptureFileHeader
         do {
             header = try CaptureFileHeader(reading: file, path: path)

@@ -46,6 +46,7 @@ public final class PcapWriter {
             pcap_close(handle)
             throw CaptureError(file: path, problem: problem)
         }
+        setvbuf(file, nil, _IOFBF, PcapReader.bufferSize)
         guard let dumper = pcap_dump_fopen(handle, file) else {
             let problem = pcapMessage(handle)
             fclose(file)

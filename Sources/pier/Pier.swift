@@ -36,7 +36,8 @@ struct Pier: ParsableCommand {
                 message = input.message
             default:
                 status = 2
-                message = fullMessage(for: error)
+                let firstLine = Pier.message(for: error).split(separator: "\n").first.map(String.init) ?? "bad usage"
+                message = firstLine + " (see pier --help)"
             }
             standardError("pier: " + message)
             Glibc.exit(status)

@@ -51,8 +51,9 @@ struct ReplayCommand: ParsableCommand {
         let reader = try PcapReader(path: input.path)
         let writer = try outputs.first.map { output throws(CaptureError) in
             try PcapWriter(path: output.path, linkType: reader.linkType, precision: reader.precision,
-                           snapLength: max(reader.snapLength, PcapReader.maximumCapturedLength))
+                           snapLength: reader.snapLength)
         }
+        let trace = self.trace  // read once: the property wrapper's getter is not free per frame
         var counters = ReplayCounters()
         let pool = FramePool(limit: Batch.capacity * 2, preallocated: Batch.capacity)
         var batch = Batch()

@@ -1,0 +1,25 @@
+// swift-tools-version:6.1
+// Pier's stage benchmarks (ordo-one/benchmark), kept apart from the main package so that
+// `swift build` and CI do not build the benchmark harness. Run: `make bench`, or
+// `swift package benchmark` in this directory.
+import PackageDescription
+
+let package = Package(
+    name: "PierBenchmarks",
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "Decode",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Wire", package: "main"),
+                .product(name: "Dataplane", package: "main"),
+            ],
+            path: "Benchmarks/Decode",
+            swiftSettings: [.enableExperimentalFeature("Lifetimes")],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+    ]
+)

@@ -1,0 +1,91 @@
+# Pier: the two commands are `make demo` and `make test`; the rest are parts of them.
+# Everything Pier needs from Debian is installed here when missing, so a fresh machine works.
+
+SWIFT       ?= swift
+PIER        := .build/release/pier
+FUZZ_BUILD  := .build-fuzz
+FUZZ_BIN    := $(FUZZ_BUILD)/release/PierFuzz
+FUZZ_SECONDS ?= 30
+PUBLIC      := ../shared/fixtures/public
+SUDO        := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+export DEBIAN_FRONTEND := noninteractive
+export SWIFT_BACKTRACE := enable=no
+
+.PHONY: demo test build release deps test-deps unit-tests fuzz-smoke fuzz fuzz-seeds corpus bench fixtures clean
+
+## Installs what building needs: libpcap's headers.
+deps:
+	@pkg-config --exists libpcap 2>/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libpcap-dev; }
+
+## Installs what the tests need besides: tshark and tcpdump (the oracles), python3 (seed generator).
+test-deps: deps
+	@missing=""; \
+	command -v tshark  >/dev/null 2>&1 || missing="$$missing tshark"; \
+	command -v tcpdump >/dev/null 2>&1 || missing="$$missing tcpdump"; \
+	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  echo "wireshark-common wireshark-common/install-setuid boolean false" | $(SUDO) debconf-set-selections 2>/dev/null || true; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product pier
+
+## The main job on the bundled capture: decode it, then replay it through the pipeline.
+demo: release
+	@echo "== pier inspect fixtures/demo.pcap (a flannel VXLAN node's uplink: ARP, ping, TCP, a broken frame)"
+	@$(PIER) inspect fixtures/demo.pcap
+	@echo
+	@echo "== pier replay --in p0=fixtures/demo.pcap --out p0=.build/demo-out.pcap"
+	@$(PIER) replay --in p0=fixtures/demo.pcap --out p0=.build/demo-out.pcap
+	@cmp fixtures/demo.pcap .build/demo-out.pcap && echo "output is byte-identical to the input (pass-through: no topology given)"
+	@echo
+	@echo "== pier bench decode"
+	@$(PIER) bench decode --packets 20000000
+
+## Every test: unit and oracle tests, the fuzz corpus as regression tests, and a short fuzz run.
+test: test-deps unit-tests corpus fuzz-smoke
+
+unit-tests: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## Replays the committed fuzz corpus (fixtures/fuzz-corpus) through the decoders' checks.
+corpus: deps
+	$(SWIFT) build --product PierFuzz
+	.build/debug/PierFuzz fixtures/fuzz-corpus
+
+$(FUZZ_BIN): $(shell find Sources/Wire Sources/Inspect Sources/PierFuzz -name '*.swift')
+	$(SWIFT) build -c release --sanitize=fuzzer --sanitize=address -Xswiftc -DFUZZING \
+	  --product PierFuzz --scratch-path $(FUZZ_BUILD)
+
+## Seeds: every record of the public captures, plus the committed corpus.
+fuzz-seeds:
+	@rm -rf $(FUZZ_BUILD)/seeds && mkdir -p $(FUZZ_BUILD)/corpus
+	@python3 scripts/fuzz-seeds.py $(FUZZ_BUILD)/seeds $(wildcard $(PUBLIC)/*.pcap)
+
+## A short libFuzzer run ($(FUZZ_SECONDS) s) over the decoders; a crash fails the build and
+## leaves its input in $(FUZZ_BUILD)/artifacts/ (add it to fixtures/fuzz-corpus).
+fuzz-smoke: test-deps $(FUZZ_BIN) fuzz-seeds
+	@mkdir -p $(FUZZ_BUILD)/artifacts
+	ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  -artifact_prefix=$(FUZZ_BUILD)/artifacts/ $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)/seeds fixtures/fuzz-corpus
+
+## A long run: make fuzz FUZZ_SECONDS=600.
+fuzz: fuzz-smoke
+
+## Throughput of each stage (release build): pier bench, then the ordo-one suites.
+bench: release
+	$(PIER) bench
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --no-progress
+
+## Regenerates the project's own captures in fixtures/ from their generator.
+fixtures:
+	python3 fixtures/generate.py fixtures
+
+clean:
+	rm -rf .build $(FUZZ_BUILD) Benchmarks/.build

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Writes a synthetic capture for throughput runs: N Ethernet/IPv4/UDP frames (default one
+million) of SIZE bytes (default 64), spread over 256 flows, classic pcap in microseconds.
+
+Usage: make-capture.py OUT [N] [SIZE]
+"""
+import struct
+import sys
+
+
+def checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def frame(flow: int, size: int) -> bytes:
+    payload = bytes(max(0, size - 42))
+    udp = struct.pack("!HHHH", 40000 + flow, 8080, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), flow, 0x4000, 64, 17, 0,
+                     bytes([10, 244, 1, flow % 250 + 2]), bytes([10, 244, 2, 7]))
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    return bytes.fromhex("02000000000202000000000108 00".replace(" ", "")) + ip + udp
+
+
+def main():
+    out = sys.argv[1]
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
+    size = int(sys.argv[3]) if len(sys.argv) > 3 else 64
+    frames = [frame(flow, size) for flow in range(256)]
+    with open(out, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        chunk = []
+        for index in range(count):
+            body = frames[index & 255]
+            chunk.append(struct.pack("<IIII", 1_795_392_000 + index // 1_000_000, index % 1_000_000, len(body), len(body)))
+            chunk.append(body)
+            if len(chunk) >= 20_000:
+                f.write(b"".join(chunk))
+                chunk = []
+        f.write(b"".join(chunk))
+
+
+if __name__ == "__main__":
+    main()
