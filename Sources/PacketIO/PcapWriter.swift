@@ -5,17 +5,19 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CPcap
 import Dataplane
 import Wire
 
-/// Writes frames to a classic pcap file through libpcap, keeping each frame's timestamp (to
-/// the file's precision) and original length.
+/// Writes frames to a classic pcap file (the format of tcpdump.org's `pcap-savefile(5)`),
+/// keeping each frame's timestamp (to the file's precision) and original length.
 ///
-/// The file holds `thiszone` 0 and `sigfigs` 0, in this machine's byte order, as libpcap
-/// writes it. A frame longer than the snap length is an error, not silently cut. `close()`
-/// reports write errors (a full disk shows only when the buffer is flushed); `deinit` closes
-/// a writer left open, dropping any error.
+/// The global header holds `thiszone` 0 and `sigfigs` 0, in this machine's byte order, as
+/// libpcap writes it. Records gather in a 1 MiB buffer and leave in one `write(2)` each time
+/// it fills: one copy per frame and no per-record library call, which is what lets a
+/// pass-through replay keep pace with `tcpdump -r -w` (libpcap's `pcap_dump` makes two
+/// locked `fwrite` calls per record). A frame longer than the snap length is an error, not
+/// silently cut. `close()` reports write errors; `deinit` closes a writer left open,
+/// dropping any error.
 public final class PcapWriter {
     /// The file's path, as given.
     public let path: String
@@ -28,8 +30,17 @@ public final class PcapWriter {
     /// The number of records written so far.
     public private(set) var recordsWritten = 0
 
-    private let handle: OpaquePointer
-    private var dumper: OpaquePointer?
+    /// Byte offsets in the 24-byte global header and the 16-byte record header.
+    enum Layout {
+        static let globalHeaderSize = 24
+        static let recordHeaderSize = 16
+        static let bufferSize = 1 << 20
+    }
+
+    private var descriptor: Int32
+    private let buffer: UnsafeMutableRawPointer
+    private var used = 0
+    private var failure: CaptureError?
 
     /// Creates (or truncates) the file at `path` and writes the global header.
     public init(
@@ -38,64 +49,89 @@ public final class PcapWriter {
         guard (1...PcapReader.maximumCapturedLength).contains(snapLength) else {
             throw CaptureError(file: path, problem: "snap length \(snapLength) is outside 1...\(PcapReader.maximumCapturedLength)")
         }
-        guard let handle = pcap_open_dead_with_tstamp_precision(linkType.dlt, Int32(snapLength), precision.pcapValue) else {
-            throw CaptureError(file: path, problem: "libpcap could not make a handle for link type \(linkType)")
-        }
-        guard let file = fopen(path, "wb") else {
-            let problem = systemMessage(errno)
-            pcap_close(handle)
-            throw CaptureError(file: path, problem: problem)
-        }
-        setvbuf(file, nil, _IOFBF, PcapReader.bufferSize)
-        guard let dumper = pcap_dump_fopen(handle, file) else {
-            let problem = pcapMessage(handle)
-            fclose(file)
-            pcap_close(handle)
-            throw CaptureError(file: path, problem: problem)
-        }
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw CaptureError(file: path, problem: systemMessage(errno)) }
         self.path = path
         self.linkType = linkType
         self.precision = precision
         self.snapLength = snapLength
-        self.handle = handle
-        self.dumper = dumper
+        self.descriptor = descriptor
+        buffer = .allocate(byteCount: Layout.bufferSize, alignment: 16)
+        // pcap-savefile(5): magic, version 2.4, thiszone, sigfigs, snaplen, link type.
+        let magic: UInt32 = precision == .nanoseconds ? 0xA1B2_3C4D : 0xA1B2_C3D4
+        buffer.storeBytes(of: magic, toByteOffset: 0, as: UInt32.self)
+        buffer.storeBytes(of: 2, toByteOffset: 4, as: UInt16.self)
+        buffer.storeBytes(of: 4, toByteOffset: 6, as: UInt16.self)
+        buffer.storeBytes(of: 0, toByteOffset: 8, as: Int32.self)
+        buffer.storeBytes(of: 0, toByteOffset: 12, as: UInt32.self)
+        buffer.storeBytes(of: UInt32(snapLength), toByteOffset: 16, as: UInt32.self)
+        buffer.storeBytes(of: linkType.rawValue, toByteOffset: 20, as: UInt32.self)
+        used = Layout.globalHeaderSize
     }
 
     deinit {
-        if let dumper { pcap_dump_close(dumper) }
-        pcap_close(handle)
+        if descriptor >= 0 {
+            _ = flush()
+            Glibc.close(descriptor)
+        }
+        buffer.deallocate()
     }
 
     /// Appends `frame` as one record: its bytes, its timestamp (cut to microseconds for a
     /// microsecond file) and its original length (at least its byte count).
     public func write(_ frame: borrowing Frame) throws(CaptureError) {
         let record = recordsWritten + 1
-        guard let dumper else { throw CaptureError(file: path, record: record, problem: "write after close") }
-        guard frame.count <= snapLength else {
-            throw CaptureError(file: path, record: record, problem: "frame of \(frame.count) bytes exceeds the snap length \(snapLength)")
+        guard descriptor >= 0 else { throw CaptureError(file: path, record: record, problem: "write after close") }
+        if let failure { throw failure }
+        let count = frame.count
+        guard count <= snapLength else {
+            throw CaptureError(file: path, record: record, problem: "frame of \(count) bytes exceeds the snap length \(snapLength)")
+        }
+        if used + Layout.recordHeaderSize + count > Layout.bufferSize {
+            if let error = flush() { throw error }
         }
         let subsecond = frame.timestamp.subsecondNanoseconds
-        var header = pcap_pkthdr()
-        header.ts.tv_sec = Int(frame.timestamp.seconds)
-        header.ts.tv_usec = Int(precision == .nanoseconds ? subsecond : subsecond / 1_000)
-        header.caplen = UInt32(frame.count)
-        header.len = UInt32(clamping: max(frame.originalLength, frame.count))
+        let header = buffer + used
+        header.storeBytes(of: UInt32(truncatingIfNeeded: frame.timestamp.seconds), toByteOffset: 0, as: UInt32.self)
+        header.storeBytes(of: UInt32(precision == .nanoseconds ? subsecond : subsecond / 1_000), toByteOffset: 4, as: UInt32.self)
+        header.storeBytes(of: UInt32(count), toByteOffset: 8, as: UInt32.self)
+        header.storeBytes(of: UInt32(clamping: max(frame.originalLength, count)), toByteOffset: 12, as: UInt32.self)
+        used += Layout.recordHeaderSize
+        // After a flush a record always fits: the snap length is at most 256 KiB.
         frame.withUnsafeBytes { bytes in
-            pcap_dump(UnsafeMutablePointer(dumper), &header, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            guard let base = bytes.baseAddress else { return }
+            (buffer + used).copyMemory(from: base, byteCount: bytes.count)
         }
-        if ferror(pcap_dump_file(dumper)) != 0 {
-            throw CaptureError(file: path, record: record, problem: "write failed: \(systemMessage(errno))")
-        }
+        used += count
         recordsWritten = record
     }
 
     /// Flushes and closes the file; throws if any write failed. Calling it again does nothing.
     public func close() throws(CaptureError) {
-        guard let dumper else { return }
-        self.dumper = nil
-        let flushed = pcap_dump_flush(dumper) == 0 && ferror(pcap_dump_file(dumper)) == 0
-        let problem = flushed ? "" : "write failed: \(systemMessage(errno))"
-        pcap_dump_close(dumper)
-        if !flushed { throw CaptureError(file: path, problem: problem) }
+        guard descriptor >= 0 else { return }
+        let error = flush()
+        let closed = Glibc.close(descriptor) == 0
+        let closeProblem = closed ? "" : "close failed: \(systemMessage(errno))"
+        descriptor = -1
+        if let error { throw error }
+        if !closed { throw CaptureError(file: path, problem: closeProblem) }
+    }
+
+    /// Writes the buffered bytes out; returns (and remembers) the error if the write fails.
+    private func flush() -> CaptureError? {
+        if let failure { return failure }
+        var offset = 0
+        while offset < used {
+            let written = Glibc.write(descriptor, buffer + offset, used - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                let error = CaptureError(file: path, problem: "write failed: \(systemMessage(errno))")
+                failure = error
+                return error
+            }
+            offset += written
+        }
+        used = 0
+        return nil
     }
 }
