@@ -18,7 +18,7 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
         guard parts.count == 4 else { return nil }
         var value: UInt32 = 0
         for part in parts {
-            guard (1...3).contains(part.count), part.allSatisfy(\.isASCII),
+            guard (1...3).contains(part.count), part.allSatisfy({ $0.isASCII && $0.isWholeNumber }),
                   part.count == 1 || part.first != "0",
                   let octet = UInt8(part) else { return nil }
             value = value << 8 | UInt32(octet)

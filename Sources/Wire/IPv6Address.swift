@@ -41,26 +41,28 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
         guard !text.isEmpty, text.allSatisfy({ $0.isASCII }) else { return nil }
         let halves = text.split(separator: "::", omittingEmptySubsequences: false).map(String.init)
         guard halves.count <= 2 else { return nil }
-        func groups(of part: String) -> [UInt16]? {
+        // A dotted IPv4 part may only end the whole address (RFC 4291 §2.2, form 3).
+        func groups(of part: String, mayEndWithIPv4: Bool) -> [UInt16]? {
             if part.isEmpty { return [] }
             var result: [UInt16] = []
             let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
             for (index, piece) in pieces.enumerated() {
-                if index == pieces.count - 1, piece.contains(".") {
+                if mayEndWithIPv4, index == pieces.count - 1, piece.contains(".") {
                     guard let v4 = IPv4Address(piece) else { return nil }
                     result.append(UInt16(v4.rawValue >> 16))
                     result.append(UInt16(v4.rawValue & 0xFFFF))
                 } else {
-                    guard (1...4).contains(piece.count), let group = UInt16(piece, radix: 16) else { return nil }
+                    guard (1...4).contains(piece.count), piece.allSatisfy(\.isHexDigit),
+                          let group = UInt16(piece, radix: 16) else { return nil }
                     result.append(group)
                 }
             }
             return result
         }
-        guard let head = groups(of: halves[0]) else { return nil }
+        guard let head = groups(of: halves[0], mayEndWithIPv4: halves.count == 1) else { return nil }
         var all = head
         if halves.count == 2 {
-            guard let tail = groups(of: halves[1]), head.count + tail.count <= 7 else { return nil }
+            guard let tail = groups(of: halves[1], mayEndWithIPv4: true), head.count + tail.count <= 7 else { return nil }
             all += Array(repeating: 0, count: 8 - head.count - tail.count) + tail
         }
         guard all.count == 8 else { return nil }

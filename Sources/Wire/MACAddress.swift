@@ -21,7 +21,8 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
         guard parts.count == 6 else { return nil }
         var value: UInt64 = 0
         for part in parts {
-            guard (1...2).contains(part.count), let octet = UInt8(part, radix: 16) else { return nil }
+            guard (1...2).contains(part.count), part.allSatisfy(\.isHexDigit), part.allSatisfy(\.isASCII),
+                  let octet = UInt8(part, radix: 16) else { return nil }
             value = value << 8 | UInt64(octet)
         }
         self.init(rawValue: value)
