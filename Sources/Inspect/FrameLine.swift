@@ -22,7 +22,12 @@ extension FrameDissector {
             case .ethernet:
                 guard let header = try? EthernetHeader(validating: span) else { continue }
                 text += " \(header.source) > \(header.destination), ethertype \(Self.etherTypeName(header.etherType))"
-                if !lengthShown { text += ", length \(metadata.originalLength):"; lengthShown = true }
+                if lengthShown {
+                    text += ":"
+                } else {
+                    text += ", length \(metadata.originalLength):"
+                    lengthShown = true
+                }
             case .linuxCooked:
                 guard let header = try? LinuxCookedHeader(validating: span, version2: metadata.linkType == .linuxSLL2) else { continue }
                 text += " cooked, ethertype \(Self.etherTypeName(header.protocolType)), length \(metadata.originalLength):"
