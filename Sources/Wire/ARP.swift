@@ -38,6 +38,7 @@ public struct ARPPacket: ~Escapable {
     public let bytes: RawSpan
 
     /// Checks that `bytes` holds the fixed part and the four addresses its sizes announce.
+    @inlinable
     @_lifetime(copy bytes)
     public init(validating bytes: RawSpan) throws(WireError) {
         try bytes.require(Self.fixedLength)

@@ -31,6 +31,7 @@ public struct EthernetHeader: ~Escapable {
     public let bytes: RawSpan
 
     /// Checks that `bytes` holds a whole header.
+    @inlinable
     @_lifetime(copy bytes)
     public init(validating bytes: RawSpan) throws(WireError) {
         try bytes.require(Self.length)

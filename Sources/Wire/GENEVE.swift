@@ -30,6 +30,7 @@ public struct GENEVEHeader: ~Escapable {
     public let bytes: RawSpan
 
     /// Checks the version (0) and that the options the header announces are present.
+    @inlinable
     @_lifetime(copy bytes)
     public init(validating bytes: RawSpan) throws(WireError) {
         try bytes.require(Self.minimumLength)

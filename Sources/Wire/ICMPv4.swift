@@ -33,6 +33,7 @@ public struct ICMPv4Message: ~Escapable {
     public let bytes: RawSpan
 
     /// Checks that `bytes` holds the 8-byte header.
+    @inlinable
     @_lifetime(copy bytes)
     public init(validating bytes: RawSpan) throws(WireError) {
         try bytes.require(Self.headerLength)

@@ -31,6 +31,7 @@ public struct ICMPv6Message: ~Escapable {
     public let bytes: RawSpan
 
     /// Checks that `bytes` holds the 8-byte header.
+    @inlinable
     @_lifetime(copy bytes)
     public init(validating bytes: RawSpan) throws(WireError) {
         try bytes.require(Self.headerLength)

@@ -44,6 +44,7 @@ public struct IPv4Header: ~Escapable {
     public let bytes: RawSpan
 
     /// Checks the version, the header length and the total length against the bytes.
+    @inlinable
     @_lifetime(copy bytes)
     public init(validating bytes: RawSpan) throws(WireError) {
         try bytes.require(Self.minimumLength)

@@ -34,6 +34,7 @@ public struct IPv6Header: ~Escapable {
     public let bytes: RawSpan
 
     /// Checks the length and the version.
+    @inlinable
     @_lifetime(copy bytes)
     public init(validating bytes: RawSpan) throws(WireError) {
         try bytes.require(Self.length)

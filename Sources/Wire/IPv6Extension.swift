@@ -31,6 +31,7 @@ public struct IPv6ExtensionHeader: ~Escapable {
     public let bytes: RawSpan
 
     /// Checks that `bytes` holds the whole extension header of type `kind`.
+    @inlinable
     @_lifetime(copy bytes)
     public init(validating bytes: RawSpan, kind: IPProtocol) throws(WireError) {
         precondition(kind.isIPv6Extension, "not an IPv6 extension header type")

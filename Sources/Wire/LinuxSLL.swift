@@ -19,6 +19,7 @@ public struct LinuxCookedHeader: ~Escapable {
     public let isVersion2: Bool
 
     /// Checks that `bytes` holds the header of the given version.
+    @inlinable
     @_lifetime(copy bytes)
     public init(validating bytes: RawSpan, version2: Bool) throws(WireError) {
         try bytes.require(version2 ? Self.sll2Length : Self.sllLength)

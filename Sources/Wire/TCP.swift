@@ -41,6 +41,7 @@ public struct TCPHeader: ~Escapable {
     public let bytes: RawSpan
 
     /// Checks the data offset and that the whole header is present.
+    @inlinable
     @_lifetime(copy bytes)
     public init(validating bytes: RawSpan) throws(WireError) {
         try bytes.require(Self.minimumLength)

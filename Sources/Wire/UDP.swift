@@ -27,6 +27,7 @@ public struct UDPHeader: ~Escapable {
     public let bytes: RawSpan
 
     /// Checks the header's bytes and that the length field covers the header.
+    @inlinable
     @_lifetime(copy bytes)
     public init(validating bytes: RawSpan) throws(WireError) {
         try bytes.require(Self.length)

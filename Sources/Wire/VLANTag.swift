@@ -25,6 +25,7 @@ public struct VLANTag: ~Escapable {
     public let bytes: RawSpan
 
     /// Checks that `bytes` holds a whole tag.
+    @inlinable
     @_lifetime(copy bytes)
     public init(validating bytes: RawSpan) throws(WireError) {
         try bytes.require(Self.length)

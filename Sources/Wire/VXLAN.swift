@@ -28,6 +28,7 @@ public struct VXLANHeader: ~Escapable {
     public let bytes: RawSpan
 
     /// Checks that `bytes` holds the header.
+    @inlinable
     @_lifetime(copy bytes)
     public init(validating bytes: RawSpan) throws(WireError) {
         try bytes.require(Self.length)
