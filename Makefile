@@ -60,7 +60,7 @@ corpus: deps
 	.build/debug/PierFuzz fixtures/fuzz-corpus
 
 $(FUZZ_BIN): $(shell find Sources/Wire Sources/Inspect Sources/PierFuzz -name '*.swift')
-	$(SWIFT) build -c release --sanitize=fuzzer --sanitize=address -Xswiftc -DFUZZING \
+	$(SWIFT) build -c release --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING \
 	  --product PierFuzz --scratch-path $(FUZZ_BUILD)
 
 ## Seeds: every record of the public captures, plus the committed corpus.

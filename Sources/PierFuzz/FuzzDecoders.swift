@@ -6,7 +6,7 @@ import Wire
 /// to JSON and to a text line, which reads every field of every layer the decoder recorded,
 /// and every Repr that parses from a decoded layer is emitted again and re-parsed.
 ///
-/// Build and run: `make fuzz` (`swift build -c release --sanitize=fuzzer --sanitize=address
+/// Build and run: `make fuzz` (`swift build -c release --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address
 /// -Xswiftc -DFUZZING --product PierFuzz`). Without `FUZZING` the target is a plain program
 /// that runs the same checks over files named on its command line: the regression corpus
 /// in `fixtures/fuzz-corpus` runs that way in `make test`.
