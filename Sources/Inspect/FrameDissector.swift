@@ -41,7 +41,6 @@ public struct FrameDissector: Sendable {
             ("frame.len", .integer(Int64(metadata.originalLength))),
             ("frame.cap_len", .integer(Int64(bytes.byteCount))),
         ]]
-        var vlanIDs: [Int: [JSONValue]] = [:]
         var context = TransportContext()
         for index in 0..<decoded.layerCount {
             let layer = decoded.layers[index]
@@ -49,17 +48,20 @@ public struct FrameDissector: Sendable {
             while levels.count <= depth { levels.append([]) }
             let span = layer.bytes(in: bytes)
             if layer.kind == .vlan, let tag = try? VLANTag(validating: span) {
-                vlanIDs[depth, default: []].append(.integer(Int64(tag.vlanID)))
-                if vlanIDs[depth]?.count == 1 { levels[depth].append(("vlan.id", .array([]))) }
+                // All of a level's tags go in one vlan.id array, outer first.
+                let id = JSONValue.integer(Int64(tag.vlanID))
+                if let slot = levels[depth].firstIndex(where: { $0.0 == "vlan.id" }),
+                   case .array(let ids) = levels[depth][slot].1 {
+                    levels[depth][slot].1 = .array(ids + [id])
+                } else {
+                    levels[depth].append(("vlan.id", .array([id])))
+                }
                 continue
             }
             levels[depth] += fields(of: layer, span, linkType: metadata.linkType, context: &context)
         }
-        // Fill the vlan.id placeholders, then nest each level inside the one before.
-        for (depth, ids) in vlanIDs {
-            if let slot = levels[depth].firstIndex(where: { $0.0 == "vlan.id" }) { levels[depth][slot].1 = .array(ids) }
-        }
         if let error = decoded.error { levels[0].append(("error", .string(error.description))) }
+        // Nest each level inside the one before.
         var inner: JSONValue?
         for depth in stride(from: levels.count - 1, through: 0, by: -1) {
             var members = levels[depth]
