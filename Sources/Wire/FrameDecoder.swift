@@ -202,10 +202,12 @@ public struct FrameDecoder: Sendable {
                     let udpEnd = offset + min(header.length, span.byteCount)
                     try record(&result, .udp, depth, quoted, offset, udpEnd)
                     if quoted { return }
-                    let destination = header.destinationPort, source = header.sourcePort
-                    if isVXLANPort(destination) || isVXLANPort(source) {
+                    // Tunnels are told by the destination port alone: the source port is a
+                    // flow hash (RFC 7348 §5, RFC 8926 §3.3).
+                    let destination = header.destinationPort
+                    if isVXLANPort(destination) {
                         step = .vxlan
-                    } else if destination == genevePort || source == genevePort {
+                    } else if destination == genevePort {
                         step = .geneve
                     } else {
                         return
