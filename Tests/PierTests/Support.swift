@@ -109,8 +109,8 @@ enum Tool {
     static func run(_ executable: String, _ arguments: [String]) throws -> Result {
         let directory = try TemporaryDirectory()
         let outPath = directory.path("stdout"), errPath = directory.path("stderr")
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         let process = Process()
