@@ -19,13 +19,17 @@ let package = Package(
         .library(name: "Dataplane", targets: ["Dataplane"]),
         .library(name: "PacketIO", targets: ["PacketIO"]),
         .library(name: "Inspect", targets: ["Inspect"]),
+        .library(name: "Topology", targets: ["Topology"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(name: "Wire", swiftSettings: common),
-        .target(name: "Dataplane", dependencies: ["Wire"], swiftSettings: common),
+        .target(name: "CPierSupport"),
+        .target(name: "Dataplane", dependencies: ["Wire", "CPierSupport"], swiftSettings: common),
+        .target(name: "Topology", dependencies: ["Wire", "Dataplane", "Yams"], swiftSettings: common),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .target(name: "CAllocCounter"),
         .target(name: "PacketIO", dependencies: ["Dataplane", "CPcap"], swiftSettings: common),
@@ -33,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "pier",
             dependencies: [
-                "Wire", "Dataplane", "PacketIO", "Inspect", "CAllocCounter",
+                "Wire", "Dataplane", "PacketIO", "Inspect", "Topology", "CAllocCounter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: common),
@@ -41,6 +45,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: common),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Wire"], swiftSettings: common),
         .testTarget(name: "PacketIOTests", dependencies: ["PacketIO"], swiftSettings: common),
+        .testTarget(name: "TopologyTests", dependencies: ["Topology", "Wire"], swiftSettings: common),
         .testTarget(name: "PierTests", dependencies: ["Inspect", "PacketIO", "Wire"], swiftSettings: common),
     ],
     swiftLanguageModes: [.v6]
