@@ -21,5 +21,25 @@ let package = Package(
             path: "Benchmarks/Decode",
             swiftSettings: [.enableExperimentalFeature("Lifetimes")],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        .executableTarget(
+            name: "Bridge",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Wire", package: "main"),
+                .product(name: "Dataplane", package: "main"),
+            ],
+            path: "Benchmarks/Bridge",
+            swiftSettings: [.enableExperimentalFeature("Lifetimes")],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        .executableTarget(
+            name: "Route",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Wire", package: "main"),
+                .product(name: "Dataplane", package: "main"),
+            ],
+            path: "Benchmarks/Route",
+            swiftSettings: [.enableExperimentalFeature("Lifetimes")],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
     ]
 )

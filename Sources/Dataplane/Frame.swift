@@ -22,12 +22,16 @@ public struct Frame: ~Copyable {
 
     /// The port the frame entered on.
     public var inputPort: PortID = .none
+    /// The frame's number in its input (1-based, for traces); 0 for frames Pier made.
+    public var number = 0
     /// When the frame was captured (replay) or received (live).
     public var timestamp: Timestamp = .zero
     /// The frame's length on the wire; more than `count` when a capture cut it short.
     public var originalLength: Int = 0
     /// Offsets of the layers, set by classification.
     public var layers = LayerOffsets()
+    /// What becomes of the frame, set by the stages.
+    public var verdict = Verdict.pending
 
     /// Makes an empty frame whose buffer holds `capacity` bytes.
     public init(capacity: Int = Frame.defaultCapacity) {
@@ -94,6 +98,20 @@ public struct Frame: ~Copyable {
         layers = LayerOffsets()
     }
 
+    /// Makes the data `byteCount` zero bytes after a full headroom, for writing a new packet
+    /// in place; grows the buffer if needed.
+    public mutating func resetContents(count byteCount: Int) {
+        if Self.headroom + byteCount > capacity {
+            storage.deallocate()
+            capacity = Self.headroom + byteCount
+            storage = .allocate(byteCount: capacity, alignment: 64)
+        }
+        start = Self.headroom
+        count = byteCount
+        (storage + start).initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
+        layers = LayerOffsets()
+    }
+
     /// Adds `byteCount` bytes in front of the data, taken from the headroom; false when the
     /// headroom is too small. The new bytes are left as they were: the caller writes them.
     @discardableResult
@@ -132,9 +150,11 @@ public struct Frame: ~Copyable {
         copy.count = count
         (copy.storage + start).copyMemory(from: storage + start, byteCount: count)
         copy.inputPort = inputPort
+        copy.number = number
         copy.timestamp = timestamp
         copy.originalLength = originalLength
         copy.layers = layers
+        copy.verdict = verdict
         return copy
     }
 
@@ -143,9 +163,11 @@ public struct Frame: ~Copyable {
         start = Self.headroom
         count = 0
         inputPort = .none
+        number = 0
         timestamp = .zero
         originalLength = 0
         layers = LayerOffsets()
+        verdict = .pending
     }
 }
 
@@ -166,10 +188,14 @@ public struct PortID: RawRepresentable, Hashable, Sendable, CustomStringConverti
 public struct LayerOffsets: Equatable, Sendable {
     /// An offset not yet known.
     public static let unknown: Int32 = -1
-    /// The network header (IPv4, IPv6, ARP).
+    /// The network header (IPv4, IPv6, ARP), after any VLAN tags.
     public var network: Int32 = unknown
     /// The transport header (TCP, UDP, ICMP).
     public var transport: Int32 = unknown
+    /// The EtherType of the network header (0 when there is none).
+    public var networkType = EtherType(rawValue: 0)
+    /// The transport protocol (meaningful when `transport` is known).
+    public var transportProtocol = IPProtocol(rawValue: 255)
     /// Makes unknown offsets.
     public init() {}
 }

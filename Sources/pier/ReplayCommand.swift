@@ -10,9 +10,10 @@ import Glibc
 /// `pier replay [--config TOPO] --in PORT=FILE… --out PORT=FILE…`: runs captures through
 /// the pipeline and writes each port's output to its file.
 ///
-/// Without `--config` there is one port, `p0`, and the pipeline passes every frame through
-/// unchanged: same bytes, same timestamps, same original lengths. Topologies (bridges,
-/// routing, NAT, overlay) come with the L2/L3 work and are refused until then.
+/// With `--config`, the topology's ports: captures enter at theirs, merged by timestamp, and
+/// the bridge, local and route stages decide where each frame goes. Without it there is one
+/// port, `p0`, and every frame passes through unchanged: same bytes, same timestamps, same
+/// original lengths (any link type).
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
@@ -33,11 +34,12 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("stats-json"), help: "Write the counters to FILE as JSON.")
     var statsJSON: String?
 
+    @Flag(help: "Print the bridges' FDBs, the routes and the neighbours at the end.")
+    var dump = false
+
     func validate() throws {
-        if config != nil {
-            throw ValidationError("--config: topologies are not supported yet; replay without it passes p0 through")
-        }
         guard !inputs.isEmpty else { throw ValidationError("give at least one --in PORT=FILE") }
+        guard config == nil else { return }
         for port in inputs.map(\.port) + outputs.map(\.port) where port != "p0" {
             throw ValidationError("without --config the only port is p0, not '\(port)'")
         }
@@ -47,6 +49,11 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let config {
+            try ConfiguredReplay(topologyPath: config, inputs: inputs, outputs: outputs, trace: trace, dump: dump,
+                                 statsJSON: statsJSON).run()
+            return
+        }
         let input = inputs[0]
         let reader = try PcapReader(path: input.path)
         let writer = try outputs.first.map { output throws(CaptureError) in

@@ -1,0 +1,125 @@
+import Wire
+
+/// Bridge: the learning switch of docker0/cni0. For each frame that entered on a member
+/// port it learns the source MAC on that port (refreshing, or moving a station that changed
+/// ports; never a group address), then picks the destination: the bridge's own MAC goes to
+/// its L3 interface, a known station to its port, and broadcast, multicast and unknown
+/// unicast flood to every member but the ingress. A frame whose destination is behind its
+/// own ingress port is dropped unless hairpin is on. When the table is full, forwarding goes
+/// on, unknown destinations flood, and `fdb-full` counts what was not learned.
+///
+/// Frames entering on a routed port (the uplink) are sorted here too: unicast to the port's
+/// MAC and group frames go to its interface, unicast to other MACs is dropped.
+///
+/// It does not do VLAN filtering (tagged frames are switched like any other), STP or IGMP
+/// snooping.
+final class BridgeStage {
+    private let context: PipelineContext
+    /// One table per bridge.
+    let tables: [FDB]
+
+    init(context: PipelineContext) {
+        self.context = context
+        tables = context.config.bridges.map { bridge in
+            let table = FDB(capacity: bridge.fdbCapacity, ageing: bridge.ageingSeconds)
+            for entry in bridge.staticEntries { _ = table.addStatic(entry.mac, port: entry.port) }
+            return table
+        }
+    }
+
+    func run(_ batch: inout Batch) {
+        // Start the table loads for the whole batch before any frame needs them.
+        for index in 0..<batch.count where batch[index].verdict == .pending {
+            let bridge = context.portBridge[Int(batch[index].inputPort.rawValue)]
+            guard bridge >= 0 else { continue }
+            let bytes = batch[index].bytes
+            tables[bridge].prefetch(bytes.mac(at: EthernetHeader.Field.source))
+            tables[bridge].prefetch(bytes.mac(at: EthernetHeader.Field.destination))
+        }
+        for index in 0..<batch.count where batch[index].verdict == .pending {
+            let port = Int(batch[index].inputPort.rawValue)
+            let bridge = context.portBridge[port]
+            if bridge >= 0 {
+                switchFrame(&batch[index], bridge: bridge)
+            } else {
+                sortRouted(&batch[index], interface: context.portInterface[port])
+            }
+        }
+    }
+
+    /// Learns and forwards one frame that entered on a member of `bridge`.
+    private func switchFrame(_ frame: inout Frame, bridge: BridgeIndex) {
+        let table = tables[bridge]
+        let source = frame.bytes.mac(at: EthernetHeader.Field.source)
+        let destination = frame.bytes.mac(at: EthernetHeader.Field.destination)
+        let input = frame.inputPort
+        switch table.learn(source, port: input, now: context.now) {
+        case .new:
+            context.counters.count(.fdbLearned)
+            context.trace(frame, "bridge \(context.config.bridges[bridge].name): learned \(source) on \(portName(input))")
+        case .moved(let from):
+            context.counters.count(.fdbMoved)
+            context.trace(frame, "bridge \(context.config.bridges[bridge].name): \(source) moved from \(portName(from)) to \(portName(input))")
+        case .full:
+            context.counters.count(.fdbFull)
+            context.trace(frame, "bridge \(context.config.bridges[bridge].name): table full, \(source) not learned")
+        case .refreshed, .ignored:
+            break
+        }
+        let config = context.config.bridges[bridge]
+        if let interface = config.interface, destination == context.config.interfaces[interface].mac {
+            frame.verdict = .toInterface(interface)
+            context.trace(frame, "bridge \(config.name): to the bridge's own address")
+        } else if destination.isGroup {
+            frame.verdict = .flood(bridge, except: input)
+            context.counters.count(.flooded)
+            context.trace(frame, "bridge \(config.name): \(destination.isBroadcast ? "broadcast" : "multicast"), flood")
+        } else if let port = table.lookup(destination, now: context.now) {
+            if port == input && !config.hairpin {
+                frame.verdict = .drop(.hairpin)
+                context.trace(frame, "bridge \(config.name): \(destination) is behind the ingress port -> drop hairpin")
+            } else {
+                frame.verdict = .output(port)
+                context.trace(frame, "bridge \(config.name): \(destination) is on \(portName(port))")
+            }
+        } else {
+            frame.verdict = .flood(bridge, except: input)
+            context.counters.count(.flooded)
+            context.trace(frame, "bridge \(config.name): \(destination) unknown, flood")
+        }
+    }
+
+    /// Sorts one frame that entered on a routed port.
+    private func sortRouted(_ frame: inout Frame, interface: InterfaceIndex) {
+        guard interface >= 0 else {
+            frame.verdict = .drop(.notForThisHost)
+            context.trace(frame, "port \(portName(frame.inputPort)) is in no bridge and has no address -> drop not-for-this-host")
+            return
+        }
+        let destination = frame.bytes.mac(at: EthernetHeader.Field.destination)
+        if destination == context.config.interfaces[interface].mac || destination.isGroup {
+            frame.verdict = .toInterface(interface)
+        } else {
+            frame.verdict = .drop(.notForThisHost)
+            context.trace(frame, "port \(portName(frame.inputPort)): \(destination) is not this host -> drop not-for-this-host")
+        }
+    }
+
+    /// Forwards a frame routed into `bridge`: to the port its destination MAC was learned
+    /// on, or flooded when unknown.
+    func egress(_ frame: inout Frame, bridge: BridgeIndex) {
+        let destination = frame.bytes.mac(at: EthernetHeader.Field.destination)
+        if !destination.isGroup, let port = tables[bridge].lookup(destination, now: context.now) {
+            frame.verdict = .output(port)
+            context.trace(frame, "bridge \(context.config.bridges[bridge].name): \(destination) is on \(portName(port))")
+        } else {
+            frame.verdict = .flood(bridge, except: .none)
+            context.counters.count(.flooded)
+            context.trace(frame, "bridge \(context.config.bridges[bridge].name): \(destination) unknown or group, flood")
+        }
+    }
+
+    private func portName(_ port: PortID) -> String {
+        Int(port.rawValue) < context.config.ports.count ? context.config.ports[Int(port.rawValue)].name : "port \(port)"
+    }
+}

@@ -1,0 +1,80 @@
+import Wire
+
+/// Classify: decodes each frame's outer headers once (Ethernet, VLAN tags, ARP/IPv4/IPv6, the
+/// transport header), caches the offsets on the frame, and drops what cannot be forwarded:
+/// malformed headers, a group or zero source MAC, frames to the IEEE 802.1D reserved group
+/// addresses (01:80:c2:00:00:0x, as the Linux bridge does), frames from unknown ports.
+///
+/// It does not look inside tunnels (the overlay stage will) or verify checksums (the local
+/// and route stages check the IPv4 header of what they handle).
+final class ClassifyStage {
+    private let context: PipelineContext
+    /// Decodes down to the transport header, not into VXLAN or GENEVE.
+    private var decoder: FrameDecoder
+    private var decoded = DecodedFrame()
+
+    init(context: PipelineContext) {
+        self.context = context
+        decoder = FrameDecoder(vxlanPorts: [])
+        decoder.genevePort = 0
+    }
+
+    func run(_ batch: inout Batch) {
+        for index in 0..<batch.count {
+            classify(&batch[index])
+        }
+    }
+
+    private func classify(_ frame: inout Frame) {
+        guard Int(frame.inputPort.rawValue) < context.config.ports.count else {
+            frame.verdict = .drop(.unknownPort)
+            return
+        }
+        decoder.decode(frame.bytes, linkType: .ethernet, capturedAll: frame.count >= frame.originalLength, into: &decoded)
+        if let error = decoded.error, error.depth == 0 {
+            let reason = Self.reason(for: error.layer)
+            frame.verdict = .drop(reason)
+            context.trace(frame, "classify: \(error) -> drop \(reason.name)")
+            return
+        }
+        var layers = LayerOffsets()
+        for index in 0..<decoded.layerCount {
+            let layer = decoded.layers[index]
+            guard layer.depth == 0 else { break }
+            switch layer.kind {
+            case .arp: (layers.network, layers.networkType) = (Int32(layer.offset), .arp)
+            case .ipv4: (layers.network, layers.networkType) = (Int32(layer.offset), .ipv4)
+            case .ipv6: (layers.network, layers.networkType) = (Int32(layer.offset), .ipv6)
+            case .tcp: (layers.transport, layers.transportProtocol) = (Int32(layer.offset), .tcp)
+            case .udp: (layers.transport, layers.transportProtocol) = (Int32(layer.offset), .udp)
+            case .icmpv4: (layers.transport, layers.transportProtocol) = (Int32(layer.offset), .icmp)
+            case .icmpv6: (layers.transport, layers.transportProtocol) = (Int32(layer.offset), .icmpv6)
+            default: break
+            }
+        }
+        frame.layers = layers
+        let source = frame.bytes.mac(at: EthernetHeader.Field.source)
+        let destination = frame.bytes.mac(at: EthernetHeader.Field.destination)
+        if source.isGroup || source == .zero {
+            frame.verdict = .drop(.invalidSourceMAC)
+            context.trace(frame, "classify: source \(source) is not a station -> drop invalid-source-mac")
+            return
+        }
+        if destination.rawValue & ~0xF == 0x0180_C200_0000 {
+            frame.verdict = .drop(.reservedGroupAddress)
+            context.trace(frame, "classify: 802.1D reserved group address -> drop reserved-group-address")
+        }
+    }
+
+    /// The drop reason for a decode error in `layer`.
+    static func reason(for layer: LayerKind) -> DropReason {
+        switch layer {
+        case .ethernet, .linuxCooked: .malformedEthernet
+        case .vlan: .malformedVLAN
+        case .arp: .malformedARP
+        case .ipv4: .malformedIPv4
+        case .ipv6, .ipv6Extension: .malformedIPv6
+        case .tcp, .udp, .icmpv4, .icmpv6, .vxlan, .geneve: .malformedTransport
+        }
+    }
+}

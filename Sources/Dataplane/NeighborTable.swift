@@ -1,0 +1,51 @@
+import Wire
+
+/// The node's ARP cache (and its IPv6 counterpart): static entries from the configuration,
+/// and IPv4 entries learned from ARP packets addressed to the node (replies, and requests
+/// for its addresses, as Linux learns them).
+///
+/// Learned entries do not expire yet: a station that changes MAC announces it (gratuitous
+/// ARP) or answers the next request. No NDP: IPv6 neighbours are static only.
+public final class NeighborTable {
+    /// An entry: the MAC, the interface it was seen on, and whether it came from the config.
+    public struct Entry: Equatable, Sendable {
+        /// The neighbour's MAC.
+        public var mac: MACAddress
+        /// True for configured entries, which learning never changes.
+        public var isStatic: Bool
+        /// When it was last confirmed.
+        public var updated: Timestamp
+    }
+
+    /// IPv4 neighbours.
+    public private(set) var ipv4: [IPv4Address: Entry] = [:]
+    /// IPv6 neighbours.
+    public private(set) var ipv6: [IPv6Address: Entry] = [:]
+
+    /// Makes a table holding the static entries.
+    public init(static4: [(IPv4Address, MACAddress)], static6: [(IPv6Address, MACAddress)]) {
+        for (address, mac) in static4 { ipv4[address] = Entry(mac: mac, isStatic: true, updated: .zero) }
+        for (address, mac) in static6 { ipv6[address] = Entry(mac: mac, isStatic: true, updated: .zero) }
+    }
+
+    /// The MAC of `address`, if known.
+    @inlinable
+    public func resolve(_ address: IPv4Address) -> MACAddress? { ipv4[address]?.mac }
+
+    /// The MAC of `address`, if known.
+    @inlinable
+    public func resolve(_ address: IPv6Address) -> MACAddress? { ipv6[address]?.mac }
+
+    /// Records that `address` is at `mac`; true when this is new or a change. Static entries
+    /// are never overwritten.
+    @discardableResult
+    public func learn(_ address: IPv4Address, mac: MACAddress, now: Timestamp) -> Bool {
+        if let existing = ipv4[address] {
+            if existing.isStatic { return false }
+            ipv4[address] = Entry(mac: mac, isStatic: false, updated: now)
+            return existing.mac != mac
+        }
+        ipv4[address] = Entry(mac: mac, isStatic: false, updated: now)
+        return true
+    }
+}

@@ -1,0 +1,139 @@
+import Wire
+
+/// Where a pipeline's output goes: a capture file per port in replay, a TAP device live.
+public protocol FrameSink {
+    /// Sends `frame` out of `port`.
+    mutating func send(_ frame: borrowing Frame, to port: PortID)
+}
+
+/// The node's dataplane: the stages in order over each batch (DESIGN.md, "Data flow"):
+/// classify, bridge (learn, forward), local (ARP and ping for the node's addresses), route,
+/// then output: frames routed into a bridge find their member port, and every frame leaves
+/// by its verdict. Frames Pier makes during a run (ARP replies and requests, ICMP errors,
+/// released held frames) leave after the batch.
+///
+/// Time is an input: `process` takes the clock from the frames' timestamps (replay) unless
+/// `now` is given (live).
+public final class Pipeline {
+    /// The shared state: config, counters, pool, clock, tracer.
+    public let context: PipelineContext
+    private let classify: ClassifyStage
+    private let bridge: BridgeStage
+    private let local: LocalStage
+    private let route: RouteStage
+    /// The ARP cache.
+    public let neighbors: NeighborTable
+    private var lastExpiry = Timestamp.zero
+
+    /// Builds the stages for `config`.
+    public init(config: PipelineConfig, pool: FramePool = FramePool()) {
+        context = PipelineContext(config: config, pool: pool)
+        neighbors = NeighborTable(static4: config.neighbors4, static6: config.neighbors6)
+        classify = ClassifyStage(context: context)
+        bridge = BridgeStage(context: context)
+        local = LocalStage(context: context, neighbors: neighbors)
+        route = RouteStage(context: context, neighbors: neighbors)
+        local.onNeighborLearned = { [unowned route] address, mac in route.release(address, mac: mac) }
+    }
+
+    /// What the pipeline counted.
+    public var counters: PipelineCounters { context.counters }
+    /// The configuration it was built from.
+    public var config: PipelineConfig { context.config }
+
+    /// Runs `batch` through the stages and sends every frame that leaves to `sink`; the
+    /// batch's frames go back to the pool. The clock advances to `now`, or to the latest
+    /// frame timestamp when `now` is nil (replay).
+    public func process<Sink: FrameSink>(_ batch: inout Batch, into sink: inout Sink, now: Timestamp? = nil) {
+        advanceClock(batch, now: now)
+        for index in 0..<batch.count {
+            let port = Int(batch[index].inputPort.rawValue)
+            if port < context.counters.ports.count {
+                context.counters.ports[port].framesIn += 1
+                context.counters.ports[port].bytesIn += batch[index].count
+            }
+        }
+        classify.run(&batch)
+        bridge.run(&batch)
+        local.run(&batch)
+        route.run(&batch)
+        for index in 0..<batch.count {
+            if case .toBridge(let target) = batch[index].verdict { bridge.egress(&batch[index], bridge: target) }
+            finish(batch[index], into: &sink)
+        }
+        batch.recycleAll(into: context.pool)
+        flushGenerated(into: &sink)
+    }
+
+    /// Sends the frames Pier made (which may make more, as a released frame can be routed
+    /// into a bridge); each is final.
+    public func flushGenerated<Sink: FrameSink>(into sink: inout Sink) {
+        while !context.generated.isEmpty {
+            var frame = context.generated.removeFirst()
+            if case .toBridge(let target) = frame.verdict { bridge.egress(&frame, bridge: target) }
+            finish(frame, into: &sink)
+            context.pool.recycle(frame)
+        }
+    }
+
+    /// Moves the clock and ages the tables once a second of pipeline time.
+    private func advanceClock(_ batch: borrowing Batch, now: Timestamp?) {
+        if let now {
+            context.now = now
+        } else {
+            for index in 0..<batch.count where batch[index].timestamp > context.now {
+                context.now = batch[index].timestamp
+            }
+        }
+        if context.now.nanoseconds - lastExpiry.nanoseconds >= 1_000_000_000 {
+            lastExpiry = context.now
+            for table in bridge.tables { _ = table.expire(now: context.now) }
+        }
+    }
+
+    /// Sends one frame according to its verdict and counts it.
+    private func finish<Sink: FrameSink>(_ frame: borrowing Frame, into sink: inout Sink) {
+        switch frame.verdict {
+        case .output(let port):
+            send(frame, to: port, into: &sink)
+        case .flood(let target, let except):
+            for port in context.config.bridges[target].ports where port != except {
+                send(frame, to: port, into: &sink)
+            }
+        case .drop(let reason):
+            context.counters.drop(reason)
+        case .held, .delivered:
+            break
+        case .pending, .toInterface, .toBridge:
+            // Every stage decides; a frame left undecided is a bug, counted rather than lost.
+            context.counters.drop(.notForThisHost)
+        }
+    }
+
+    private func send<Sink: FrameSink>(_ frame: borrowing Frame, to port: PortID, into sink: inout Sink) {
+        let index = Int(port.rawValue)
+        guard index < context.counters.ports.count else { return }
+        context.counters.ports[index].framesOut += 1
+        context.counters.ports[index].bytesOut += frame.count
+        sink.send(frame, to: port)
+    }
+
+    /// The learned and static MACs of each bridge, for `pier fdb` and `--dump`.
+    public func fdbEntries() -> [(bridge: String, entries: [FDB.Entry])] {
+        zip(context.config.bridges, bridge.tables).map { ($0.name, $1.entries(now: context.now)) }
+    }
+
+    /// The memory the bridges' tables use, in bytes.
+    public var fdbMemoryBytes: Int { bridge.tables.reduce(0) { $0 + $1.memoryBytes } }
+
+    /// The IPv4 routes with their egress interface and gateway, for `--dump`.
+    public func routes4() -> [(prefix: IPv4Prefix, interface: String, gateway: IPv4Address?)] {
+        route.routes4.routes().map { prefix, index in
+            let nextHop = route.nextHops[Int(index)]
+            return (prefix, context.config.interfaces[nextHop.interface].name, nextHop.gateway4)
+        }
+    }
+
+    /// Frames waiting for a next hop's MAC.
+    public var heldFrames: Int { route.heldCount }
+}

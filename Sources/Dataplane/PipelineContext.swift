@@ -1,0 +1,71 @@
+import Wire
+
+/// The state the stages of one pipeline share: the configuration, the counters, the frame
+/// pool, the clock, the frames Pier makes during a run, and the optional tracer.
+public final class PipelineContext {
+    /// The validated configuration.
+    public let config: PipelineConfig
+    /// What the pipeline counted.
+    public let counters: PipelineCounters
+    /// Where new frames come from and used ones go.
+    public let pool: FramePool
+    /// Frames Pier made during this run (replies, requests, errors, released frames), with
+    /// final verdicts; the output step sends them after the batch.
+    public var generated = FrameQueue(capacity: 512)
+    /// The pipeline's clock: capture time in replay, the monotonic clock live.
+    public var now = Timestamp.zero
+    /// Prints each frame's path when set (`--trace`).
+    public var tracer: Tracer?
+    /// For each port, its bridge's index or -1.
+    let portBridge: [Int]
+    /// For each port, its routed interface's index or -1.
+    let portInterface: [Int]
+
+    /// Makes the shared state for `config`.
+    public init(config: PipelineConfig, pool: FramePool) {
+        self.config = config
+        counters = PipelineCounters(portCount: config.ports.count)
+        self.pool = pool
+        portBridge = config.ports.map { $0.bridge ?? -1 }
+        portInterface = config.ports.map { $0.interface ?? -1 }
+    }
+
+    /// Queues a frame Pier made, already given its final verdict; counted as a drop of the
+    /// frame when the queue is full (it never is with batches of 64).
+    func emit(_ frame: consuming Frame) {
+        guard !generated.isFull else {
+            pool.recycle(frame)
+            return
+        }
+        generated.append(frame)
+    }
+
+    /// Notes a step of `frame`'s path when tracing.
+    @inline(__always)
+    func trace(_ frame: borrowing Frame, _ text: @autoclosure () -> String) {
+        guard let tracer else { return }
+        tracer.note(frame.number, text())
+    }
+
+    /// The interface's first IPv4 address in the subnet of `neighbor`, or its first address.
+    func sourceAddress(of interface: InterfaceIndex, toward neighbor: IPv4Address) -> IPv4Address? {
+        let addresses = config.interfaces[interface].ipv4
+        return addresses.first { $0.contains(neighbor) }?.address ?? addresses.first?.address
+    }
+}
+
+/// Collects each frame's path through the stages, in the spirit of `ovs-appctl
+/// ofproto/trace`: one note per decision, printed by the caller.
+public final class Tracer {
+    /// Notes so far: the frame's number (0 for frames Pier made) and the text.
+    public private(set) var notes: [(frame: Int, text: String)] = []
+    /// Makes an empty tracer.
+    public init() {}
+    /// Adds a note.
+    public func note(_ frame: Int, _ text: String) { notes.append((frame, text)) }
+    /// Returns the notes so far and forgets them.
+    public func drain() -> [(frame: Int, text: String)] {
+        defer { notes.removeAll(keepingCapacity: true) }
+        return notes
+    }
+}

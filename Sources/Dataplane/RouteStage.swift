@@ -1,0 +1,291 @@
+import Wire
+
+/// Route: forwards IPv4 and IPv6 packets addressed to one of the node's interfaces but not
+/// to its addresses, as the host's routing table does between docker0 and the uplink. A
+/// longest-prefix match picks the egress interface and next hop (connected subnets, the
+/// uplink's default gateway, configured routes); the TTL or hop limit drops by one with the
+/// IPv4 checksum patched (RFC 1624); the next hop's MAC comes from the neighbour table. An
+/// unresolved next hop gets an ARP request (at most one a second) while up to
+/// `holdQueuePerNeighbor` frames wait for the reply; they leave when it comes and are
+/// dropped (`neighbor-unresolved`) when it does not come in time. Out of TTL: ICMP time
+/// exceeded; no route: ICMP destination unreachable (RFC 792, RFC 1812 §4.3.2.7: never about
+/// an ICMP error, a non-first fragment or a broadcast or multicast source).
+///
+/// It does not fragment (no MTU check yet), send redirects, or resolve IPv6 neighbours
+/// (static entries only; an unknown IPv6 next hop is dropped as unresolved).
+final class RouteStage {
+    /// Where a route leads: the egress interface and the gateway, if not directly connected.
+    struct NextHop: Equatable {
+        var interface: InterfaceIndex
+        var gateway4: IPv4Address?
+        var gateway6: IPv6Address?
+    }
+
+    /// Frames waiting for one next hop's MAC.
+    final class Pending {
+        var frames: FrameQueue
+        let interface: InterfaceIndex
+        let since: Timestamp
+        var lastAsked: Timestamp
+        init(capacity: Int, interface: InterfaceIndex, now: Timestamp) {
+            frames = FrameQueue(capacity: capacity)
+            self.interface = interface
+            since = now
+            lastAsked = now
+        }
+    }
+
+    private let context: PipelineContext
+    private let neighbors: NeighborTable
+    var routes4 = RouteTable4()
+    var routes6 = RouteTable6()
+    private(set) var nextHops: [NextHop] = []
+    private var pending: [IPv4Address: Pending] = [:]
+
+    init(context: PipelineContext, neighbors: NeighborTable) {
+        self.context = context
+        self.neighbors = neighbors
+        let config = context.config
+        // Connected subnets first, then configured routes (a configured route for the same
+        // prefix replaces the connected one, as a more specific decision).
+        for (index, interface) in config.interfaces.enumerated() {
+            for prefix in interface.ipv4 { routes4.insert(prefix.canonical, nextHop: nextHopIndex(NextHop(interface: index))) }
+            for prefix in interface.ipv6 {
+                routes6.insert(IPv6Prefix(address: prefix.network, length: prefix.length), nextHop: nextHopIndex(NextHop(interface: index)))
+            }
+        }
+        for route in config.routes4 {
+            routes4.insert(route.prefix.canonical, nextHop: nextHopIndex(NextHop(interface: route.interface, gateway4: route.gateway)))
+        }
+        for route in config.routes6 {
+            let prefix = IPv6Prefix(address: route.prefix.network, length: route.prefix.length)
+            routes6.insert(prefix, nextHop: nextHopIndex(NextHop(interface: route.interface, gateway6: route.gateway)))
+        }
+    }
+
+    /// The index of `nextHop` in the next-hop table, adding it when new.
+    private func nextHopIndex(_ nextHop: NextHop) -> UInt32 {
+        if let index = nextHops.firstIndex(of: nextHop) { return UInt32(index) }
+        nextHops.append(nextHop)
+        return UInt32(nextHops.count - 1)
+    }
+
+    func run(_ batch: inout Batch) {
+        expirePending()
+        for index in 0..<batch.count {
+            guard case .toInterface(let ingress) = batch[index].verdict else { continue }
+            switch batch[index].layers.networkType {
+            case .ipv4: route4(&batch[index], ingress: ingress)
+            case .ipv6: route6(&batch[index], ingress: ingress)
+            default:
+                batch[index].verdict = .drop(.localDeliveryUnsupported)
+            }
+        }
+    }
+
+    // MARK: IPv4
+
+    /// The facts of an IPv4 packet that routing needs, read without holding the frame.
+    private struct IPv4Facts {
+        var source: IPv4Address
+        var destination: IPv4Address
+        var ttl: UInt8
+        var mayTriggerError: Bool
+    }
+
+    private func facts(of frame: borrowing Frame) -> IPv4Facts? {
+        guard let ip = try? IPv4Header(validating: frame.bytes.slice(from: Int(frame.layers.network))) else { return nil }
+        let isICMPError = ip.protocol == .icmp && frame.layers.transport >= 0
+            && ICMPv4Type(rawValue: frame.bytes.u8(at: Int(frame.layers.transport))).isError
+        let source = ip.source
+        let badSource = source == .any || source == .broadcast || source.isMulticast
+        return IPv4Facts(source: source, destination: ip.destination, ttl: ip.ttl,
+                         mayTriggerError: !isICMPError && ip.fragmentOffset == 0 && !badSource)
+    }
+
+    private func route4(_ frame: inout Frame, ingress: InterfaceIndex) {
+        guard let facts = facts(of: frame) else {
+            frame.verdict = .drop(.malformedIPv4)
+            return
+        }
+        guard let index = routes4.lookup(facts.destination) else {
+            sendICMPError(about: frame, facts: facts, ingress: ingress, type: .destinationUnreachable, code: 0)
+            frame.verdict = .drop(.noRoute)
+            context.trace(frame, "route: no route to \(facts.destination) -> drop no-route, ICMP net unreachable sent")
+            return
+        }
+        guard facts.ttl > 1 else {
+            sendICMPError(about: frame, facts: facts, ingress: ingress, type: .timeExceeded, code: 0)
+            frame.verdict = .drop(.ttlExceeded)
+            context.trace(frame, "route: TTL \(facts.ttl) -> drop ttl-exceeded, ICMP time exceeded sent")
+            return
+        }
+        let nextHop = nextHops[Int(index)]
+        let gateway = nextHop.gateway4 ?? facts.destination
+        decrementTTL(&frame)
+        context.counters.count(.routed)
+        let egress = context.config.interfaces[nextHop.interface]
+        guard let mac = neighbors.resolve(gateway) else {
+            hold(&frame, nextHop: gateway, interface: nextHop.interface)
+            return
+        }
+        setMACs(&frame, source: egress.mac, destination: mac)
+        frame.verdict = verdict(toward: nextHop.interface)
+        context.trace(frame, "route: \(facts.destination) via \(nextHop.gateway4.map { "\($0)" } ?? "connected") dev \(egress.name), next hop \(mac)")
+    }
+
+    /// TTL minus one, and the header checksum patched for the TTL/protocol word.
+    private func decrementTTL(_ frame: inout Frame) {
+        let word = Int(frame.layers.network) + IPv4Header.Field.ttl
+        let checksumAt = Int(frame.layers.network) + IPv4Header.Field.checksum
+        var bytes = frame.mutableBytes
+        let old = bytes.bytes.u16(at: word)
+        let new = old &- 0x0100
+        bytes.setU16(new, at: word)
+        bytes.setU16(InternetChecksum.update(bytes.bytes.u16(at: checksumAt), old: old, new: new), at: checksumAt)
+    }
+
+    /// The final verdict for a frame ready to leave by `interface`.
+    private func verdict(toward interface: InterfaceIndex) -> Verdict {
+        switch context.config.interfaces[interface].attachment {
+        case .port(let port): .output(port)
+        case .bridge(let bridge): .toBridge(bridge)
+        }
+    }
+
+    private func setMACs(_ frame: inout Frame, source: MACAddress, destination: MACAddress) {
+        var bytes = frame.mutableBytes
+        bytes.setMAC(destination, at: EthernetHeader.Field.destination)
+        bytes.setMAC(source, at: EthernetHeader.Field.source)
+    }
+
+    /// Queues a copy of `frame` until `nextHop` answers ARP, asking it (at most once a second).
+    private func hold(_ frame: inout Frame, nextHop: IPv4Address, interface: InterfaceIndex) {
+        let entry: Pending
+        if let existing = pending[nextHop] {
+            entry = existing
+        } else {
+            entry = Pending(capacity: context.config.holdQueuePerNeighbor, interface: interface, now: context.now)
+            pending[nextHop] = entry
+            askForMAC(of: nextHop, interface: interface, about: frame)
+        }
+        if context.now.nanoseconds - entry.lastAsked.nanoseconds >= 1_000_000_000 {
+            entry.lastAsked = context.now
+            askForMAC(of: nextHop, interface: interface, about: frame)
+        }
+        guard !entry.frames.isFull else {
+            frame.verdict = .drop(.neighborQueueFull)
+            context.trace(frame, "route: \(nextHop) unresolved and its queue is full -> drop neighbor-queue-full")
+            return
+        }
+        entry.frames.append(frame.clone())
+        frame.verdict = .held
+        context.counters.count(.held)
+        context.trace(frame, "route: next hop \(nextHop) unresolved, held (\(entry.frames.count) waiting)")
+    }
+
+    /// Sends an ARP request for `address` out of `interface`.
+    private func askForMAC(of address: IPv4Address, interface: InterfaceIndex, about frame: borrowing Frame) {
+        let egress = context.config.interfaces[interface]
+        guard let source = context.sourceAddress(of: interface, toward: address) else { return }
+        var request = context.pool.take()
+        PacketBuilder.arpRequest(into: &request, senderMAC: egress.mac, senderIP: source, target: address)
+        switch egress.attachment {
+        case .port(let port): request.verdict = .output(port)
+        case .bridge(let bridge): request.verdict = .flood(bridge, except: .none)
+        }
+        request.timestamp = context.now
+        context.counters.count(.arpRequestsSent)
+        context.trace(frame, "route: ARP who-has \(address) tell \(source) out \(egress.name)")
+        context.emit(request)
+    }
+
+    /// Sends the frames held for `address`, now that its MAC is known.
+    func release(_ address: IPv4Address, mac: MACAddress) {
+        guard let entry = pending.removeValue(forKey: address) else { return }
+        let egress = context.config.interfaces[entry.interface]
+        while !entry.frames.isEmpty {
+            var frame = entry.frames.removeFirst()
+            setMACs(&frame, source: egress.mac, destination: mac)
+            frame.verdict = verdict(toward: entry.interface)
+            context.counters.count(.released)
+            context.trace(frame, "route: \(address) resolved to \(mac), held frame released")
+            context.emit(frame)
+        }
+    }
+
+    /// Drops the frames of next hops that did not answer within the timeout.
+    private func expirePending() {
+        guard !pending.isEmpty else { return }
+        let limit = context.config.neighborTimeoutSeconds * 1_000_000_000
+        for (address, entry) in pending where context.now.nanoseconds - entry.since.nanoseconds > limit {
+            while !entry.frames.isEmpty {
+                let frame = entry.frames.removeFirst()
+                context.counters.drop(.neighborUnresolved)
+                context.trace(frame, "route: \(address) never answered -> drop neighbor-unresolved")
+                context.pool.recycle(frame)
+            }
+            pending[address] = nil
+        }
+    }
+
+    /// Frames still waiting for a next hop.
+    var heldCount: Int { pending.values.reduce(0) { $0 + $1.frames.count } }
+
+    /// Builds and sends an ICMP error about `frame` back out of its ingress port.
+    private func sendICMPError(about frame: borrowing Frame, facts: IPv4Facts, ingress: InterfaceIndex,
+                               type: ICMPv4Type, code: UInt8) {
+        guard facts.mayTriggerError, let source = context.sourceAddress(of: ingress, toward: facts.source) else { return }
+        var error = context.pool.take()
+        PacketBuilder.icmpError(into: &error, type: type, code: code,
+                                offending: frame.bytes.slice(from: Int(frame.layers.network)),
+                                sourceMAC: context.config.interfaces[ingress].mac,
+                                destinationMAC: frame.bytes.mac(at: EthernetHeader.Field.source),
+                                source: source, destination: facts.source)
+        error.verdict = .output(frame.inputPort)
+        error.timestamp = context.now
+        context.counters.count(.icmpErrorsSent)
+        context.emit(error)
+    }
+
+    // MARK: IPv6
+
+    /// The destination and hop limit of the frame's IPv6 header.
+    private static func ipv6Facts(of frame: borrowing Frame) -> (IPv6Address, UInt8)? {
+        guard let header = try? IPv6Header(validating: frame.bytes.slice(from: Int(frame.layers.network))) else { return nil }
+        return (header.destination, header.hopLimit)
+    }
+
+    private func route6(_ frame: inout Frame, ingress: InterfaceIndex) {
+        let network = Int(frame.layers.network)
+        guard let (destination, hopLimit) = Self.ipv6Facts(of: frame) else {
+            frame.verdict = .drop(.malformedIPv6)
+            return
+        }
+        if context.config.interfaces.contains(where: { $0.ipv6.contains { $0.address == destination } }) || destination.isMulticast {
+            frame.verdict = .drop(destination.isMulticast ? .unhandledMulticast : .localDeliveryUnsupported)
+            return
+        }
+        guard let index = routes6.lookup(destination) else {
+            frame.verdict = .drop(.noRoute)
+            context.trace(frame, "route: no IPv6 route to \(destination) -> drop no-route")
+            return
+        }
+        guard hopLimit > 1 else {
+            frame.verdict = .drop(.ttlExceeded)
+            context.trace(frame, "route: hop limit \(hopLimit) -> drop ttl-exceeded")
+            return
+        }
+        let nextHop = nextHops[Int(index)]
+        guard let mac = neighbors.resolve(nextHop.gateway6 ?? destination) else {
+            frame.verdict = .drop(.neighborUnresolved)
+            context.trace(frame, "route: IPv6 next hop unknown (static neighbours only) -> drop neighbor-unresolved")
+            return
+        }
+        var bytes = frame.mutableBytes
+        bytes.setU8(hopLimit - 1, at: network + IPv6Header.Field.hopLimit)
+        setMACs(&frame, source: context.config.interfaces[nextHop.interface].mac, destination: mac)
+        frame.verdict = verdict(toward: nextHop.interface)
+        context.counters.count(.routed)
+    }
+}

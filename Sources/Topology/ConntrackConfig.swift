@@ -1,0 +1,64 @@
+/// The connection tracker's settings (`conntrack:`).
+public struct ConntrackConfig: Sendable, Equatable {
+    /// A conntrack timeout, named as netfilter names it (its `nf_conntrack_*_timeout_*` sysctls).
+    public enum Timeout: String, Sendable, Hashable, CaseIterable {
+        /// A TCP connection after the SYN (`nf_conntrack_tcp_timeout_syn_sent`).
+        case tcpSynSent = "tcp_syn_sent"
+        /// A TCP connection after the SYN-ACK (`nf_conntrack_tcp_timeout_syn_recv`).
+        case tcpSynRecv = "tcp_syn_recv"
+        /// An established TCP connection (`nf_conntrack_tcp_timeout_established`).
+        case tcpEstablished = "tcp_established"
+        /// A TCP connection after the first FIN (`nf_conntrack_tcp_timeout_fin_wait`).
+        case tcpFinWait = "tcp_fin_wait"
+        /// A TCP connection the other side has closed (`nf_conntrack_tcp_timeout_close_wait`).
+        case tcpCloseWait = "tcp_close_wait"
+        /// A TCP connection waiting for the last ACK (`nf_conntrack_tcp_timeout_last_ack`).
+        case tcpLastAck = "tcp_last_ack"
+        /// A TCP connection closed by both sides (`nf_conntrack_tcp_timeout_time_wait`).
+        case tcpTimeWait = "tcp_time_wait"
+        /// A TCP connection after a RST (`nf_conntrack_tcp_timeout_close`).
+        case tcpClose = "tcp_close"
+        /// A UDP flow seen in one direction only (`nf_conntrack_udp_timeout`).
+        case udp = "udp"
+        /// A UDP flow seen in both directions (`nf_conntrack_udp_timeout_stream`).
+        case udpStream = "udp_stream"
+        /// An ICMP query (`nf_conntrack_icmp_timeout`).
+        case icmp = "icmp"
+
+        /// Linux's default for this timeout, in seconds (since Linux 5.0, when `udp_stream` became 120).
+        public var linuxDefault: Int {
+            switch self {
+            case .tcpSynSent: 120
+            case .tcpSynRecv: 60
+            case .tcpEstablished: 432_000
+            case .tcpFinWait: 120
+            case .tcpCloseWait: 60
+            case .tcpLastAck: 30
+            case .tcpTimeWait: 120
+            case .tcpClose: 10
+            case .udp: 30
+            case .udpStream: 120
+            case .icmp: 30
+            }
+        }
+    }
+
+    /// The default capacity: 262144 connections.
+    public static let defaultCapacity = 262_144
+
+    /// The most connections tracked at once (at least 1).
+    public var capacity: Int
+    /// Timeouts that override Linux's defaults, in seconds (each at least 1).
+    public var timeouts: [Timeout: Int]
+
+    /// Makes conntrack settings; by default 262144 entries and Linux's timeouts.
+    public init(capacity: Int = ConntrackConfig.defaultCapacity, timeouts: [Timeout: Int] = [:]) {
+        self.capacity = capacity
+        self.timeouts = timeouts
+    }
+
+    /// The timeout in effect for `timeout`, in seconds: the configured one, or Linux's default.
+    public func seconds(for timeout: Timeout) -> Int {
+        timeouts[timeout] ?? timeout.linuxDefault
+    }
+}

@@ -1,0 +1,21 @@
+/// `conntrack: {capacity, timeouts}`.
+extension ConfigReader {
+    /// `conntrack:`.
+    func conntrack(_ value: Located) -> ConntrackConfig {
+        guard let fields = entries(value, allowed: ["capacity", "timeouts"], expected: "a mapping like {capacity: 262144}")
+        else { return ConntrackConfig() }
+        let limit = Int(Int32.max)
+        let capacity = fields["capacity"].flatMap { integer($0, in: 1...limit, what: "a conntrack capacity") }
+        var timeouts: [ConntrackConfig.Timeout: Int] = [:]
+        let names = ConntrackConfig.Timeout.allCases.map(\.rawValue)
+        if let list = fields["timeouts"],
+           let entries = entries(list, allowed: names, expected: "a mapping of timeout names to seconds, like {tcp_established: 7440}") {
+            for (name, value) in entries.values {
+                guard let timeout = ConntrackConfig.Timeout(rawValue: name),
+                      let seconds = integer(value, in: 1...limit, what: "a timeout in seconds") else { continue }
+                timeouts[timeout] = seconds
+            }
+        }
+        return ConntrackConfig(capacity: capacity ?? ConntrackConfig.defaultCapacity, timeouts: timeouts)
+    }
+}

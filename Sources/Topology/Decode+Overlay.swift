@@ -1,0 +1,41 @@
+/// `overlay:`, what flannel sets up on this node.
+extension ConfigReader {
+    /// The keys of `overlay:`.
+    static let overlayKeys = ["backend", "vni", "port", "mtu", "podCIDR", "vtepMAC", "peers"]
+
+    /// `overlay:`; nil when it could not be read.
+    func overlay(_ value: Located) -> OverlayConfig? {
+        guard let fields = entries(value, allowed: Self.overlayKeys, expected: "a mapping with backend and podCIDR")
+        else { return nil }
+        let backend = required(fields, "backend", expected: "one of: vxlan, host-gw, ipip, udp")
+            .flatMap { choice($0, of: OverlayConfig.Backend.self) }
+        let vni = fields["vni"].map { integer($0, in: 0...16_777_215, what: "a VNI").flatMap { UInt32(exactly: $0) } }
+        let port = fields["port"].map { portNumber($0, what: "a UDP port") }
+        let mtu = fields["mtu"].map { integer($0, in: 68...65535, what: "an MTU") }
+        let podCIDR = required(fields, "podCIDR", expected: "this node's pod subnet, like 10.244.1.0/24")
+            .flatMap { ipv4Prefix($0, example: "10.244.1.0/24") }
+        let vtepMAC = fields["vtepMAC"].flatMap(self.mac)
+        let peers = fields["peers"].map { list in
+            elements(list, expected: "a list of peers like {node: node-b, ip: 192.168.9.30, podCIDR: 10.244.2.0/24}")
+                .compactMap(peer)
+        } ?? []
+        guard let backend, let podCIDR, vni != .some(nil), port != .some(nil), mtu != .some(nil) else { return nil }
+        return OverlayConfig(
+            backend: backend, vni: (vni ?? nil) ?? OverlayConfig.defaultVNI, port: port ?? nil,
+            mtu: (mtu ?? nil) ?? OverlayConfig.defaultMTU, podCIDR: podCIDR, vtepMAC: vtepMAC, peers: peers)
+    }
+
+    /// One peer: `{node, ip, podCIDR, vtepMAC}`.
+    private func peer(_ value: Located) -> OverlayPeer? {
+        guard let fields = entries(value, allowed: ["node", "ip", "podCIDR", "vtepMAC"],
+                                   expected: "a peer: a mapping with node, ip and podCIDR") else { return nil }
+        let node = required(fields, "node", expected: "the peer's node name, like node-b").flatMap { self.identifier($0, what: "a node name") }
+        let ip = required(fields, "ip", expected: "the peer's node IP, like 192.168.9.30")
+            .flatMap { ipv4($0, what: "an IPv4 address like 192.168.9.30") }
+        let podCIDR = required(fields, "podCIDR", expected: "the peer's pod subnet, like 10.244.2.0/24")
+            .flatMap { ipv4Prefix($0, example: "10.244.2.0/24") }
+        let vtepMAC = fields["vtepMAC"].flatMap(self.mac)
+        guard let node, let ip, let podCIDR else { return nil }
+        return OverlayPeer(node: node, ip: ip, podCIDR: podCIDR, vtepMAC: vtepMAC)
+    }
+}

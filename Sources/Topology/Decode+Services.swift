@@ -1,0 +1,45 @@
+/// `services:`, as kube-proxy sees them.
+extension ConfigReader {
+    /// `services:`: a list of Services.
+    func services(_ value: Located) -> [ServiceConfig] {
+        elements(value, expected: "a list of services, each with a name, clusterIP and ports").compactMap(service)
+    }
+
+    /// One Service.
+    private func service(_ value: Located) -> ServiceConfig? {
+        let keys = ["name", "namespace", "clusterIP", "ports", "endpoints", "sessionAffinity"]
+        guard let fields = entries(value, allowed: keys, expected: "a service: a mapping with name, clusterIP and ports")
+        else { return nil }
+        let name = required(fields, "name", expected: "a service name like web").flatMap { self.identifier($0, what: "a service name") }
+        let namespace = fields["namespace"].map { self.identifier($0, what: "a namespace name") } ?? "default"
+        let clusterIP = required(fields, "clusterIP", expected: "an IPv4 address like 10.96.0.10").flatMap { ipv4($0) }
+        let ports = required(fields, "ports", expected: "a list of ports like [{proto: tcp, port: 80, targetPort: 8080}]")
+            .map(self.servicePorts)
+        let endpoints = fields["endpoints"].map { list in
+            elements(list, expected: "a list of endpoint addresses like [10.244.1.5]").compactMap { ipv4($0) }
+        } ?? []
+        let affinity = fields["sessionAffinity"].map { choice($0, of: ServiceConfig.SessionAffinity.self) } ?? ServiceConfig.SessionAffinity.none
+        guard let name, let namespace, let clusterIP, let ports, let affinity else { return nil }
+        return ServiceConfig(
+            name: name, namespace: namespace, clusterIP: clusterIP, ports: ports, endpoints: endpoints,
+            sessionAffinity: affinity)
+    }
+
+    /// `ports: [{proto, port, targetPort, nodePort}]`, at least one.
+    private func servicePorts(_ value: Located) -> [ServicePort] {
+        if case .sequence(let sequence) = value.node, sequence.isEmpty {
+            fail(value, "expected at least one port, got an empty list")
+        }
+        return elements(value, expected: "a list of ports like [{proto: tcp, port: 80, targetPort: 8080}]").compactMap { element in
+            guard let fields = entries(element, allowed: ["proto", "port", "targetPort", "nodePort"],
+                                       expected: "a service port: a mapping with proto, port, targetPort and nodePort")
+            else { return nil }
+            let proto = fields["proto"].map { choice($0, of: TransportProtocol.self) } ?? .tcp
+            let port = required(fields, "port", expected: "a port number from 1 to 65535").flatMap { portNumber($0) }
+            let targetPort = fields["targetPort"].map { portNumber($0) }
+            let nodePort = fields["nodePort"].map { portNumber($0) }
+            guard let proto, let port, targetPort != .some(nil), nodePort != .some(nil) else { return nil }
+            return ServicePort(proto: proto, port: port, targetPort: targetPort ?? nil, nodePort: nodePort ?? nil)
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import Yams
+
+/// The top level of the file: `node`, `ports`, `neighbors`, and the sections that other
+/// files read.
+extension ConfigReader {
+    /// The keys a topology file may have at the top level.
+    static let topLevelKeys = [
+        "node", "ports", "neighbors", "bridges", "nat", "services", "overlay", "conntrack", "containers",
+    ]
+
+    /// Reads the whole document; nil when any part of it could not be read.
+    func topology(_ root: Node) -> Topology? {
+        let at = located(root, path: "", line: root.mark?.line ?? 1)
+        guard let top = entries(at, allowed: Self.topLevelKeys, expected: "a mapping with node and ports") else {
+            return nil
+        }
+        let node = required(top, "node", expected: "the node's name, like node-a").flatMap { self.identifier($0, what: "a node name") }
+        let ports = required(top, "ports", expected: "a list of ports, each with a name").map(self.ports) ?? []
+        let neighbors = top["neighbors"].map(self.neighbors) ?? []
+        let bridges = top["bridges"].map(self.bridges) ?? []
+        let nat = top["nat"].map(self.nat) ?? NATConfig()
+        let services = top["services"].map(self.services) ?? []
+        let overlay = top["overlay"].flatMap(self.overlay)
+        let conntrack = top["conntrack"].map(self.conntrack) ?? ConntrackConfig()
+        let containers = top["containers"].map(self.containers) ?? []
+        guard errors.isEmpty, let node else { return nil }
+        return Topology(
+            node: node, ports: ports, neighbors: neighbors, bridges: bridges, nat: nat, services: services,
+            overlay: overlay, conntrack: conntrack, containers: containers)
+    }
+
+    /// `ports:`: a non-empty list of ports.
+    private func ports(_ value: Located) -> [PortConfig] {
+        if case .sequence(let sequence) = value.node, sequence.isEmpty {
+            fail(value, "expected at least one port, got an empty list")
+        }
+        return elements(value, expected: "a list of ports, each with a name").compactMap(port)
+    }
+
+    /// One port: `{name, tap, mac, ip, gateway}`.
+    private func port(_ value: Located) -> PortConfig? {
+        guard let fields = entries(value, allowed: ["name", "tap", "mac", "ip", "gateway"],
+                                   expected: "a port: a mapping with a name") else { return nil }
+        let name = required(fields, "name", expected: "a port name like eth0").flatMap { self.identifier($0, what: "a port name") }
+        let tap = fields["tap"].flatMap(self.tapName)
+        let mac = fields["mac"].flatMap(self.mac)
+        let addresses = interfaceAddresses(fields["ip"], owner: value.path)
+        let gateways = self.gateways(fields["gateway"], owner: value.path)
+        guard let name else { return nil }
+        return PortConfig(
+            name: name, tap: tap, mac: mac, addresses: addresses.v4, addresses6: addresses.v6,
+            gateway: gateways.v4, gateway6: gateways.v6)
+    }
+
+    /// A TAP device name as Linux accepts one: 1 to 15 bytes, no `/`, no spaces, not `.` or `..`.
+    private func tapName(_ value: Located) -> String? {
+        let expected = "a TAP device name of 1 to 15 characters without / or spaces, like pier-eth0"
+        guard let text = text(value, expected: expected) else { return nil }
+        guard (1...15).contains(text.utf8.count), text != ".", text != "..",
+              !text.contains(where: { $0 == "/" || $0 == ":" || $0.isWhitespace }) else {
+            fail(value, "expected \(expected), got \(quoted(text))")
+            return nil
+        }
+        return text
+    }
+
+    /// `neighbors:`: a list of `{ip, mac}`.
+    private func neighbors(_ value: Located) -> [NeighborConfig] {
+        elements(value, expected: "a list of neighbors like {ip: 192.168.1.1, mac: 02:00:c0:a8:01:01}").compactMap { element in
+            guard let fields = entries(element, allowed: ["ip", "mac"], expected: "a neighbor: a mapping with ip and mac")
+            else { return nil }
+            let ip = required(fields, "ip", expected: "an IP address like 192.168.1.1").flatMap(self.ipAny)
+            let mac = required(fields, "mac", expected: "a MAC address like 02:00:c0:a8:01:01").flatMap(self.mac)
+            guard let ip, let mac else { return nil }
+            return NeighborConfig(ip: ip, mac: mac)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Dataplane
+import Wire
+
+extension PipelineConfig {
+    /// The pipeline a validated topology describes: each port in `ports` order; each bridge
+    /// with its members, FDB settings, static entries and (when it has an `ip`) its own L3
+    /// interface; each port outside a bridge with an `ip` as a routed interface; connected
+    /// routes for every interface subnet (added by the route stage) and a default route via
+    /// each `gateway`; the static neighbours.
+    ///
+    /// An interface without a `mac` gets a locally administered one made from its first
+    /// IPv4 address, the way the DESIGN example writes them: 02:00:a.b.c.d for a port (the
+    /// node IP 192.168.1.25 is 02:00:c0:a8:01:19) and 02:42:a.b.c.d for a bridge, as Docker
+    /// derives container MACs.
+    public init(_ topology: Topology) {
+        var ports = topology.ports.map { PipelineConfig.Port(name: $0.name) }
+        var interfaces: [PipelineConfig.Interface] = []
+        var bridges: [PipelineConfig.Bridge] = []
+        var routes4: [PipelineConfig.Route4] = []
+        var routes6: [PipelineConfig.Route6] = []
+        let portIndex = Dictionary(topology.ports.enumerated().map { ($1.name, PortID(rawValue: UInt16($0))) },
+                                   uniquingKeysWith: { first, _ in first })
+
+        for (bridgeIndex, bridge) in topology.bridges.enumerated() {
+            let members = bridge.ports.compactMap { portIndex[$0] }
+            for member in members { ports[Int(member.rawValue)].bridge = bridgeIndex }
+            var interface: InterfaceIndex?
+            if !bridge.addresses.isEmpty || !bridge.addresses6.isEmpty {
+                interface = interfaces.count
+                interfaces.append(PipelineConfig.Interface(
+                    name: bridge.name, mac: bridge.mac ?? Self.derivedMAC(prefix: 0x0242, from: bridge.addresses),
+                    ipv4: bridge.addresses, ipv6: bridge.addresses6, attachment: .bridge(bridgeIndex)))
+            }
+            bridges.append(PipelineConfig.Bridge(
+                name: bridge.name, ports: members, interface: interface, hairpin: bridge.hairpin,
+                fdbCapacity: bridge.fdb.capacity, ageingSeconds: Int64(bridge.fdb.ageing),
+                staticEntries: bridge.fdbStatic.compactMap { entry in
+                    portIndex[entry.port].map { PipelineConfig.StaticEntry(mac: entry.mac, port: $0) }
+                }))
+        }
+        for (index, port) in topology.ports.enumerated() where ports[index].bridge == nil {
+            guard !port.addresses.isEmpty || !port.addresses6.isEmpty || port.mac != nil else { continue }
+            let interface = interfaces.count
+            ports[index].interface = interface
+            interfaces.append(PipelineConfig.Interface(
+                name: port.name, mac: port.mac ?? Self.derivedMAC(prefix: 0x0200, from: port.addresses),
+                ipv4: port.addresses, ipv6: port.addresses6,
+                attachment: .port(PortID(rawValue: UInt16(index)))))
+            if let gateway = port.gateway {
+                routes4.append(PipelineConfig.Route4(prefix: IPv4Prefix(address: .any, length: 0), interface: interface, gateway: gateway))
+            }
+            if let gateway = port.gateway6 {
+                routes6.append(PipelineConfig.Route6(prefix: IPv6Prefix(address: .any, length: 0), interface: interface, gateway: gateway))
+            }
+        }
+        var neighbors4: [(IPv4Address, MACAddress)] = []
+        var neighbors6: [(IPv6Address, MACAddress)] = []
+        for neighbor in topology.neighbors {
+            switch neighbor.ip {
+            case .v4(let address): neighbors4.append((address, neighbor.mac))
+            case .v6(let address): neighbors6.append((address, neighbor.mac))
+            }
+        }
+        self.init(ports: ports, bridges: bridges, interfaces: interfaces, routes4: routes4, routes6: routes6,
+                  neighbors4: neighbors4, neighbors6: neighbors6)
+    }
+
+    /// `PP:PP:a:b:c:d` from the first IPv4 address, or `PP:PP:00:00:00:01` without one.
+    static func derivedMAC(prefix: UInt16, from addresses: [IPv4Prefix]) -> MACAddress {
+        MACAddress(rawValue: UInt64(prefix) << 32 | UInt64(addresses.first?.address.rawValue ?? 1))
+    }
+}

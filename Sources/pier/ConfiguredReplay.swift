@@ -1,0 +1,161 @@
+import Dataplane
+import Inspect
+import PacketIO
+import Topology
+import Wire
+
+/// `pier replay --config TOPO`: captures enter the topology's ports, merged by timestamp, run
+/// through the pipeline with the capture's clock, and each port's output goes to its file.
+struct ConfiguredReplay {
+    var topologyPath: String
+    var inputs: [PortFile]
+    var outputs: [PortFile]
+    var trace: Bool
+    var dump: Bool
+    var statsJSON: String?
+
+    /// Writes each port's frames to its capture, if it has one.
+    struct CaptureSink: FrameSink {
+        var writers: [PcapWriter?]
+        var failure: CaptureError?
+        mutating func send(_ frame: borrowing Frame, to port: PortID) {
+            guard failure == nil, let writer = writers[Int(port.rawValue)] else { return }
+            do { try writer.write(frame) } catch { failure = error }
+        }
+    }
+
+    /// The input side: the merged captures, numbering frames as they come.
+    final class Source {
+        let merger: CaptureMerger
+        let pool: FramePool
+        let config: PipelineConfig
+        var sequence = 0
+        var damage: CaptureError?
+        var finished = false
+        /// Trace header lines of frames read but not yet traced.
+        var headers: [Int: String] = [:]
+        let trace: Bool
+
+        init(merger: CaptureMerger, pool: FramePool, config: PipelineConfig, trace: Bool) {
+            self.merger = merger
+            self.pool = pool
+            self.config = config
+            self.trace = trace
+        }
+
+        /// Fills `batch` with the next frames; sets `finished` at the end or at damage.
+        func fill(_ batch: inout Batch) {
+            while !batch.isFull && !finished {
+                var frame = pool.take()
+                if read(into: &frame) {
+                    batch.append(frame)
+                } else {
+                    pool.recycle(frame)
+                }
+            }
+        }
+
+        /// Reads one frame; false (and `finished`) at the end of the inputs or at damage.
+        private func read(into frame: inout Frame) -> Bool {
+            let more: Bool
+            do {
+                more = try merger.next(into: &frame)
+            } catch {
+                damage = error
+                more = false
+            }
+            guard more else {
+                finished = true
+                return false
+            }
+            sequence += 1
+            frame.number = sequence
+            if trace {
+                let port = config.ports[Int(frame.inputPort.rawValue)].name
+                let time = CaptureTime.format(frame.timestamp.nanoseconds)
+                headers[sequence] = "frame \(sequence): in \(port) at \(time), \(frame.count) bytes"
+            }
+            return true
+        }
+    }
+
+    func run() throws {
+        let topology: Topology
+        do { topology = try Topology.load(path: topologyPath) } catch { throw InputError(message: error.description) }
+        let config = PipelineConfig(topology)
+        var readers: [(port: PortID, reader: PcapReader)] = []
+        for input in inputs {
+            let reader = try PcapReader(path: input.path)
+            guard reader.linkType == .ethernet else {
+                throw InputError(message: "\(input.path): link type \(reader.linkType): only Ethernet captures can enter a port")
+            }
+            readers.append((try portID(input.port, option: "--in", config: config), reader))
+        }
+        let anyNanoseconds = readers.contains { input in input.reader.precision == TimestampPrecision.nanoseconds }
+        var sink = CaptureSink(writers: Array(repeating: nil, count: config.ports.count), failure: nil)
+        for output in outputs {
+            let id = try portID(output.port, option: "--out", config: config)
+            do {
+                sink.writers[Int(id.rawValue)] = try PcapWriter(
+                    path: output.path, linkType: .ethernet, precision: anyNanoseconds ? .nanoseconds : .microseconds)
+            } catch { throw RuntimeFailure(message: error.description) }
+        }
+
+        let pool = FramePool(limit: Batch.capacity * 4, preallocated: Batch.capacity)
+        let pipeline = Pipeline(config: config, pool: pool)
+        if trace { pipeline.context.tracer = Tracer() }
+        let source = Source(merger: try CaptureMerger(inputs: readers), pool: pool, config: config, trace: trace)
+        let started = ContinuousClock.now
+        try runLoop(source: source, pipeline: pipeline, sink: &sink)
+        for writer in sink.writers.compactMap({ $0 }) {
+            do { try writer.close() } catch { throw RuntimeFailure(message: error.description) }
+        }
+        let report = ReplayReport(pipeline: pipeline, elapsed: ContinuousClock.now - started)
+        standardOutput(report.summary)
+        if dump { standardOutput(report.dump) }
+        if let statsJSON { try report.writeJSON(to: statsJSON) }
+        if let damage = source.damage { throw damage }
+    }
+
+    /// Batches in, pipeline, outputs out, until the inputs end.
+    private func runLoop(source: Source, pipeline: Pipeline, sink: inout CaptureSink) throws {
+        var batch = Batch()
+        while !source.finished {
+            source.fill(&batch)
+            pipeline.process(&batch, into: &sink)
+            if let tracer = pipeline.context.tracer { printTrace(tracer.drain(), headers: &source.headers) }
+            if let failure = sink.failure { throw RuntimeFailure(message: failure.description) }
+        }
+    }
+
+    /// The port named `name`, or a usage error naming the option and the known ports.
+    private func portID(_ name: String, option: String, config: PipelineConfig) throws -> PortID {
+        guard let id = config.port(named: name) else {
+            let known = config.ports.map(\.name).joined(separator: ", ")
+            throw InputError(message: "\(option) \(name)=…: \(topologyPath) has no port \(name) (ports: \(known))")
+        }
+        return id
+    }
+
+    /// Prints the notes of one batch, each frame's under its header line.
+    private func printTrace(_ notes: [(frame: Int, text: String)], headers: inout [Int: String]) {
+        // Notes come stage by stage over the batch; show them frame by frame (Pier's own, 0, last).
+        let ordered = notes.enumerated().sorted { lhs, rhs in
+            let left = lhs.element.frame == 0 ? Int.max : lhs.element.frame
+            let right = rhs.element.frame == 0 ? Int.max : rhs.element.frame
+            return (left, lhs.offset) < (right, rhs.offset)
+        }.map(\.element)
+        var lastFrame = -1
+        for note in ordered {
+            if note.frame != lastFrame {
+                lastFrame = note.frame
+                if let header = headers.removeValue(forKey: note.frame) {
+                    standardOutput(header)
+                } else if note.frame == 0 {
+                    standardOutput("pier:")
+                }
+            }
+            standardOutput("  " + note.text)
+        }
+    }
+}
