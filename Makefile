@@ -15,7 +15,7 @@ export SWIFT_BACKTRACE := enable=no
 
 ## Installs what building needs: libpcap's headers.
 deps:
-	@pkg-config --exists libpcap 2>/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libpcap-dev; }
+	@[ -f /usr/include/pcap/pcap.h ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libpcap-dev pkg-config; }
 
 ## Installs what the tests need besides: tshark and tcpdump (the oracles), python3 (seed generator).
 test-deps: deps
