@@ -86,6 +86,7 @@ bench: release
 ## Regenerates the project's own captures in fixtures/ from their generator.
 fixtures:
 	python3 fixtures/generate.py fixtures
+	python3 fixtures/scenarios.py fixtures/scenarios
 
 clean:
 	rm -rf .build $(FUZZ_BUILD) Benchmarks/.build

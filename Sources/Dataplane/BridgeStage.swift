@@ -53,7 +53,9 @@ final class BridgeStage {
         let source = frame.bytes.mac(at: EthernetHeader.Field.source)
         let destination = frame.bytes.mac(at: EthernetHeader.Field.destination)
         let input = frame.inputPort
-        switch table.learn(source, port: input, now: context.now) {
+        // Each frame's own time: within a replayed batch, frames span different moments.
+        let now = frame.timestamp
+        switch table.learn(source, port: input, now: now) {
         case .new:
             context.counters.count(.fdbLearned)
             context.trace(frame, "bridge \(context.config.bridges[bridge].name): learned \(source) on \(portName(input))")
@@ -74,7 +76,7 @@ final class BridgeStage {
             frame.verdict = .flood(bridge, except: input)
             context.counters.count(.flooded)
             context.trace(frame, "bridge \(config.name): \(destination.isBroadcast ? "broadcast" : "multicast"), flood")
-        } else if let port = table.lookup(destination, now: context.now) {
+        } else if let port = table.lookup(destination, now: now) {
             if port == input && !config.hairpin {
                 frame.verdict = .drop(.hairpin)
                 context.trace(frame, "bridge \(config.name): \(destination) is behind the ingress port -> drop hairpin")
@@ -109,7 +111,7 @@ final class BridgeStage {
     /// on, or flooded when unknown.
     func egress(_ frame: inout Frame, bridge: BridgeIndex) {
         let destination = frame.bytes.mac(at: EthernetHeader.Field.destination)
-        if !destination.isGroup, let port = tables[bridge].lookup(destination, now: context.now) {
+        if !destination.isGroup, let port = tables[bridge].lookup(destination, now: frame.timestamp) {
             frame.verdict = .output(port)
             context.trace(frame, "bridge \(context.config.bridges[bridge].name): \(destination) is on \(portName(port))")
         } else {

@@ -2,7 +2,7 @@ import Wire
 
 /// Classify: decodes each frame's outer headers once (Ethernet, VLAN tags, ARP/IPv4/IPv6, the
 /// transport header), caches the offsets on the frame, and drops what cannot be forwarded:
-/// malformed headers, a group or zero source MAC, frames to the IEEE 802.1D reserved group
+/// malformed headers (ARP that is not Ethernet/IPv4 included), a group or zero source MAC, frames to the IEEE 802.1D reserved group
 /// addresses (01:80:c2:00:00:0x, as the Linux bridge does), frames from unknown ports.
 ///
 /// It does not look inside tunnels (the overlay stage will) or verify checksums (the local
@@ -53,6 +53,11 @@ final class ClassifyStage {
             }
         }
         frame.layers = layers
+        if layers.networkType == .arp && !Self.isEthernetIPv4ARP(frame) {
+            frame.verdict = .drop(.malformedARP)
+            context.trace(frame, "classify: ARP that is not Ethernet/IPv4 -> drop malformed-arp")
+            return
+        }
         let source = frame.bytes.mac(at: EthernetHeader.Field.source)
         let destination = frame.bytes.mac(at: EthernetHeader.Field.destination)
         if source.isGroup || source == .zero {
@@ -64,6 +69,13 @@ final class ClassifyStage {
             frame.verdict = .drop(.reservedGroupAddress)
             context.trace(frame, "classify: 802.1D reserved group address -> drop reserved-group-address")
         }
+    }
+
+    /// True when the frame's ARP packet has Ethernet and IPv4 types and sizes (the only ARP
+    /// a container network carries; anything else would teach tables nonsense).
+    static func isEthernetIPv4ARP(_ frame: borrowing Frame) -> Bool {
+        guard let packet = try? ARPPacket(validating: frame.bytes.slice(from: Int(frame.layers.network))) else { return false }
+        return packet.isEthernetIPv4
     }
 
     /// The drop reason for a decode error in `layer`.

@@ -20,19 +20,19 @@ final class LocalStage {
         self.neighbors = neighbors
     }
 
-    func run(_ batch: inout Batch) {
-        for index in 0..<batch.count {
-            switch batch[index].verdict {
-            case .toInterface(let interface):
-                handle(&batch[index], interface: interface)
-            case .flood(let bridge, _):
-                // A broadcast ARP request on a bridge floods and may also be for the bridge.
-                if let interface = context.config.bridges[bridge].interface, batch[index].layers.networkType == .arp {
-                    answerARP(batch[index], interface: interface, consume: false)
-                }
-            default:
-                continue
+    /// Handles one frame. The pipeline calls it frame by frame, interleaved with the route
+    /// stage, so that what a frame teaches (a neighbour's MAC) only affects later frames.
+    func process(_ frame: inout Frame) {
+        switch frame.verdict {
+        case .toInterface(let interface):
+            handle(&frame, interface: interface)
+        case .flood(let bridge, _):
+            // A broadcast ARP request on a bridge floods and may also be for the bridge.
+            if let interface = context.config.bridges[bridge].interface, frame.layers.networkType == .arp {
+                answerARP(frame, interface: interface, consume: false)
             }
+        default:
+            return
         }
     }
 
@@ -83,7 +83,7 @@ final class LocalStage {
         PacketBuilder.arpReply(into: &reply, senderMAC: config.mac, senderIP: arp.targetIP,
                                targetMAC: arp.senderMAC, targetIP: arp.senderIP)
         reply.verdict = .output(frame.inputPort)
-        reply.timestamp = context.now
+        reply.timestamp = frame.timestamp
         context.counters.count(.arpRepliesSent)
         context.trace(frame, "local: ARP who-has \(arp.targetIP) (\(config.name)): reply \(config.mac) out \(context.config.ports[Int(frame.inputPort.rawValue)].name)")
         context.emit(reply)

@@ -55,8 +55,16 @@ public final class Pipeline {
         }
         classify.run(&batch)
         bridge.run(&batch)
-        local.run(&batch)
-        route.run(&batch)
+        // Local and route go frame by frame together: an ARP reply later in the batch must not
+        // resolve a next hop for an earlier frame.
+        route.expirePending()
+        for index in 0..<batch.count {
+            local.process(&batch[index])
+            route.process(&batch[index])
+        }
+        if now == nil {
+            for index in 0..<batch.count where batch[index].timestamp > context.now { context.now = batch[index].timestamp }
+        }
         for index in 0..<batch.count {
             if case .toBridge(let target) = batch[index].verdict { bridge.egress(&batch[index], bridge: target) }
             finish(batch[index], into: &sink)
@@ -76,14 +84,15 @@ public final class Pipeline {
         }
     }
 
-    /// Moves the clock and ages the tables once a second of pipeline time.
+    /// Moves the clock to the batch's earliest frame and ages the tables once a second of
+    /// pipeline time (the stages then use each frame's own timestamp).
     private func advanceClock(_ batch: borrowing Batch, now: Timestamp?) {
         if let now {
             context.now = now
-        } else {
-            for index in 0..<batch.count where batch[index].timestamp > context.now {
-                context.now = batch[index].timestamp
-            }
+        } else if batch.count > 0 {
+            var earliest = batch[0].timestamp
+            for index in 0..<batch.count where batch[index].timestamp < earliest { earliest = batch[index].timestamp }
+            if earliest > context.now { context.now = earliest }
         }
         if context.now.nanoseconds - lastExpiry.nanoseconds >= 1_000_000_000 {
             lastExpiry = context.now

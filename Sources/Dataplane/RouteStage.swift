@@ -70,16 +70,13 @@ final class RouteStage {
         return UInt32(nextHops.count - 1)
     }
 
-    func run(_ batch: inout Batch) {
-        expirePending()
-        for index in 0..<batch.count {
-            guard case .toInterface(let ingress) = batch[index].verdict else { continue }
-            switch batch[index].layers.networkType {
-            case .ipv4: route4(&batch[index], ingress: ingress)
-            case .ipv6: route6(&batch[index], ingress: ingress)
-            default:
-                batch[index].verdict = .drop(.localDeliveryUnsupported)
-            }
+    /// Routes one frame the local stage left for forwarding.
+    func process(_ frame: inout Frame) {
+        guard case .toInterface(let ingress) = frame.verdict else { return }
+        switch frame.layers.networkType {
+        case .ipv4: route4(&frame, ingress: ingress)
+        case .ipv6: route6(&frame, ingress: ingress)
+        default: frame.verdict = .drop(.localDeliveryUnsupported)
         }
     }
 
@@ -165,12 +162,12 @@ final class RouteStage {
         if let existing = pending[nextHop] {
             entry = existing
         } else {
-            entry = Pending(capacity: context.config.holdQueuePerNeighbor, interface: interface, now: context.now)
+            entry = Pending(capacity: context.config.holdQueuePerNeighbor, interface: interface, now: frame.timestamp)
             pending[nextHop] = entry
             askForMAC(of: nextHop, interface: interface, about: frame)
         }
-        if context.now.nanoseconds - entry.lastAsked.nanoseconds >= 1_000_000_000 {
-            entry.lastAsked = context.now
+        if frame.timestamp.nanoseconds - entry.lastAsked.nanoseconds >= 1_000_000_000 {
+            entry.lastAsked = frame.timestamp
             askForMAC(of: nextHop, interface: interface, about: frame)
         }
         guard !entry.frames.isFull else {
@@ -194,7 +191,7 @@ final class RouteStage {
         case .port(let port): request.verdict = .output(port)
         case .bridge(let bridge): request.verdict = .flood(bridge, except: .none)
         }
-        request.timestamp = context.now
+        request.timestamp = frame.timestamp
         context.counters.count(.arpRequestsSent)
         context.trace(frame, "route: ARP who-has \(address) tell \(source) out \(egress.name)")
         context.emit(request)
@@ -215,7 +212,7 @@ final class RouteStage {
     }
 
     /// Drops the frames of next hops that did not answer within the timeout.
-    private func expirePending() {
+    func expirePending() {
         guard !pending.isEmpty else { return }
         let limit = context.config.neighborTimeoutSeconds * 1_000_000_000
         for (address, entry) in pending where context.now.nanoseconds - entry.since.nanoseconds > limit {
@@ -243,7 +240,7 @@ final class RouteStage {
                                 destinationMAC: frame.bytes.mac(at: EthernetHeader.Field.source),
                                 source: source, destination: facts.source)
         error.verdict = .output(frame.inputPort)
-        error.timestamp = context.now
+        error.timestamp = frame.timestamp
         context.counters.count(.icmpErrorsSent)
         context.emit(error)
     }
