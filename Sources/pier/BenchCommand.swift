@@ -27,8 +27,9 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         for stage in stages.isEmpty ? BenchStage.allCases : stages {
-            let result = stage.measure(packets: packets)
-            standardOutput(json ? result.json.serialized : result.line)
+            for result in stage.measure(packets: packets) {
+                standardOutput(json ? result.json.serialized : result.line)
+            }
         }
     }
 }
@@ -38,11 +39,21 @@ enum BenchStage: String, CaseIterable, ExpressibleByArgument {
     /// Full decode of a VXLAN frame down to its inner TCP header (Ethernet, IPv4, UDP, VXLAN,
     /// Ethernet, IPv4, TCP) into a `DecodedFrame`.
     case decode
+    /// The bridge's learn + forward decision with 4,096 and with 1,048,576 stations.
+    case bridge
+    /// IPv4 longest-prefix match over 10,000 prefixes and a default route.
+    case route
+    /// The whole pipeline over a 16-port bridge with 4,096 stations.
+    case `switch`
 
     /// Runs the stage over `packets` frames.
-    func measure(packets: Int) -> BenchResult {
+    func measure(packets: Int) -> [BenchResult] {
         switch self {
-        case .decode: DecodeBench.run(packets: packets)
+        case .decode: [DecodeBench.run(packets: packets)]
+        case .bridge: [TableBench.bridge(stations: 4_096, packets: packets),
+                       TableBench.bridge(stations: 1 << 20, packets: packets)]
+        case .route: [TableBench.route(packets: packets)]
+        case .switch: [SwitchBench.run(packets: packets)]
         }
     }
 }
@@ -53,6 +64,8 @@ struct BenchResult {
     var frames: Int
     var duration: Duration
     var allocations: UInt64
+    /// For table stages: bytes of table per entry (FDB station, route).
+    var memoryBytesPerEntry: Double?
 
     var seconds: Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
     var nanosecondsPerFrame: Double { seconds * 1e9 / Double(frames) }
@@ -63,6 +76,7 @@ struct BenchResult {
     var line: String {
         "\(stage)  \(frames) frames  \(format(mpps, digits: 1)) Mpps  \(format(nanosecondsPerFrame, digits: 1)) ns/frame  "
             + "\(format(allocationsPerFrame, digits: 3)) allocs/frame"
+            + (memoryBytesPerEntry.map { "  \(format($0, digits: 1)) bytes/entry" } ?? "")
     }
 
     /// The contract's object: `stage`, `mpps`, `ns_per_frame`, `allocs_per_frame`, and more.
@@ -74,7 +88,7 @@ struct BenchResult {
             ("mpps", .number(format(mpps, digits: 3))),
             ("ns_per_frame", .number(format(nanosecondsPerFrame, digits: 2))),
             ("allocs_per_frame", .number(format(allocationsPerFrame, digits: 6))),
-        ])
+        ] + (memoryBytesPerEntry.map { [("memory_bytes_per_entry", JSONValue.number(format($0, digits: 1)))] } ?? []))
     }
 }
 
