@@ -35,7 +35,8 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product pier
 
-## The main job on the bundled capture: decode it, then replay it through the pipeline.
+## The main job on the bundled captures: decode one, replay it, run two containers' traffic
+## through the two-containers topology, and measure the decoder.
 demo: release
 	@echo "== pier inspect fixtures/demo.pcap (a flannel VXLAN node's uplink: ARP, ping, TCP, a broken frame)"
 	@$(PIER) inspect fixtures/demo.pcap
@@ -43,6 +44,11 @@ demo: release
 	@echo "== pier replay --in p0=fixtures/demo.pcap --out p0=.build/demo-out.pcap"
 	@$(PIER) replay --in p0=fixtures/demo.pcap --out p0=.build/demo-out.pcap
 	@cmp fixtures/demo.pcap .build/demo-out.pcap && echo "output is byte-identical to the input (pass-through: no topology given)"
+	@echo
+	@echo "== pier replay --config fixtures/topologies/two-containers.yaml --trace (two containers on docker0 ping each other and the gateway, then reach outside)"
+	@$(PIER) replay --config fixtures/topologies/two-containers.yaml \
+	  --in c1=fixtures/scenarios/ping-c1.pcap --in c2=fixtures/scenarios/ping-c2.pcap \
+	  --out eth0=.build/demo-eth0.pcap --out c1=.build/demo-c1.pcap --out c2=.build/demo-c2.pcap --out c3=.build/demo-c3.pcap --trace
 	@echo
 	@echo "== pier bench decode"
 	@$(PIER) bench decode --packets 20000000
