@@ -30,10 +30,11 @@ public final class PipelineContext {
         portInterface = config.ports.map { $0.interface ?? -1 }
     }
 
-    /// Queues a frame Pier made, already given its final verdict; counted as a drop of the
-    /// frame when the queue is full (it never is with batches of 64).
+    /// Queues a frame Pier made, already given its final verdict; when the queue is full (it
+    /// never is with batches of 64) the frame is dropped and counted as `generated-overflow`.
     func emit(_ frame: consuming Frame) {
         guard !generated.isFull else {
+            counters.drop(.generatedOverflow)
             pool.recycle(frame)
             return
         }

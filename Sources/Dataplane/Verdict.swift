@@ -52,6 +52,7 @@ public enum DropReason: Int, CaseIterable, Sendable {
     case unknownPort
     case noInterfaceAddress
     case fragmentationNotSupported
+    case generatedOverflow
 
     /// A short kebab-case name: `malformed-ipv4`, `no-route`, …
     public var name: String {
@@ -76,6 +77,7 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .unknownPort: "unknown-port"
         case .noInterfaceAddress: "no-interface-address"
         case .fragmentationNotSupported: "fragmentation-not-supported"
+        case .generatedOverflow: "generated-overflow"
         }
     }
 
@@ -102,6 +104,7 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .unknownPort: "entered on a port the pipeline does not know"
         case .noInterfaceAddress: "the egress interface has no address to send from"
         case .fragmentationNotSupported: "larger than the egress MTU (fragmentation not supported)"
+        case .generatedOverflow: "a frame Pier made (reply, request, error) found its output queue full"
         }
     }
 }
