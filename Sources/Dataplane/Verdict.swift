@@ -51,7 +51,6 @@ public enum DropReason: Int, CaseIterable, Sendable {
     case neighborUnresolved
     case unknownPort
     case noInterfaceAddress
-    case fragmentationNotSupported
     case generatedOverflow
 
     /// A short kebab-case name: `malformed-ipv4`, `no-route`, …
@@ -76,7 +75,6 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .neighborUnresolved: "neighbor-unresolved"
         case .unknownPort: "unknown-port"
         case .noInterfaceAddress: "no-interface-address"
-        case .fragmentationNotSupported: "fragmentation-not-supported"
         case .generatedOverflow: "generated-overflow"
         }
     }
@@ -103,7 +101,6 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .neighborUnresolved: "next hop did not answer ARP in time"
         case .unknownPort: "entered on a port the pipeline does not know"
         case .noInterfaceAddress: "the egress interface has no address to send from"
-        case .fragmentationNotSupported: "larger than the egress MTU (fragmentation not supported)"
         case .generatedOverflow: "a frame Pier made (reply, request, error) found its output queue full"
         }
     }

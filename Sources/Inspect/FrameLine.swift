@@ -46,7 +46,6 @@ extension FrameDissector {
                 }
             case .ipv4:
                 guard let header = try? IPv4Header(validating: span) else { continue }
-                if !ipText.isEmpty { text += " " + ipText + ": IP-in-IP" }
                 var flags = ""
                 if header.isFragment { flags = " (frag \(header.identification):\(header.totalLength - header.headerLength)@\(Int(header.fragmentOffset) * 8)\(header.moreFragments ? "+" : ""))" }
                 text += " IP (ttl \(header.ttl), id \(header.identification), length \(header.totalLength)\(flags))"

@@ -12,7 +12,6 @@ public final class CaptureMerger {
     private let ports: [PortID]
     private let heads: UnsafeMutablePointer<Frame>
     private var live: [Bool]
-    private var numbers: [Int]
 
     /// Opens the merge over `inputs`, reading each one's first frame.
     public init(inputs: [(port: PortID, reader: PcapReader)]) throws(CaptureError) {
@@ -20,7 +19,6 @@ public final class CaptureMerger {
         ports = inputs.map(\.port)
         heads = .allocate(capacity: max(inputs.count, 1))
         live = Array(repeating: false, count: inputs.count)
-        numbers = Array(repeating: 0, count: inputs.count)
         for index in inputs.indices { (heads + index).initialize(to: Frame()) }
         for index in inputs.indices { try refill(index) }
     }
@@ -38,11 +36,7 @@ public final class CaptureMerger {
             live[index] = false
             throw error
         }
-        if live[index] {
-            numbers[index] += 1
-            heads[index].inputPort = ports[index]
-            heads[index].number = numbers[index]
-        }
+        if live[index] { heads[index].inputPort = ports[index] }
     }
 
     /// Moves the earliest pending frame into `frame` (the frame's old contents go to that

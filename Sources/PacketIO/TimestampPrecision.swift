@@ -1,5 +1,3 @@
-import CPcap
-
 /// The resolution of a capture file's timestamps: what the file stores, not what `PcapReader`
 /// hands out (always nanoseconds, in `Frame.timestamp`).
 public enum TimestampPrecision: Hashable, Sendable, CustomStringConvertible {
@@ -17,11 +15,4 @@ public enum TimestampPrecision: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// libpcap's `PCAP_TSTAMP_PRECISION_*` value.
-    var pcapValue: UInt32 {
-        switch self {
-        case .microseconds: UInt32(PCAP_TSTAMP_PRECISION_MICRO)
-        case .nanoseconds: UInt32(PCAP_TSTAMP_PRECISION_NANO)
-        }
-    }
 }

@@ -67,7 +67,7 @@ struct BenchResult {
     /// For table stages: bytes of table per entry (FDB station, route).
     var memoryBytesPerEntry: Double?
 
-    var seconds: Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
+    var seconds: Double { duration.seconds }
     var nanosecondsPerFrame: Double { seconds * 1e9 / Double(frames) }
     var mpps: Double { Double(frames) / seconds / 1e6 }
     var allocationsPerFrame: Double { Double(allocations) / Double(frames) }

@@ -113,7 +113,7 @@ struct ConfiguredReplay {
         let report = ReplayReport(pipeline: pipeline, elapsed: ContinuousClock.now - started)
         standardOutput(report.summary)
         if dump { standardOutput(report.dump) }
-        if let statsJSON { try report.writeJSON(to: statsJSON) }
+        if let statsJSON { try writeStats(report.json, to: statsJSON) }
         if let damage = source.damage { throw damage }
     }
 

@@ -103,7 +103,7 @@ struct ReplayCommand: ParsableCommand {
         }
         counters.elapsed = ContinuousClock.now - started
         standardOutput(counters.summary(outputPath: outputs.first?.path))
-        if let statsJSON { try counters.writeJSON(to: statsJSON) }
+        if let statsJSON { try writeStats(counters.json, to: statsJSON) }
         if let damage { throw damage }
     }
 }

@@ -2,10 +2,6 @@ import Dataplane
 import Inspect
 import Wire
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The counters and tables of a configured replay: a summary for people, `--dump` tables
 /// like `bridge fdb show` and `ip route`, and `--stats-json` for machines.
 struct ReplayReport {
@@ -19,7 +15,7 @@ struct ReplayReport {
 
     /// Lines: totals, one per port, then the drops and events that happened.
     var summary: String {
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         var lines = ["replay: \(framesIn) frames in, \(framesOut) out, \(counters.totalDrops) dropped, "
             + "\(pipeline.heldFrames) held, \(format(seconds, digits: 3)) s"]
         for (index, port) in config.ports.enumerated() {
@@ -63,7 +59,7 @@ struct ReplayReport {
 
     /// The counters as one JSON object.
     var json: JSONValue {
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         let ports: [(String, JSONValue)] = config.ports.enumerated().map { index, port in
             let count = counters.ports[index]
             return (port.name, .object([
@@ -89,14 +85,5 @@ struct ReplayReport {
             ("fdb", .object(fdb)),
             ("elapsed_seconds", .number(format(seconds, digits: 6))),
         ])
-    }
-
-    /// Writes `json` to `path`.
-    func writeJSON(to path: String) throws {
-        guard let file = fopen(path, "w") else {
-            throw RuntimeFailure(message: "\(path): cannot write the stats: \(String(cString: strerror(errno)))")
-        }
-        defer { fclose(file) }
-        fputs(json.serialized + "\n", file)
     }
 }
