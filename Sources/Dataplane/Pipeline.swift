@@ -54,13 +54,21 @@ public final class Pipeline {
             }
         }
         classify.run(&batch)
+        // HOOK(overlay decap, issue 5): frames for the node's VTEP become their inner frame here.
+
         bridge.run(&batch)
         // Local and route go frame by frame together: an ARP reply later in the batch must not
         // resolve a next hop for an earlier frame.
         route.expirePending()
         for index in 0..<batch.count {
+            // HOOK(conntrack + prerouting NAT, issue 4): DNAT and reply translation go here,
+            // before local, so a published port on the node IP is routed to its container.
+
             local.process(&batch[index])
             route.process(&batch[index])
+            // HOOK(postrouting NAT, issue 4): MASQUERADE once the egress is known.
+
+            // HOOK(overlay encap, issue 5): frames routed toward a peer's pod subnet.
         }
         if now == nil {
             for index in 0..<batch.count where batch[index].timestamp > context.now { context.now = batch[index].timestamp }
