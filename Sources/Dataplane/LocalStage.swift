@@ -7,11 +7,15 @@ import Wire
 /// addresses are answered in place. Other traffic to the node's addresses is dropped
 /// (`local-delivery-unsupported`); traffic to other addresses goes on to the route stage.
 ///
-/// ARP requests for addresses that are not the node's are never answered here: on a bridge
-/// they flood like any other broadcast. It does not answer IPv6 neighbour discovery yet.
+/// IPv6 gets the same (LocalStage+IPv6.swift): neighbour solicitations for the interface's
+/// IPv6 addresses are answered, solicitations and advertisements teach the neighbour table,
+/// and ICMPv6 echo requests to the node are answered in place.
+///
+/// ARP requests and solicitations for addresses that are not the node's are never answered
+/// here: on a bridge they flood like any other broadcast or multicast.
 final class LocalStage {
-    private let context: PipelineContext
-    private let neighbors: NeighborTable
+    let context: PipelineContext
+    let neighbors: NeighborTable
     /// Called with each IPv4 neighbour that became known or changed.
     var onNeighborLearned: (IPv4Address, MACAddress) -> Void = { _, _ in }
 
@@ -28,8 +32,11 @@ final class LocalStage {
             handle(&frame, interface: interface)
         case .flood(let bridge, _):
             // A broadcast ARP request on a bridge floods and may also be for the bridge.
-            if let interface = context.config.bridges[bridge].interface, frame.layers.networkType == .arp {
+            guard let interface = context.config.bridges[bridge].interface else { return }
+            if frame.layers.networkType == .arp {
                 answerARP(frame, interface: interface, consume: false)
+            } else if frame.layers.networkType == .ipv6 {
+                answerNeighborSolicitation(frame, interface: interface)
             }
         default:
             return
@@ -47,10 +54,7 @@ final class LocalStage {
         case .ipv4:
             handleIPv4(&frame, interface: interface)
         case .ipv6:
-            if frame.bytes.mac(at: EthernetHeader.Field.destination).isGroup {
-                frame.verdict = .drop(.unhandledMulticast)
-                context.trace(frame, "local: IPv6 multicast (no neighbour discovery yet) -> drop unhandled-multicast")
-            }
+            handleIPv6(&frame, interface: interface)
         default:
             frame.verdict = .drop(.unhandledMulticast)
             context.trace(frame, "local: not ARP, IPv4 or IPv6 -> drop unhandled-multicast")

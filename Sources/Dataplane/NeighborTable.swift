@@ -4,8 +4,9 @@ import Wire
 /// and IPv4 entries learned from ARP packets addressed to the node (replies, and requests
 /// for its addresses, as Linux learns them).
 ///
-/// Learned entries do not expire yet: a station that changes MAC announces it (gratuitous
-/// ARP) or answers the next request. No NDP: IPv6 neighbours are static only.
+/// IPv6 entries are learned from neighbour solicitations and advertisements (RFC 4861) the
+/// same way. Learned entries do not expire yet: a station that changes MAC announces it
+/// (gratuitous ARP, an unsolicited advertisement) or answers the next request.
 public final class NeighborTable {
     /// An entry: the MAC, the interface it was seen on, and whether it came from the config.
     public struct Entry: Equatable, Sendable {
@@ -46,6 +47,19 @@ public final class NeighborTable {
             return existing.mac != mac
         }
         ipv4[address] = Entry(mac: mac, isStatic: false, updated: now)
+        return true
+    }
+
+    /// Records that IPv6 `address` is at `mac`; true when this is new or a change. Static
+    /// entries are never overwritten.
+    @discardableResult
+    public func learn(_ address: IPv6Address, mac: MACAddress, now: Timestamp) -> Bool {
+        if let existing = ipv6[address] {
+            if existing.isStatic { return false }
+            ipv6[address] = Entry(mac: mac, isStatic: false, updated: now)
+            return existing.mac != mac
+        }
+        ipv6[address] = Entry(mac: mac, isStatic: false, updated: now)
         return true
     }
 }

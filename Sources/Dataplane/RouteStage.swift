@@ -11,8 +11,10 @@ import Wire
 /// exceeded; no route: ICMP destination unreachable (RFC 792, RFC 1812 §4.3.2.7: never about
 /// an ICMP error, a non-first fragment or a broadcast or multicast source).
 ///
-/// It does not fragment (no MTU check yet), send redirects, or resolve IPv6 neighbours
-/// (static entries only; an unknown IPv6 next hop is dropped as unresolved).
+/// An unknown IPv6 next hop gets a neighbour solicitation (at most one a second) and the
+/// frame is dropped as unresolved (IPv6 frames are not held yet); the advertisement teaches
+/// the table for the frames after it. It does not fragment (no MTU check yet), send
+/// redirects, or send ICMPv6 errors.
 final class RouteStage {
     /// Where a route leads: the egress interface and the gateway, if not directly connected.
     struct NextHop: Equatable {
@@ -41,6 +43,8 @@ final class RouteStage {
     var routes6 = RouteTable6()
     private(set) var nextHops: [NextHop] = []
     private var pending: [IPv4Address: Pending] = [:]
+    /// When each unresolved IPv6 next hop was last solicited.
+    private var solicited: [IPv6Address: Timestamp] = [:]
 
     init(context: PipelineContext, neighbors: NeighborTable) {
         self.context = context
@@ -274,9 +278,11 @@ final class RouteStage {
             return
         }
         let nextHop = nextHops[Int(index)]
-        guard let mac = neighbors.resolve(nextHop.gateway6 ?? destination) else {
+        let gateway = nextHop.gateway6 ?? destination
+        guard let mac = neighbors.resolve(gateway) else {
+            solicit(gateway, interface: nextHop.interface, about: frame)
             frame.verdict = .drop(.neighborUnresolved)
-            context.trace(frame, "route: IPv6 next hop unknown (static neighbours only) -> drop neighbor-unresolved")
+            context.trace(frame, "route: IPv6 next hop \(gateway) unknown -> drop neighbor-unresolved")
             return
         }
         var bytes = frame.mutableBytes
@@ -284,5 +290,26 @@ final class RouteStage {
         setMACs(&frame, source: context.config.interfaces[nextHop.interface].mac, destination: mac)
         frame.verdict = verdict(toward: nextHop.interface)
         context.counters.count(.routed)
+        context.trace(frame, "route: \(destination) via \(nextHop.gateway6.map { "\($0)" } ?? "connected") dev \(context.config.interfaces[nextHop.interface].name), next hop \(mac)")
+    }
+
+    /// Sends a neighbour solicitation for `address` out of `interface`, at most once a second
+    /// per address.
+    private func solicit(_ address: IPv6Address, interface: InterfaceIndex, about frame: borrowing Frame) {
+        if let last = solicited[address], frame.timestamp.nanoseconds - last.nanoseconds < 1_000_000_000 { return }
+        let egress = context.config.interfaces[interface]
+        guard let source = egress.ipv6.first(where: { $0.contains(address) })?.address ?? egress.ipv6.first?.address else { return }
+        if solicited.count >= 4_096 { solicited.removeAll(keepingCapacity: true) }
+        solicited[address] = frame.timestamp
+        var request = context.pool.take()
+        PacketBuilder.neighborSolicitation(into: &request, senderMAC: egress.mac, senderIP: source, target: address)
+        switch egress.attachment {
+        case .port(let port): request.verdict = .output(port)
+        case .bridge(let bridge): request.verdict = .flood(bridge, except: .none)
+        }
+        request.timestamp = frame.timestamp
+        context.counters.count(.neighborSolicitationsSent)
+        context.trace(frame, "route: neighbour solicitation for \(address) from \(source) out \(egress.name)")
+        context.emit(request)
     }
 }

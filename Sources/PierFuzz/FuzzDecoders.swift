@@ -65,6 +65,11 @@ enum FuzzDecoders {
             var out = [UInt8](repeating: 0, count: repr.headerLength)
             out.withMutableRawSpan { repr.emit(into: &$0) }
             precondition((try? GENEVERepr(GENEVEHeader(validating: out.span.bytes))) == repr, "GENEVE round trip")
+        case .icmpv6:
+            guard let message = try? ICMPv6Message(validating: bytes), let repr = try? NeighborDiscoveryRepr(message) else { return }
+            var out = [UInt8](repeating: 0, count: repr.length)
+            out.withMutableRawSpan { repr.emit(into: &$0, pseudoHeaderSum: 0) }
+            precondition((try? NeighborDiscoveryRepr(ICMPv6Message(validating: out.span.bytes))) == repr, "neighbour discovery round trip")
         default:
             return
         }

@@ -36,12 +36,18 @@ public enum Malformation: UInt8, Sendable {
     case notEthernetIPv4ARP
     /// More nested layers than a `DecodedFrame` records.
     case tooManyLayers
+    /// An ICMPv6 message read as neighbour discovery that is neither type 135 nor 136.
+    case notNeighborDiscovery
+    /// A neighbour discovery option of length zero or running past the message.
+    case badNeighborDiscoveryOption
 
     /// A short human description.
     public var description: String {
         switch self {
         case .notEthernetIPv4ARP: "not Ethernet/IPv4 ARP"
         case .tooManyLayers: "more than \(DecodedFrame.maximumLayers) layers"
+        case .notNeighborDiscovery: "not a neighbour solicitation or advertisement"
+        case .badNeighborDiscoveryOption: "neighbour discovery option of length zero or past the end"
         }
     }
 }

@@ -10,6 +10,8 @@ struct ScenarioTests {
         var outputs: [String: [JSON]]
         var stats: JSON
         var files: [String: String]
+        /// Holds the output files until the run goes away.
+        var directory: TemporaryDirectory
     }
 
     static func scenario(_ name: String) -> String {
@@ -39,9 +41,7 @@ struct ScenarioTests {
         }
         let stats = try JSON.parse(String(decoding: try fileBytes(directory.path("stats.json")), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines))
-        // Keep the directory alive until the outputs are read.
-        withExtendedLifetime(directory) {}
-        return Run(outputs: outputs, stats: stats, files: files)
+        return Run(outputs: outputs, stats: stats, files: files, directory: directory)
     }
 
     /// tshark finds no bad IP, ICMP, UDP or TCP checksum in `file`.

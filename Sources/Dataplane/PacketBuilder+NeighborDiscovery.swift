@@ -1,0 +1,30 @@
+import Wire
+
+extension PacketBuilder {
+    /// A neighbour discovery message (`repr`) from `source` to `destination` in a frame from
+    /// `sourceMAC` to `destinationMAC`, with hop limit 255 as RFC 4861 §7.1 requires of every
+    /// one (a receiver drops any other, so it cannot have crossed a router).
+    public static func neighborDiscovery(into frame: inout Frame, repr: NeighborDiscoveryRepr,
+                                         sourceMAC: MACAddress, destinationMAC: MACAddress,
+                                         source: IPv6Address, destination: IPv6Address) {
+        let length = repr.length
+        frame.resetContents(count: EthernetHeader.length + IPv6Header.length + length)
+        var bytes = frame.mutableBytes
+        EthernetRepr(destination: destinationMAC, source: sourceMAC, etherType: .ipv6).emit(into: &bytes)
+        var ip = bytes.mutableSlice(from: EthernetHeader.length)
+        IPv6Repr(source: source, destination: destination, nextHeader: .icmpv6, payloadLength: length, hopLimit: 255)
+            .emit(into: &ip)
+        var message = ip.mutableSlice(from: IPv6Header.length)
+        repr.emit(into: &message, pseudoHeaderSum: InternetChecksum.pseudoHeaderSum(
+            source: source, destination: destination, protocol: .icmpv6, length: length))
+    }
+
+    /// A solicitation for `target` to its solicited-node group, carrying `senderMAC` (RFC 4861 §7.2.2).
+    public static func neighborSolicitation(into frame: inout Frame, senderMAC: MACAddress, senderIP: IPv6Address,
+                                            target: IPv6Address) {
+        let group = target.solicitedNode
+        neighborDiscovery(into: &frame, repr: NeighborDiscoveryRepr(kind: .solicitation, target: target, linkLayerAddress: senderMAC),
+                          sourceMAC: senderMAC, destinationMAC: MACAddress(ipv6Multicast: group),
+                          source: senderIP, destination: group)
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+/// IPv6 on the node's interfaces: neighbour discovery (RFC 4861) and ICMPv6 echo answered by
+/// docker0's and the uplink's addresses, next hops learned from advertisements, routing with
+/// the hop limit decremented. The frames come from fixtures/scenarios.py (checksummed there,
+/// independently of Pier); tshark decodes what Pier writes and validates every checksum.
+struct IPv6ScenarioTests {
+    /// The fields read back from each output frame.
+    static let fields = [
+        "eth.dst", "ipv6.src", "ipv6.dst", "ipv6.hlim", "icmpv6.type", "icmpv6.checksum.status",
+        "icmpv6.nd.na.target_address", "icmpv6.nd.ns.target_address", "icmpv6.opt.linkaddr",
+        "icmpv6.nd.na.flag.r", "icmpv6.nd.na.flag.s", "icmpv6.nd.na.flag.o", "udp.checksum.status",
+    ]
+
+    /// One frame as tshark decoded it: field name to its first value ("" when absent).
+    typealias Decoded = [String: String]
+
+    static func decode(_ file: String) throws -> [Decoded] {
+        try Tool.tsharkFields(file, fields).map { frame in
+            Dictionary(uniqueKeysWithValues: zip(fields, frame.map { $0.first ?? "" }))
+        }
+    }
+
+    @Test func neighbourDiscoveryEchoAndRoutingOverIPv6() throws {
+        guard Tool.tshark != nil else { return }
+        let run = try ScenarioTests.replay("dual-stack",
+                                           inputs: ["c1": ScenarioTests.scenario("ipv6-c1"),
+                                                    "eth0": ScenarioTests.scenario("ipv6-eth0")],
+                                           ports: ["eth0", "c1", "c2"])
+        let c1 = try Self.decode(try #require(run.files["c1"]))
+        let eth0 = try Self.decode(try #require(run.files["eth0"]))
+        let c2 = try Self.decode(try #require(run.files["c2"]))
+        for frame in c1 + eth0 + c2 where !frame["icmpv6.type", default: ""].isEmpty {
+            #expect(frame["icmpv6.checksum.status"] == "1", "\(frame)")
+        }
+        for frame in c1 + eth0 + c2 where !frame["udp.checksum.status", default: ""].isEmpty {
+            #expect(frame["udp.checksum.status"] == "1", "\(frame)")
+        }
+
+        // c1 gets: the echo reply from the gateway, the advertisement answering its
+        // solicitation (solicited, router, override; docker0's MAC), and the answer to the
+        // duplicate address probe, to all-nodes and not solicited (RFC 4861 §7.2.4).
+        #expect(c1.count == 3)
+        let reply = try #require(c1.first { $0["icmpv6.type"] == "129" })
+        #expect(reply["ipv6.src"] == "fd00:17::1" && reply["ipv6.dst"] == "fd00:17::2")
+        let advertisements = c1.filter { $0["icmpv6.type"] == "136" }
+        #expect(advertisements.count == 2)
+        let solicited = try #require(advertisements.first { $0["ipv6.dst"] == "fd00:17::2" })
+        #expect(solicited["icmpv6.nd.na.target_address"] == "fd00:17::1")
+        #expect(solicited["icmpv6.opt.linkaddr"] == "02:42:ac:11:00:01")
+        #expect(solicited["ipv6.hlim"] == "255")
+        #expect(solicited["eth.dst"] == "02:42:ac:11:00:02")
+        #expect([solicited["icmpv6.nd.na.flag.r"], solicited["icmpv6.nd.na.flag.s"], solicited["icmpv6.nd.na.flag.o"]] == ["1", "1", "1"])
+        let probeAnswer = try #require(advertisements.first { $0["ipv6.dst"] == "ff02::1" })
+        #expect(probeAnswer["icmpv6.nd.na.flag.s"] == "0")
+        #expect(probeAnswer["eth.dst"] == "33:33:00:00:00:01")
+
+        // The uplink: Pier's solicitation for the unknown router, its answer to the router's
+        // valid solicitation (the hop-limit-64 one is dropped), and the second UDP packet,
+        // routed once the router advertised itself: hop limit 63, the router's MAC.
+        #expect(eth0.count == 3)
+        let solicitation = try #require(eth0.first { $0["icmpv6.type"] == "135" })
+        #expect(solicitation["icmpv6.nd.ns.target_address"] == "fd00:1::1")
+        #expect(solicitation["ipv6.dst"] == "ff02::1:ff00:1")
+        #expect(solicitation["eth.dst"] == "33:33:ff:00:00:01")
+        #expect(solicitation["icmpv6.opt.linkaddr"] == "02:00:c0:a8:01:19")
+        let answer = try #require(eth0.first { $0["icmpv6.type"] == "136" })
+        #expect(answer["icmpv6.nd.na.target_address"] == "fd00:1::19" && answer["ipv6.dst"] == "fd00:1::1")
+        let routed = eth0.filter { $0["ipv6.dst"] == "2001:db8::7" }
+        #expect(routed.count == 1)
+        #expect(routed.first?["ipv6.hlim"] == "63")
+        #expect(routed.first?["eth.dst"] == "02:00:c0:a8:01:01")
+
+        // The solicitations are multicast: they flood to c2 as well (Pier does not proxy them).
+        #expect(c2.map { $0["icmpv6.type"] } == ["135", "135"])
+        #expect(run.stats["drops"]?["neighbor-unresolved"]?.integer == 1)
+        #expect(run.stats["drops"]?["malformed-transport"]?.integer == 1)
+        #expect(run.stats["events"]?["neighbors-learned"]?.integer == 2)
+    }
+}
