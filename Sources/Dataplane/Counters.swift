@@ -23,7 +23,8 @@ public final class PipelineCounters {
     /// The events a pipeline counts.
     public enum Event: Int, CaseIterable, Sendable {
         case fdbLearned, fdbMoved, fdbFull, flooded, routed, arpRepliesSent, arpRequestsSent,
-             echoRepliesSent, icmpErrorsSent, held, released, delivered, neighborsLearned
+             echoRepliesSent, icmpErrorsSent, held, released, delivered, neighborsLearned,
+             conntrackNew, conntrackExpired, conntrackEvicted, sourceNAT, destinationNAT, relatedTranslated
 
         /// The kebab-case name used in `--stats-json`: `fdb-learned`, `icmp-errors-sent`, …
         public var name: String {
@@ -41,6 +42,12 @@ public final class PipelineCounters {
             case .released: "released"
             case .delivered: "delivered"
             case .neighborsLearned: "neighbors-learned"
+            case .conntrackNew: "conntrack-new"
+            case .conntrackExpired: "conntrack-expired"
+            case .conntrackEvicted: "conntrack-evicted"
+            case .sourceNAT: "snat"
+            case .destinationNAT: "dnat"
+            case .relatedTranslated: "icmp-related-translated"
             }
         }
     }
