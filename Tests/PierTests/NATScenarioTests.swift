@@ -1,4 +1,3 @@
-import Dataplane
 import Foundation
 import Testing
 import Wire
