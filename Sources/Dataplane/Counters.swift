@@ -24,7 +24,8 @@ public final class PipelineCounters {
     public enum Event: Int, CaseIterable, Sendable {
         case fdbLearned, fdbMoved, fdbFull, flooded, routed, arpRepliesSent, arpRequestsSent,
              echoRepliesSent, icmpErrorsSent, held, released, delivered, neighborsLearned,
-             neighborAdvertisementsSent, neighborSolicitationsSent
+             neighborAdvertisementsSent, neighborSolicitationsSent,
+             conntrackNew, conntrackExpired, conntrackEvicted, sourceNAT, destinationNAT, relatedTranslated
 
         /// The kebab-case name used in `--stats-json`: `fdb-learned`, `icmp-errors-sent`, …
         public var name: String {
@@ -44,6 +45,12 @@ public final class PipelineCounters {
             case .neighborsLearned: "neighbors-learned"
             case .neighborAdvertisementsSent: "neighbor-advertisements-sent"
             case .neighborSolicitationsSent: "neighbor-solicitations-sent"
+            case .conntrackNew: "conntrack-new"
+            case .conntrackExpired: "conntrack-expired"
+            case .conntrackEvicted: "conntrack-evicted"
+            case .sourceNAT: "snat"
+            case .destinationNAT: "dnat"
+            case .relatedTranslated: "icmp-related-translated"
             }
         }
     }

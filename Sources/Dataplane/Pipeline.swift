@@ -7,8 +7,9 @@ public protocol FrameSink {
 }
 
 /// The node's dataplane: the stages in order over each batch (DESIGN.md, "Data flow"):
-/// classify, bridge (learn, forward), local (ARP and ping for the node's addresses), route,
-/// then output: frames routed into a bridge find their member port, and every frame leaves
+/// classify, bridge (learn, forward), conntrack and NAT (before local, so a published port
+/// on the node's address is routed to its container), local (ARP and ping for the node's
+/// addresses), route, then output: frames routed into a bridge find their member port, and every frame leaves
 /// by its verdict. Frames Pier makes during a run (ARP replies and requests, ICMP errors,
 /// released held frames) leave after the batch.
 ///
@@ -21,6 +22,7 @@ public final class Pipeline {
     private let bridge: BridgeStage
     private let local: LocalStage
     private let route: RouteStage
+    private let conntrack: ConntrackStage
     /// The ARP cache.
     public let neighbors: NeighborTable
     private var lastExpiry = Timestamp.zero
@@ -34,6 +36,9 @@ public final class Pipeline {
         local = LocalStage(context: context, neighbors: neighbors)
         route = RouteStage(context: context, neighbors: neighbors)
         local.onNeighborLearned = { [unowned route] address, mac in route.release(address, mac: mac) }
+        conntrack = ConntrackStage(context: context) { [unowned route] destination in
+            route.routes4.lookup(destination).map { route.nextHops[Int($0)].interface }
+        }
     }
 
     /// What the pipeline counted.
@@ -61,13 +66,9 @@ public final class Pipeline {
         // resolve a next hop for an earlier frame.
         route.expirePending()
         for index in 0..<batch.count {
-            // HOOK(conntrack + prerouting NAT, issue 4): DNAT and reply translation go here,
-            // before local, so a published port on the node IP is routed to its container.
-
+            conntrack.process(&batch[index])
             local.process(&batch[index])
             route.process(&batch[index])
-            // HOOK(postrouting NAT, issue 4): MASQUERADE once the egress is known.
-
             // HOOK(overlay encap, issue 5): frames routed toward a peer's pod subnet.
         }
         if now == nil {
@@ -153,4 +154,13 @@ public final class Pipeline {
 
     /// Frames waiting for a next hop's MAC.
     public var heldFrames: Int { route.heldCount }
+
+    /// The tracked connections, one `conntrack -L` line each (for `--dump` and `pier conntrack`).
+    public func conntrackLines() -> [String] { conntrack.lines(now: context.now) }
+
+    /// Connections tracked now (expired ones not yet swept included).
+    public var conntrackCount: Int { conntrack.table.count }
+
+    /// The memory the connection table uses, in bytes.
+    public var conntrackMemoryBytes: Int { conntrack.table.memoryBytes }
 }

@@ -142,6 +142,10 @@ public struct PipelineConfig: Sendable {
     public var holdQueuePerNeighbor = 3
     /// Seconds to wait for an ARP reply before the held frames are dropped.
     public var neighborTimeoutSeconds: Int64 = 3
+    /// MASQUERADE, published ports and Services.
+    public var nat = NATRules()
+    /// The connection tracker's size and timeouts.
+    public var conntrack = ConntrackSettings()
 
     /// Makes a configuration.
     public init(ports: [Port], bridges: [Bridge] = [], interfaces: [Interface] = [], routes4: [Route4] = [],

@@ -52,6 +52,10 @@ public enum DropReason: Int, CaseIterable, Sendable {
     case unknownPort
     case noInterfaceAddress
     case generatedOverflow
+    case conntrackInvalid
+    case conntrackFull
+    case natPortsExhausted
+    case serviceNoEndpoints
 
     /// A short kebab-case name: `malformed-ipv4`, `no-route`, …
     public var name: String {
@@ -76,6 +80,10 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .unknownPort: "unknown-port"
         case .noInterfaceAddress: "no-interface-address"
         case .generatedOverflow: "generated-overflow"
+        case .conntrackInvalid: "conntrack-invalid"
+        case .conntrackFull: "conntrack-full"
+        case .natPortsExhausted: "nat-ports-exhausted"
+        case .serviceNoEndpoints: "service-no-endpoints"
         }
     }
 
@@ -102,6 +110,10 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .unknownPort: "entered on a port the pipeline does not know"
         case .noInterfaceAddress: "the egress interface has no address to send from"
         case .generatedOverflow: "a frame Pier made (reply, request, error) found its output queue full"
+        case .conntrackInvalid: "belongs to no tracked connection and cannot open one (a TCP ACK, an echo reply), or clashes with one"
+        case .conntrackFull: "a new connection found the conntrack table full of assured connections"
+        case .natPortsExhausted: "MASQUERADE found no free source port on the node address for this destination"
+        case .serviceNoEndpoints: "for a Service port with no endpoints (ICMP port unreachable sent, as kube-proxy's REJECT)"
         }
     }
 }

@@ -6,7 +6,8 @@ extension PipelineConfig {
     /// with its members, FDB settings, static entries and (when it has an `ip`) its own L3
     /// interface; each port outside a bridge with an `ip` as a routed interface; connected
     /// routes for every interface subnet (added by the route stage) and a default route via
-    /// each `gateway`; the static neighbours.
+    /// each `gateway`; the static neighbours; MASQUERADE, published ports, Services and the
+    /// conntrack settings.
     ///
     /// An interface without a `mac` gets a locally administered one made from its first
     /// IPv4 address, the way the DESIGN example writes them: 02:00:a.b.c.d for a port (the
@@ -63,6 +64,37 @@ extension PipelineConfig {
         }
         self.init(ports: ports, bridges: bridges, interfaces: interfaces, routes4: routes4, routes6: routes6,
                   neighbors4: neighbors4, neighbors6: neighbors6)
+        nat = Self.natRules(topology, portIndex: portIndex)
+        conntrack = Self.conntrackSettings(topology.conntrack)
+    }
+
+    /// `nat:` and `services:` in the Dataplane's terms (a rule naming an unknown port cannot
+    /// come from a validated topology and is left out).
+    static func natRules(_ topology: Topology, portIndex: [String: PortID]) -> NATRules {
+        NATRules(
+            masquerade: topology.nat.masquerade.compactMap { rule in
+                portIndex[rule.out].map { NATRules.Masquerade(source: rule.source, out: $0) }
+            },
+            portMappings: topology.nat.portMappings.map {
+                NATRules.PortMapping(proto: $0.proto.ipProtocol, hostPort: $0.hostPort, to: $0.to, toPort: $0.toPort)
+            },
+            services: topology.services.map { service in
+                NATRules.Service(
+                    name: "\(service.namespace)/\(service.name)", clusterIP: service.clusterIP,
+                    ports: service.ports.map {
+                        NATRules.Service.Port(proto: $0.proto.ipProtocol, port: $0.port, targetPort: $0.targetPort, nodePort: $0.nodePort)
+                    },
+                    endpoints: service.endpoints, clientIPAffinity: service.sessionAffinity == .clientIP)
+            })
+    }
+
+    /// `conntrack:` in the Dataplane's terms: capacity and every timeout in seconds.
+    static func conntrackSettings(_ config: ConntrackConfig) -> ConntrackSettings {
+        let tcp: [ConntrackConfig.Timeout] = [.tcpSynSent, .tcpSynRecv, .tcpEstablished, .tcpFinWait, .tcpCloseWait,
+                                              .tcpLastAck, .tcpTimeWait, .tcpClose]
+        return ConntrackSettings(capacity: config.capacity, tcpTimeouts: tcp.map { Int64(config.seconds(for: $0)) },
+                                 udpTimeout: Int64(config.seconds(for: .udp)), udpStreamTimeout: Int64(config.seconds(for: .udpStream)),
+                                 icmpTimeout: Int64(config.seconds(for: .icmp)))
     }
 
     /// `PP:PP:a:b:c:d` from the first IPv4 address, or `PP:PP:00:00:00:01` without one.

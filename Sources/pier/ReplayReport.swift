@@ -3,7 +3,7 @@ import Inspect
 import Wire
 
 /// The counters and tables of a configured replay: a summary for people, `--dump` tables
-/// like `bridge fdb show` and `ip route`, and `--stats-json` for machines.
+/// like `bridge fdb show`, `ip route` and `conntrack -L`, and `--stats-json` for machines.
 struct ReplayReport {
     let pipeline: Pipeline
     let elapsed: Duration
@@ -33,7 +33,7 @@ struct ReplayReport {
         return lines.joined(separator: "\n")
     }
 
-    /// The FDB of each bridge, the routes and the neighbours.
+    /// The FDB of each bridge, the routes, the neighbours and the connections.
     var dump: String {
         var lines: [String] = []
         for (bridge, entries) in pipeline.fdbEntries() {
@@ -54,6 +54,9 @@ struct ReplayReport {
         for (address, entry) in pipeline.neighbors.ipv4.sorted(by: { $0.key < $1.key }) {
             lines.append("  \(address) lladdr \(entry.mac) \(entry.isStatic ? "PERMANENT" : "REACHABLE")")
         }
+        let connections = pipeline.conntrackLines()
+        lines.append("conntrack: \(connections.count) entries")
+        lines += connections.map { "  " + $0 }
         return lines.joined(separator: "\n")
     }
 
@@ -83,6 +86,7 @@ struct ReplayReport {
             ("drops", .object(drops)),
             ("events", .object(events)),
             ("fdb", .object(fdb)),
+            ("conntrack", .object([("entries", .integer(Int64(pipeline.conntrackLines().count)))])),
             ("elapsed_seconds", .number(format(seconds, digits: 6))),
         ])
     }

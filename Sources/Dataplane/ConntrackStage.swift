@@ -1,0 +1,344 @@
+import Wire
+
+/// Conntrack and NAT, in one pass before the local stage (netfilter's PREROUTING conntrack
+/// and nat hooks, with POSTROUTING's MASQUERADE decided at the same time): every routed IPv4
+/// TCP, UDP and ICMP echo packet is looked up by its key in the connection table.
+///
+/// - A packet of a known connection moves its state (TCP: `TCPTracker`; UDP: replied or
+///   not; ICMP echo), renews its timer, and is rewritten to the other direction's key
+///   reversed, as Open vSwitch does: the original direction gets the DNAT and SNAT of the
+///   connection, replies get them undone. The checksum deltas were computed when the
+///   connection was made.
+/// - A packet that may open a connection (a TCP SYN, any UDP datagram, an ICMP echo
+///   request) gets its destination from the published ports and Services (`DNATTable`); its
+///   egress interface from the routing table; then MASQUERADE (a rule's source subnet and
+///   output port, a node port as kube-proxy marks it, or hairpin: a translated connection
+///   that leaves by the interface it came in on, so the reply comes back through Pier) with a
+///   source port, or ICMP identifier, that keeps every reply key unique. The connection is
+///   recorded and the packet rewritten; the route stage then forwards it.
+/// - A TCP packet other than a SYN, or an ICMP echo reply, with no connection is invalid:
+///   dropped (`conntrack-invalid`), unless it is for the node itself (the local stage takes it).
+/// - An ICMP error quoting a packet of a known connection is translated inside (the quoted
+///   IP and L4 headers) and out (its addresses), every checksum patched.
+/// - A Service port with no endpoints answers ICMP port unreachable, as kube-proxy's REJECT.
+///
+/// It does not track bridged traffic between containers (Linux does with br_netfilter), IPv6,
+/// fragments after the first (Linux reassembles first), TCP sequence windows, or the
+/// connections of packets Pier makes itself (its ICMP errors are not translated).
+final class ConntrackStage {
+    private let context: PipelineContext
+    /// The connection table.
+    let table: ConntrackTable
+    private let dnat: DNATTable
+    /// The egress interface of a destination (the route stage's table).
+    private let egressOf: (IPv4Address) -> InterfaceIndex?
+    private let nodeAddresses: [IPv4Address]
+    /// MASQUERADE rules with their output port's interface.
+    private let masquerade: [(source: IPv4Prefix, interface: InterfaceIndex)]
+    private let portRange: ClosedRange<UInt16>
+    /// Timeouts in nanoseconds: TCP states by raw value, then UDP, UDP stream, ICMP.
+    private let timeouts: [Int64]
+    private var lastFullSweep: Int64 = 0
+    private var lastSweep: Int64 = 0
+
+    init(context: PipelineContext, egressOf: @escaping (IPv4Address) -> InterfaceIndex?) {
+        self.context = context
+        self.egressOf = egressOf
+        let config = context.config
+        table = ConntrackTable(capacity: max(1, config.conntrack.capacity))
+        nodeAddresses = config.interfaces.flatMap { $0.ipv4.map(\.address) }
+        dnat = DNATTable(rules: config.nat, nodeAddresses: nodeAddresses)
+        masquerade = config.nat.masquerade.compactMap { rule in
+            config.ports[Int(rule.out.rawValue)].interface.map { (rule.source, $0) }
+        }
+        portRange = config.nat.portRange
+        let settings = config.conntrack
+        timeouts = (settings.tcpTimeouts + [settings.udpTimeout, settings.udpStreamTimeout, settings.icmpTimeout])
+            .map { $0 * 1_000_000_000 }
+    }
+
+    private static let udpTimeout = 8, udpStreamTimeout = 9, icmpTimeout = 10
+
+    /// Tracks and translates one frame the bridge or port left for the node's interfaces.
+    func process(_ frame: inout Frame) {
+        guard case .toInterface(let ingress) = frame.verdict, frame.layers.networkType == .ipv4,
+              frame.layers.transport >= 0,
+              let facts = NATRewrite.facts(of: frame.bytes, network: Int(frame.layers.network), transport: Int(frame.layers.transport))
+        else { return }
+        if facts.key.protocol == .icmp {
+            let type = ICMPv4Type(rawValue: facts.icmpType)
+            if type.isError {
+                translateRelated(&frame)
+                return
+            }
+            guard type == .echoRequest || type == .echoReply else { return }
+        }
+        let now = frame.timestamp.nanoseconds
+        if now - lastSweep >= 1_000_000_000 { sweep(now: now) }
+        if let hit = table.find(facts.key, now: now), track(&frame, hit: hit, facts: facts, now: now) { return }
+        open(&frame, facts: facts, ingress: ingress, now: now)
+    }
+
+    /// Removes the connections that expired by `now` (once a second of pipeline time: a
+    /// lookup already treats an expired connection as gone, this frees their records).
+    func sweep(now: Int64) {
+        lastSweep = now
+        let removed = table.expire(now: now)
+        if removed > 0 { context.counters.count(.conntrackExpired, removed) }
+    }
+
+    // MARK: Known connections
+
+    /// Moves a known connection's state and translates the packet; false when a SYN reopens
+    /// a closed connection (the caller then opens a new one).
+    private func track(_ frame: inout Frame, hit: ConntrackTable.Hit, facts: NATRewrite.Facts, now: Int64) -> Bool {
+        var record = table[hit.index]
+        let direction = hit.direction
+        if direction == .reply && !record.has(.seenReply) { record.set(.seenReply) }
+        let timeout: Int
+        switch facts.key.protocol {
+        case .tcp:
+            let old = TCPState(rawValue: record.state) ?? .close
+            let finFrom: FlowDirection = record.has(.finFromReply) ? .reply : .original
+            switch TCPTracker.next(old, flags: facts.flags, direction: direction, finFrom: finFrom) {
+            case .reopen:
+                table.remove(hit.index)
+                context.trace(frame, "conntrack: SYN on a closed connection, the old one is forgotten")
+                return false
+            case .state(let new):
+                if new != old {
+                    if facts.flags.contains(.fin) && (new == .finWait || new == .lastAck) {
+                        if direction == .reply { record.set(.finFromReply) } else { record.clear(.finFromReply) }
+                    }
+                    if new == .established { record.set(.assured) }
+                    record.state = new.rawValue
+                    context.trace(frame, "conntrack: tcp \(old.name) -> \(new.name) (\(direction == .original ? "original" : "reply"))")
+                }
+                timeout = Int(new.rawValue)
+            }
+        case .udp:
+            if record.has(.seenReply) { record.set(.assured) }
+            timeout = record.has(.seenReply) ? Self.udpStreamTimeout : Self.udpTimeout
+        default:
+            timeout = Self.icmpTimeout
+        }
+        record.expires = now + timeouts[timeout]
+        table[hit.index] = record
+        guard record.has(.sourceNAT) || record.has(.destinationNAT) else { return true }
+        let old = record.key(direction)
+        let new = record.key(direction.opposite).reversed
+        let network = Int(frame.layers.network), transport = Int(frame.layers.transport)
+        let (ipDelta, l4Delta) = direction == .original ? (record.originalIPDelta, record.originalL4Delta)
+                                                        : (record.replyIPDelta, record.replyL4Delta)
+        var bytes = frame.mutableBytes
+        NATRewrite.apply(&bytes, network: network, transport: transport, old: old, new: new, ipDelta: ipDelta, l4Delta: l4Delta)
+        context.trace(frame, "conntrack: \(direction == .original ? "original" : "reply") \(old) translated to \(new)")
+        return true
+    }
+
+    // MARK: New connections
+
+    private func isNodeAddress(_ address: IPv4Address) -> Bool {
+        nodeAddresses.contains(address)
+    }
+
+    /// Opens a connection for a packet with no connection, or drops it as invalid.
+    private func open(_ frame: inout Frame, facts: NATRewrite.Facts, ingress: InterfaceIndex, now: Int64) {
+        let key = facts.key
+        let opens = switch key.protocol {
+        case .tcp: TCPTracker.opens(facts.flags)
+        case .icmp: facts.icmpType == ICMPv4Type.echoRequest.rawValue
+        default: true
+        }
+        guard opens else {
+            if isNodeAddress(key.destination) { return }  // for the node itself: the local stage's
+            frame.verdict = .drop(.conntrackInvalid)
+            context.trace(frame, "conntrack: \(key) opens no connection and belongs to none -> drop conntrack-invalid")
+            return
+        }
+        var destination = key.destination, destinationPort = key.destinationPort
+        var masquerade = false
+        var rule = -1
+        if key.protocol != .icmp {
+            switch dnat.decide(destination: key.destination, port: key.destinationPort, proto: key.protocol, client: key.source, now: now) {
+            case .none:
+                break
+            case .noEndpoints(let index):
+                reject(&frame, ingress: ingress)
+                context.trace(frame, "conntrack: \(dnat.labels[index]) has no endpoints -> drop service-no-endpoints, ICMP port unreachable sent")
+                return
+            case .translate(let address, let port, let mark, let index):
+                (destination, destinationPort, masquerade, rule) = (address, port, mark, index)
+            }
+        }
+        // Traffic for the node itself is the local stage's, untracked.
+        guard !isNodeAddress(destination), let egress = egressOf(destination) else { return }
+        if rule >= 0 && egress == ingress { masquerade = true }  // hairpin
+        if !masquerade {
+            masquerade = self.masquerade.contains { $0.interface == egress && $0.source.contains(key.source) }
+        }
+        var source = key.source, sourcePort = key.sourcePort
+        if masquerade {
+            guard let address = context.sourceAddress(of: egress, toward: destination) else { return }
+            source = address
+            guard let port = uniquePort(source: address, destination: destination, destinationPort: destinationPort, key: key) else {
+                frame.verdict = .drop(.natPortsExhausted)
+                context.trace(frame, "conntrack: no free source port on \(address) toward \(destination):\(destinationPort) -> drop nat-ports-exhausted")
+                return
+            }
+            sourcePort = port
+        }
+        let reply: FlowKey
+        if key.protocol == .icmp {
+            reply = FlowKey(source: destination, destination: source, sourcePort: sourcePort, destinationPort: sourcePort, protocol: .icmp)
+        } else {
+            reply = FlowKey(source: destination, destination: source, sourcePort: destinationPort, destinationPort: sourcePort, protocol: key.protocol)
+        }
+        guard makeRoom(frame, now: now) else { return dropFull(&frame) }
+        let initial = key.protocol == .tcp ? Int(TCPState.synSent.rawValue) : key.protocol == .udp ? Self.udpTimeout : Self.icmpTimeout
+        guard let index = table.insert(original: key, reply: reply, expires: now + timeouts[initial]) else {
+            frame.verdict = .drop(.conntrackInvalid)
+            context.trace(frame, "conntrack: reply key \(reply) already belongs to another connection -> drop conntrack-invalid")
+            return
+        }
+        record(index, key: key, reply: reply, sourceNAT: masquerade, destinationNAT: rule >= 0)
+        context.counters.count(.conntrackNew)
+        let translated = reply.reversed
+        guard key != translated else {
+            context.trace(frame, "conntrack: new \(key)")
+            return
+        }
+        if masquerade { context.counters.count(.sourceNAT) }
+        if rule >= 0 { context.counters.count(.destinationNAT) }
+        let connection = table[index]
+        let network = Int(frame.layers.network), transport = Int(frame.layers.transport)
+        var bytes = frame.mutableBytes
+        NATRewrite.apply(&bytes, network: network, transport: transport, old: key, new: translated,
+                         ipDelta: connection.originalIPDelta, l4Delta: connection.originalL4Delta)
+        context.trace(frame, "conntrack: new \(key)\(rule >= 0 ? " (\(dnat.labels[rule]))" : ""), translated to \(translated)")
+    }
+
+    /// Sets a new record's protocol state, NAT flags and the checksum deltas of each direction.
+    private func record(_ index: Int, key: FlowKey, reply: FlowKey, sourceNAT: Bool, destinationNAT: Bool) {
+        var connection = table[index]
+        connection.state = key.protocol == .tcp ? TCPState.synSent.rawValue : 0
+        if sourceNAT { connection.set(.sourceNAT) }
+        if destinationNAT { connection.set(.destinationNAT) }
+        (connection.originalIPDelta, connection.originalL4Delta) = NATRewrite.deltas(from: key, to: reply.reversed)
+        (connection.replyIPDelta, connection.replyL4Delta) = NATRewrite.deltas(from: reply, to: key.reversed)
+        table[index] = connection
+    }
+
+    /// A source port (ICMP: identifier) on `source` for which the reply key is free: the
+    /// original one if it is, else the first free one in the range after a point drawn from
+    /// the key (netfilter's `nf_nat_l4proto_unique_tuple` starts at a hash of the tuple too).
+    private func uniquePort(source: IPv4Address, destination: IPv4Address, destinationPort: UInt16, key: FlowKey) -> UInt16? {
+        func replyKey(_ port: UInt16) -> FlowKey {
+            key.protocol == .icmp
+                ? FlowKey(source: destination, destination: source, sourcePort: port, destinationPort: port, protocol: .icmp)
+                : FlowKey(source: destination, destination: source, sourcePort: destinationPort, destinationPort: port, protocol: key.protocol)
+        }
+        if !table.contains(replyKey(key.sourcePort)) { return key.sourcePort }
+        let lower = Int(portRange.lowerBound), count = Int(portRange.upperBound) - lower + 1
+        let start = Int(key.hash(seed: 0x4E41_5450_4F52_5453) % UInt64(count))
+        for step in 0..<count {
+            let port = UInt16(lower + (start + step) % count)
+            if !table.contains(replyKey(port)) { return port }
+        }
+        return nil
+    }
+
+    /// Makes room for one connection when the table is full: every expired connection (at
+    /// most once a second of pipeline time), else one that was never assured.
+    private func makeRoom(_ frame: borrowing Frame, now: Int64) -> Bool {
+        guard table.isFull else { return true }
+        if now - lastFullSweep >= 1_000_000_000 {
+            lastFullSweep = now
+            sweep(now: now)
+            if !table.isFull { return true }
+        }
+        guard table.evictUnassured(now: now) else { return false }
+        context.counters.count(.conntrackEvicted)
+        context.trace(frame, "conntrack: table full, an unassured connection evicted")
+        return true
+    }
+
+    private func dropFull(_ frame: inout Frame) {
+        frame.verdict = .drop(.conntrackFull)
+        context.trace(frame, "conntrack: table full of assured connections -> drop conntrack-full")
+    }
+
+    /// ICMP port unreachable to the sender, from the ingress interface's address (as
+    /// kube-proxy's `REJECT --reject-with icmp-port-unreachable`), and the packet dropped.
+    private func reject(_ frame: inout Frame, ingress: InterfaceIndex) {
+        frame.verdict = .drop(.serviceNoEndpoints)
+        let network = Int(frame.layers.network)
+        let sender = IPv4Address(rawValue: frame.bytes.u32(at: network + IPv4Header.Field.source))
+        guard let source = context.sourceAddress(of: ingress, toward: sender) else { return }
+        var error = context.pool.take()
+        PacketBuilder.icmpError(into: &error, type: .destinationUnreachable, code: 3,
+                                offending: frame.bytes.slice(from: network),
+                                sourceMAC: context.config.interfaces[ingress].mac,
+                                destinationMAC: frame.bytes.mac(at: EthernetHeader.Field.source),
+                                source: source, destination: sender)
+        error.verdict = .output(frame.inputPort)
+        error.timestamp = frame.timestamp
+        context.counters.count(.icmpErrorsSent)
+        context.emit(error)
+    }
+
+    // MARK: Related ICMP errors
+
+    /// Translates an ICMP error about a tracked connection: the quoted datagram went the
+    /// other way, so its key reversed is the key of the error's own direction.
+    private func translateRelated(_ frame: inout Frame) {
+        let transport = Int(frame.layers.transport), network = Int(frame.layers.network)
+        guard let quoted = NATRewrite.quotedFacts(of: frame.bytes, transport: transport),
+              let hit = table.find(quoted.key.reversed, now: frame.timestamp.nanoseconds) else { return }
+        let record = table[hit.index]
+        guard record.has(.sourceNAT) || record.has(.destinationNAT) else { return }
+        let key = record.key(hit.direction)
+        let translated = record.key(hit.direction.opposite).reversed
+        var bytes = frame.mutableBytes
+        NATRewrite.translateQuoted(&bytes, icmp: transport, network: quoted.network, transport: quoted.transport,
+                                   quotedOld: quoted.key, quotedNew: translated.reversed)
+        if bytes.bytes.u32(at: network + IPv4Header.Field.destination) == key.destination.rawValue {
+            NATRewrite.setAddress(&bytes, network: network, field: IPv4Header.Field.destination, to: translated.destination)
+        }
+        if bytes.bytes.u32(at: network + IPv4Header.Field.source) == key.source.rawValue {
+            NATRewrite.setAddress(&bytes, network: network, field: IPv4Header.Field.source, to: translated.source)
+        }
+        context.counters.count(.relatedTranslated)
+        context.trace(frame, "conntrack: ICMP error about \(quoted.key) (related), translated to quote \(translated.reversed)")
+    }
+
+    // MARK: Listing
+
+    /// One `conntrack -L` line per connection, in table order.
+    func lines(now: Timestamp) -> [String] {
+        table.indices().compactMap { index in
+            let connection = table[index]
+            guard connection.expires > now.nanoseconds else { return nil }
+            return Self.line(connection, now: now)
+        }
+    }
+
+    /// `tcp      6 431999 ESTABLISHED src=… dst=… sport=… dport=… src=… … [ASSURED]`.
+    static func line(_ connection: ConntrackTable.Connection, now: Timestamp) -> String {
+        let proto = connection.original.protocol
+        let name = proto == .tcp ? "tcp" : proto == .udp ? "udp" : "icmp"
+        let seconds = max(0, (connection.expires - now.nanoseconds) / 1_000_000_000)
+        var line = name + String(repeating: " ", count: 9 - name.count) + "\(proto.rawValue) \(seconds) "
+        if proto == .tcp { line += (TCPState(rawValue: connection.state)?.name ?? "?") + " " }
+        line += tuple(connection.original, request: true)
+        if !connection.has(.seenReply) { line += " [UNREPLIED]" }
+        line += " " + tuple(connection.reply, request: false)
+        if connection.has(.assured) { line += " [ASSURED]" }
+        return line
+    }
+
+    private static func tuple(_ key: FlowKey, request: Bool) -> String {
+        guard key.protocol == .icmp else { return key.description }
+        return "src=\(key.source) dst=\(key.destination) type=\(request ? 8 : 0) code=0 id=\(key.sourcePort)"
+    }
+}

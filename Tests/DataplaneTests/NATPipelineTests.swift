@@ -1,0 +1,110 @@
+import Testing
+import Wire
+@testable import Dataplane
+
+/// Conntrack and NAT through a whole pipeline built in code: a small MASQUERADE port range
+/// runs out, a small table fills; both are counted, nothing crashes, and the connections that
+/// exist keep working.
+struct NATPipelineTests {
+    /// Collects what leaves each port.
+    struct Collector: FrameSink {
+        var frames: [(port: PortID, bytes: [UInt8])] = []
+        mutating func send(_ frame: borrowing Frame, to port: PortID) {
+            frames.append((port, frame.withUnsafeBytes { Array($0) }))
+        }
+    }
+
+    static let eth0 = PortID(rawValue: 0), c1 = PortID(rawValue: 1)
+    static let node = IPv4Address(192, 168, 1, 25), outside = IPv4Address(198, 51, 100, 7)
+    static let nodeMAC = MACAddress(0x02, 0, 0xC0, 0xA8, 0x01, 0x19), gatewayMAC = MACAddress(0x02, 0, 0xC0, 0xA8, 0x01, 0x01)
+    static func container(_ n: UInt8) -> IPv4Address { IPv4Address(172, 17, 0, n) }
+
+    /// eth0 (the node IP, a default route) and docker0 with one port, c1; MASQUERADE of
+    /// 172.17.0.0/16 out of eth0 over `portRange`; a table of `capacity`.
+    static func pipeline(portRange: ClosedRange<UInt16> = 1_024...65_535, capacity: Int = 1_024) -> Pipeline {
+        var config = PipelineConfig(
+            ports: [PipelineConfig.Port(name: "eth0", interface: 0), PipelineConfig.Port(name: "c1", bridge: 0)],
+            bridges: [PipelineConfig.Bridge(name: "docker0", ports: [c1], interface: 1)],
+            interfaces: [
+                PipelineConfig.Interface(name: "eth0", mac: nodeMAC, ipv4: [IPv4Prefix("192.168.1.25/24")!], attachment: .port(eth0)),
+                PipelineConfig.Interface(name: "docker0", mac: Packets.bridgeMAC, ipv4: [IPv4Prefix("172.17.0.1/16")!], attachment: .bridge(0)),
+            ],
+            routes4: [PipelineConfig.Route4(prefix: IPv4Prefix("0.0.0.0/0")!, interface: 0, gateway: IPv4Address(192, 168, 1, 1))],
+            neighbors4: [(IPv4Address(192, 168, 1, 1), gatewayMAC)] + (2...9).map { (container($0), Packets.containerMAC) })
+        config.nat = NATRules(masquerade: [NATRules.Masquerade(source: IPv4Prefix("172.17.0.0/16")!, out: eth0)], portRange: portRange)
+        config.conntrack = ConntrackSettings(capacity: capacity)
+        return Pipeline(config: config)
+    }
+
+    /// Runs `frames` (bytes and ingress port) through `pipeline` one second apart from `start`.
+    static func run(_ pipeline: Pipeline, _ frames: [([UInt8], PortID)], start: Int64 = 1_000) -> [(port: PortID, bytes: [UInt8])] {
+        var sink = Collector()
+        for (offset, (bytes, port)) in frames.enumerated() {
+            var batch = Batch()
+            var frame = pipeline.context.pool.take()
+            bytes.withUnsafeBytes { frame.replaceContents(with: $0) }
+            frame.originalLength = bytes.count
+            frame.inputPort = port
+            frame.timestamp = Timestamp(seconds: start + Int64(offset), nanoseconds: 0)
+            batch.append(frame)
+            pipeline.process(&batch, into: &sink)
+        }
+        return sink.frames
+    }
+
+    static func fromOutside(_ bytes: [UInt8]) -> ([UInt8], PortID) { (bytes, eth0) }
+
+    @Test func whenTheNodeRunsOutOfPortsNewConnectionsAreDroppedAndOldOnesWork() throws {
+        let pipeline = Self.pipeline(portRange: 1_024...1_027)
+        // Six containers from source port 5000 to one outside host and port: 5000, then the
+        // four ports of the range, then none left.
+        let syns = (2...7).map { (Packets.tcp(Self.container(UInt8($0)), 5_000, Self.outside, 443, flags: [.syn]), Self.c1) }
+        let out = Self.run(pipeline, syns)
+        #expect(out.count == 5)
+        let ports = out.map { $0.bytes.withUnsafeBytes { UInt16($0[34]) << 8 | UInt16($0[35]) } }
+        #expect(Set(ports) == [5_000, 1_024, 1_025, 1_026, 1_027])
+        #expect(out.allSatisfy { Packets.checksumsVerify($0.bytes) })
+        #expect(pipeline.counters.dropped(.natPortsExhausted) == 1)
+        // The first connection still works: its SYN-ACK reaches the first container.
+        let reply = Packets.tcp(Self.outside, 443, Self.node, 5_000, flags: [.syn, .ack],
+                                sourceMAC: Self.gatewayMAC, destinationMAC: Self.nodeMAC)
+        let back = Self.run(pipeline, [Self.fromOutside(reply)], start: 1_010)
+        #expect(back.count == 1)
+        #expect(back.first?.port == Self.c1)
+        #expect(back.first.map { Array($0.bytes[30..<34]) } == [172, 17, 0, 2])
+        #expect(back.first.map { Packets.checksumsVerify($0.bytes) } == true)
+    }
+
+    @Test func aFullTableEvictsUnassuredThenDropsAndAssuredConnectionsKeepWorking() throws {
+        let pipeline = Self.pipeline(capacity: 2)
+        // Connection A is assured (a UDP reply seen); B is not.
+        let a = Packets.udp(Self.container(2), 6_000, Self.outside, 53)
+        let aReply = Packets.udp(Self.outside, 53, Self.node, 6_000, sourceMAC: Self.gatewayMAC, destinationMAC: Self.nodeMAC)
+        let b = Packets.udp(Self.container(3), 6_001, Self.outside, 53)
+        _ = Self.run(pipeline, [(a, Self.c1), Self.fromOutside(aReply), (b, Self.c1)])
+        #expect(pipeline.conntrackCount == 2)
+        // C evicts B, the unassured one.
+        let c = Packets.udp(Self.container(4), 6_002, Self.outside, 53)
+        let cReply = Packets.udp(Self.outside, 53, Self.node, 6_002, sourceMAC: Self.gatewayMAC, destinationMAC: Self.nodeMAC)
+        let cOut = Self.run(pipeline, [(c, Self.c1), Self.fromOutside(cReply)], start: 1_003)
+        #expect(cOut.count == 2)
+        #expect(pipeline.counters.value(.conntrackEvicted) == 1)
+        #expect(pipeline.conntrackLines().allSatisfy { !$0.contains("src=172.17.0.3") })
+        // Now both are assured: D is dropped and counted.
+        let d = Packets.udp(Self.container(5), 6_003, Self.outside, 53)
+        #expect(Self.run(pipeline, [(d, Self.c1)], start: 1_005).isEmpty)
+        #expect(pipeline.counters.dropped(.conntrackFull) == 1)
+        // A still translates both ways.
+        let again = Self.run(pipeline, [(a, Self.c1), Self.fromOutside(aReply)], start: 1_006)
+        #expect(again.map(\.port) == [Self.eth0, Self.c1])
+        #expect(again.allSatisfy { Packets.checksumsVerify($0.bytes) })
+    }
+
+    @Test func conntrackLinesReadLikeConntrackL() {
+        let pipeline = Self.pipeline()
+        _ = Self.run(pipeline, [(Packets.echo(Self.container(2), Self.outside, identifier: 7), Self.c1)])
+        #expect(pipeline.conntrackLines() == [
+            "icmp     1 30 src=172.17.0.2 dst=198.51.100.7 type=8 code=0 id=7 [UNREPLIED] src=198.51.100.7 dst=192.168.1.25 type=0 code=0 id=7",
+        ])
+    }
+}
