@@ -23,7 +23,8 @@ public final class PipelineCounters {
     /// The events a pipeline counts.
     public enum Event: Int, CaseIterable, Sendable {
         case fdbLearned, fdbMoved, fdbFull, flooded, routed, arpRepliesSent, arpRequestsSent,
-             echoRepliesSent, icmpErrorsSent, held, released, delivered, neighborsLearned
+             echoRepliesSent, icmpErrorsSent, held, released, delivered, neighborsLearned,
+             encapsulated, decapsulated
 
         /// The kebab-case name used in `--stats-json`: `fdb-learned`, `icmp-errors-sent`, …
         public var name: String {
@@ -41,6 +42,8 @@ public final class PipelineCounters {
             case .released: "released"
             case .delivered: "delivered"
             case .neighborsLearned: "neighbors-learned"
+            case .encapsulated: "encapsulated"
+            case .decapsulated: "decapsulated"
             }
         }
     }

@@ -21,6 +21,8 @@ public final class Pipeline {
     private let bridge: BridgeStage
     private let local: LocalStage
     private let route: RouteStage
+    private let overlayDecap: OverlayDecapStage?
+    private let overlayEncap: OverlayEncapStage?
     /// The ARP cache.
     public let neighbors: NeighborTable
     private var lastExpiry = Timestamp.zero
@@ -33,7 +35,13 @@ public final class Pipeline {
         bridge = BridgeStage(context: context)
         local = LocalStage(context: context, neighbors: neighbors)
         route = RouteStage(context: context, neighbors: neighbors)
-        local.onNeighborLearned = { [unowned route] address, mac in route.release(address, mac: mac) }
+        overlayDecap = OverlayDecapStage(context: context, classify: classify)
+        let overlayEncap = OverlayEncapStage(context: context, neighbors: neighbors)
+        self.overlayEncap = overlayEncap
+        local.onNeighborLearned = { [unowned route] address, mac in
+            route.release(address, mac: mac)
+            overlayEncap?.neighborChanged(address, mac: mac)
+        }
     }
 
     /// What the pipeline counted.
@@ -54,7 +62,8 @@ public final class Pipeline {
             }
         }
         classify.run(&batch)
-        // HOOK(overlay decap, issue 5): frames for the node's VTEP become their inner frame here.
+        // Frames for the node's VTEP become their inner frame, routed or switched (see the stage).
+        overlayDecap?.run(&batch)
 
         bridge.run(&batch)
         // Local and route go frame by frame together: an ARP reply later in the batch must not
@@ -65,10 +74,14 @@ public final class Pipeline {
             // before local, so a published port on the node IP is routed to its container.
 
             local.process(&batch[index])
+            // The sender's MAC, before routing rewrites it: where an ICMP fragmentation-needed goes.
+            let sender = overlayEncap != nil && batch[index].count >= EthernetHeader.length
+                ? batch[index].bytes.mac(at: EthernetHeader.Field.source) : MACAddress.zero
             route.process(&batch[index])
             // HOOK(postrouting NAT, issue 4): MASQUERADE once the egress is known.
 
-            // HOOK(overlay encap, issue 5): frames routed toward a peer's pod subnet.
+            // Frames routed toward a peer's pod subnet go into the tunnel.
+            overlayEncap?.encapsulate(&batch[index], sender: sender)
         }
         if now == nil {
             for index in 0..<batch.count where batch[index].timestamp > context.now { context.now = batch[index].timestamp }
@@ -86,6 +99,7 @@ public final class Pipeline {
     public func flushGenerated<Sink: FrameSink>(into sink: inout Sink) {
         while !context.generated.isEmpty {
             var frame = context.generated.removeFirst()
+            overlayEncap?.encapsulate(&frame, sender: .zero)
             if case .toBridge(let target) = frame.verdict { bridge.egress(&frame, bridge: target) }
             finish(frame, into: &sink)
             context.pool.recycle(frame)

@@ -142,6 +142,8 @@ public struct PipelineConfig: Sendable {
     public var holdQueuePerNeighbor = 3
     /// Seconds to wait for an ARP reply before the held frames are dropped.
     public var neighborTimeoutSeconds: Int64 = 3
+    /// The tunnel to other nodes (VXLAN, IP-in-IP, UDP), if any; see `Overlay`.
+    public var overlay: Overlay?
 
     /// Makes a configuration.
     public init(ports: [Port], bridges: [Bridge] = [], interfaces: [Interface] = [], routes4: [Route4] = [],

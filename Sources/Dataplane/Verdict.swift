@@ -52,6 +52,17 @@ public enum DropReason: Int, CaseIterable, Sendable {
     case unknownPort
     case noInterfaceAddress
     case generatedOverflow
+    case unknownVTEP
+    case wrongVNI
+    case notVXLAN
+    case truncatedTunnel
+    case innerTooShort
+    case nestedTunnel
+    case tunnelFragment
+    case fragmentationNeeded
+    case tooBigForTunnel
+    case vtepUnresolved
+    case noHeadroom
 
     /// A short kebab-case name: `malformed-ipv4`, `no-route`, …
     public var name: String {
@@ -76,6 +87,17 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .unknownPort: "unknown-port"
         case .noInterfaceAddress: "no-interface-address"
         case .generatedOverflow: "generated-overflow"
+        case .unknownVTEP: "unknown-vtep"
+        case .wrongVNI: "wrong-vni"
+        case .notVXLAN: "not-vxlan"
+        case .truncatedTunnel: "truncated-tunnel"
+        case .innerTooShort: "inner-too-short"
+        case .nestedTunnel: "nested-tunnel"
+        case .tunnelFragment: "tunnel-fragment"
+        case .fragmentationNeeded: "fragmentation-needed"
+        case .tooBigForTunnel: "too-big-for-tunnel"
+        case .vtepUnresolved: "vtep-unresolved"
+        case .noHeadroom: "no-headroom"
         }
     }
 
@@ -102,6 +124,17 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .unknownPort: "entered on a port the pipeline does not know"
         case .noInterfaceAddress: "the egress interface has no address to send from"
         case .generatedOverflow: "a frame Pier made (reply, request, error) found its output queue full"
+        case .unknownVTEP: "tunnel packet from an address that is no configured peer, or to a VTEP MAC no peer has"
+        case .wrongVNI: "VXLAN packet with a VNI other than the configured one"
+        case .notVXLAN: "UDP to the VXLAN port without the I flag (RFC 7348 §5)"
+        case .truncatedTunnel: "tunnel packet cut short: outer lengths run past the bytes, or no room for the VXLAN header"
+        case .innerTooShort: "decapsulated inner frame shorter than an Ethernet header (or an IPv4 header for ipip/udp)"
+        case .nestedTunnel: "decapsulated inner packet is itself a tunnel packet (VXLAN in VXLAN, IP in IP in IP)"
+        case .tunnelFragment: "outer IPv4 fragment of a tunnel packet (no reassembly yet)"
+        case .fragmentationNeeded: "inner IPv4 larger than the overlay MTU with DF set (ICMP fragmentation needed sent)"
+        case .tooBigForTunnel: "inner IPv4 larger than the overlay MTU without DF (no fragmentation yet)"
+        case .vtepUnresolved: "the uplink's next hop toward the peer has no MAC yet (ARP request sent)"
+        case .noHeadroom: "no headroom left in front of the frame for the outer headers"
         }
     }
 }

@@ -63,6 +63,7 @@ extension PipelineConfig {
         }
         self.init(ports: ports, bridges: bridges, interfaces: interfaces, routes4: routes4, routes6: routes6,
                   neighbors4: neighbors4, neighbors6: neighbors6)
+        if let overlay = topology.overlay { addOverlay(overlay) }
     }
 
     /// `PP:PP:a:b:c:d` from the first IPv4 address, or `PP:PP:00:00:00:01` without one.
