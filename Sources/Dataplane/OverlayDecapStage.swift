@@ -24,10 +24,21 @@ import Wire
 public final class OverlayDecapStage {
     private let context: PipelineContext
     private let classify: ClassifyStage
-    private let overlay: PipelineConfig.Overlay
     private let peersByIP: PeerIndex
     private let uplinkPort: PortID
     private let uplinkMAC: MACAddress
+    // The overlay's fields as scalars: reading them through the struct retains its arrays per frame.
+    private let encapsulation: PipelineConfig.Overlay.Encapsulation
+    private let udpPort: UInt16
+    private let vni: UInt32
+    private let nodeIP: UInt32
+    private let tunnelMAC: MACAddress
+    private let tunnelInterface: InterfaceIndex
+    private let podBridge: BridgeIndex?
+    private let peerMACs: [MACAddress]
+    /// Frames decapsulated since `run` last added them to the counters (one counter update
+    /// per batch: the per-frame update retained the counters object each time).
+    private var decapsulated = 0
 
     /// Makes the stage for `context.config.overlay`; nil when there is none, or its uplink is
     /// not a routed port.
@@ -36,10 +47,17 @@ public final class OverlayDecapStage {
               case .port(let port) = context.config.interfaces[overlay.uplink].attachment else { return nil }
         self.context = context
         self.classify = classify
-        self.overlay = overlay
         uplinkPort = port
         uplinkMAC = context.config.interfaces[overlay.uplink].mac
         peersByIP = PeerIndex(overlay.peers.map { UInt64($0.ip.rawValue) })
+        encapsulation = overlay.encapsulation
+        udpPort = overlay.port
+        vni = overlay.vni
+        nodeIP = overlay.nodeIP.rawValue
+        tunnelMAC = overlay.tunnelMAC
+        tunnelInterface = overlay.tunnelInterface
+        podBridge = overlay.podBridge
+        peerMACs = overlay.peers.map(\.tunnelMAC)
     }
 
     /// Makes the stage with its own classifier (for benchmarks and tests).
@@ -52,6 +70,8 @@ public final class OverlayDecapStage {
         for index in 0..<batch.count where batch[index].verdict == .pending && batch[index].inputPort == uplinkPort {
             decapsulate(&batch[index])
         }
+        context.counters.count(.decapsulated, decapsulated)
+        decapsulated = 0
     }
 
     /// Where a tunnel packet's inner packet lies, or why there is none.
@@ -61,7 +81,8 @@ public final class OverlayDecapStage {
         case notTunnel
     }
 
-    /// Decapsulates one classified frame that entered on the uplink, if it is the tunnel's.
+    /// Decapsulates one classified frame that entered on the uplink, if it is the tunnel's
+    /// (counted as `decapsulated` when `run` ends).
     public func decapsulate(_ frame: inout Frame) {
         let outcome = locate(frame)
         switch outcome {
@@ -84,16 +105,16 @@ public final class OverlayDecapStage {
         let bytes = frame.bytes
         let network = Int(frame.layers.network)
         guard bytes.mac(at: EthernetHeader.Field.destination) == uplinkMAC,
-              bytes.u32(at: network + IPv4Header.Field.destination) == overlay.nodeIP.rawValue else { return .notTunnel }
+              bytes.u32(at: network + IPv4Header.Field.destination) == nodeIP else { return .notTunnel }
         let proto = bytes.u8(at: network + IPv4Header.Field.protocol)
         let headerLength = Int(bytes.u8(at: network) & 0x0F) * 4
         let udp = network + headerLength
-        switch overlay.encapsulation {
+        switch encapsulation {
         case .vxlan, .udp:
-            guard proto == IPProtocol.udp.rawValue, frame.layers.transport >= 0,
-                  bytes.u16(at: udp + UDPHeader.Field.destinationPort) == overlay.port else { return .notTunnel }
+            guard proto == 17, frame.layers.transport >= 0,
+                  bytes.u16(at: udp + UDPHeader.Field.destinationPort) == udpPort else { return .notTunnel }
         case .ipip:
-            guard proto == IPProtocol.ipip.rawValue else { return .notTunnel }
+            guard proto == 4 else { return .notTunnel }
         }
         let total = Int(bytes.u16(at: network + IPv4Header.Field.totalLength))
         guard network + total <= bytes.byteCount else { return .refused(.truncatedTunnel) }
@@ -104,13 +125,13 @@ public final class OverlayDecapStage {
         guard let peer = peersByIP.lookup(UInt64(bytes.u32(at: network + IPv4Header.Field.source))) else {
             return .refused(.unknownVTEP)
         }
-        if overlay.encapsulation == .ipip {
+        if encapsulation == .ipip {
             let count = total - headerLength
             return count >= IPv4Header.minimumLength ? .inner(start: udp, count: count, peer: peer) : .refused(.innerTooShort)
         }
         let udpLength = Int(bytes.u16(at: udp + UDPHeader.Field.length))
         guard udpLength >= UDPHeader.length, udp + udpLength <= network + total else { return .refused(.truncatedTunnel) }
-        if overlay.encapsulation == .udp {
+        if encapsulation == .udp {
             let count = udpLength - UDPHeader.length
             return count >= IPv4Header.minimumLength
                 ? .inner(start: udp + UDPHeader.length, count: count, peer: peer) : .refused(.innerTooShort)
@@ -118,7 +139,7 @@ public final class OverlayDecapStage {
         let vxlan = udp + UDPHeader.length
         guard udpLength >= UDPHeader.length + VXLANHeader.length else { return .refused(.truncatedTunnel) }
         guard bytes.u8(at: vxlan + VXLANHeader.Field.flags) & VXLANHeader.vniValidFlag != 0 else { return .refused(.notVXLAN) }
-        guard bytes.u32(at: vxlan + VXLANHeader.Field.vni) >> 8 == overlay.vni else { return .refused(.wrongVNI) }
+        guard bytes.u32(at: vxlan + VXLANHeader.Field.vni) >> 8 == vni else { return .refused(.wrongVNI) }
         let count = udpLength - UDPHeader.length - VXLANHeader.length
         guard count >= EthernetHeader.length else { return .refused(.innerTooShort) }
         return .inner(start: vxlan + VXLANHeader.length, count: count, peer: peer)
@@ -128,18 +149,18 @@ public final class OverlayDecapStage {
     /// Ethernet header from the peer's tunnel MAC to the local one.
     private func strip(_ frame: inout Frame, start: Int, count: Int, peer: Int) {
         frame.truncate(to: start + count)
-        if overlay.encapsulation == .vxlan {
+        if encapsulation == .vxlan {
             frame.removeFirst(start)
         } else {
             frame.removeFirst(start - EthernetHeader.length)
             var bytes = frame.mutableBytes
-            bytes.setMAC(overlay.tunnelMAC, at: EthernetHeader.Field.destination)
-            bytes.setMAC(overlay.peers[peer].tunnelMAC, at: EthernetHeader.Field.source)
-            bytes.setU16(EtherType.ipv4.rawValue, at: EthernetHeader.Field.etherType)
+            bytes.setMAC(tunnelMAC, at: EthernetHeader.Field.destination)
+            bytes.setMAC(peerMACs[peer], at: EthernetHeader.Field.source)
+            bytes.setU16(0x0800, at: EthernetHeader.Field.etherType)  // IPv4
         }
         frame.originalLength = frame.count
         frame.layers = LayerOffsets()
-        context.counters.count(.decapsulated)
+        decapsulated &+= 1
     }
 
     /// Refuses a tunnel inside the tunnel, then routes or bridges the inner frame.
@@ -150,10 +171,10 @@ public final class OverlayDecapStage {
             return
         }
         let destination = frame.bytes.mac(at: EthernetHeader.Field.destination)
-        if destination == overlay.tunnelMAC {
-            frame.verdict = .toInterface(overlay.tunnelInterface)
+        if destination == tunnelMAC {
+            frame.verdict = .toInterface(tunnelInterface)
             context.trace(frame, "decap: inner frame to the VTEP MAC, routed")
-        } else if let bridge = overlay.podBridge {
+        } else if let bridge = podBridge {
             frame.verdict = .toBridge(bridge)
             context.trace(frame, "decap: inner frame to \(destination), switched into \(context.config.bridges[bridge].name)")
         } else {
@@ -167,11 +188,11 @@ public final class OverlayDecapStage {
     private func isTunnel(_ frame: borrowing Frame) -> Bool {
         guard frame.layers.networkType == .ipv4 else { return false }
         let network = Int(frame.layers.network)
-        if overlay.encapsulation == .ipip {
-            return frame.bytes.u8(at: network + IPv4Header.Field.protocol) == IPProtocol.ipip.rawValue
+        if encapsulation == .ipip {
+            return frame.bytes.u8(at: network + IPv4Header.Field.protocol) == 4
         }
-        guard frame.layers.transportProtocol == .udp, frame.layers.transport >= 0 else { return false }
+        guard frame.layers.transportProtocol.rawValue == 17, frame.layers.transport >= 0 else { return false }
         let port = frame.bytes.u16(at: Int(frame.layers.transport) + UDPHeader.Field.destinationPort)
-        return port == overlay.port || (overlay.encapsulation == .vxlan && port == 4789)
+        return port == udpPort || (encapsulation == .vxlan && port == 4789)
     }
 }

@@ -29,6 +29,12 @@ public final class OverlayEncapStage {
     private var lastAsked: [Timestamp?]
     private var identification: UInt16 = 0
     private let portSpan: UInt64
+    // The overlay's fields as scalars: reading them through the struct retains its arrays per frame.
+    private let tunnelMAC: MACAddress
+    private let mtu: Int
+    private let udpPort: UInt16
+    private let lowestSourcePort: UInt16
+    private let isIPIP: Bool
 
     /// Makes the stage for `context.config.overlay`; nil when there is none, or its uplink is
     /// not a routed port.
@@ -44,6 +50,11 @@ public final class OverlayEncapStage {
         peersByMAC = PeerIndex(overlay.peers.map { $0.tunnelMAC.rawValue })
         lastAsked = Array(repeating: nil, count: overlay.peers.count)
         portSpan = UInt64(overlay.sourcePorts.upperBound - overlay.sourcePorts.lowerBound) + 1
+        tunnelMAC = overlay.tunnelMAC
+        mtu = overlay.mtu
+        udpPort = overlay.port
+        lowestSourcePort = overlay.sourcePorts.lowerBound
+        isIPIP = overlay.encapsulation == .ipip
         for (index, peer) in overlay.peers.enumerated() {
             if let mac = neighbors.resolve(peer.nextHop) { templates.setNextHopMAC(mac, peer: index) }
         }
@@ -54,20 +65,20 @@ public final class OverlayEncapStage {
     public func encapsulate(_ frame: inout Frame, sender: MACAddress) {
         guard case .output(let port) = frame.verdict, port == uplinkPort,
               frame.count >= EthernetHeader.length,
-              frame.bytes.mac(at: EthernetHeader.Field.source) == overlay.tunnelMAC else { return }
+              frame.bytes.mac(at: EthernetHeader.Field.source) == tunnelMAC else { return }
         let destination = frame.bytes.mac(at: EthernetHeader.Field.destination)
         guard let peer = peersByMAC.lookup(destination.rawValue) else {
             frame.verdict = .drop(.unknownVTEP)
             context.trace(frame, "encap: \(destination) is no peer's VTEP -> drop unknown-vtep")
             return
         }
-        guard frame.layers.networkType == .ipv4 else {
+        guard frame.layers.networkType.rawValue == 0x0800 else {  // only IPv4 is routed into the tunnel
             frame.verdict = .drop(.localDeliveryUnsupported)
             return
         }
         let network = Int(frame.layers.network)
         let innerLength = Int(frame.bytes.u16(at: network + IPv4Header.Field.totalLength))
-        guard innerLength <= overlay.mtu else {
+        guard innerLength <= mtu else {
             refuseTooBig(&frame, sender: sender)
             return
         }
@@ -87,7 +98,7 @@ public final class OverlayEncapStage {
             return
         }
         context.counters.count(.encapsulated)
-        context.trace(frame, "encap: \(overlay.encapsulation.rawValue) to \(overlay.peers[peer].ip)")
+        context.trace(frame, "encap: \(self.overlay.encapsulation.rawValue) to \(self.overlay.peers[peer].ip)")
     }
 
     /// Puts the VXLAN template in front of the whole frame.
@@ -109,7 +120,7 @@ public final class OverlayEncapStage {
         frame.truncate(to: network + innerLength)
         guard frame.prepend(templates.length - network) else { return false }
         let total = UInt16(truncatingIfNeeded: innerLength + templates.length - EthernetHeader.length)
-        write(&frame, peer: peer, total: total, sourcePort: overlay.port)
+        write(&frame, peer: peer, total: total, sourcePort: udpPort)
         frame.originalLength = frame.count
         return true
     }
@@ -123,7 +134,7 @@ public final class OverlayEncapStage {
         checksum = InternetChecksum.update(checksum, old: 0, new: id)
         let template = templates.template(of: peer)
         let length = templates.length
-        let isUDP = overlay.encapsulation != .ipip
+        let isUDP = !isIPIP
         typealias Field = TunnelTemplates.Field
         var bytes = frame.mutableBytes
         bytes.withUnsafeMutableBytes { target in
@@ -155,12 +166,12 @@ public final class OverlayEncapStage {
         var key = bytes.u64(at: network + IPv4Header.Field.source)
         let proto = frame.layers.transportProtocol
         var extra = UInt64(bytes.u8(at: network + IPv4Header.Field.protocol))
-        if (proto == .tcp || proto == .udp) && frame.layers.transport >= 0 {
+        if (proto.rawValue == 6 || proto.rawValue == 17) && frame.layers.transport >= 0 {  // TCP, UDP
             extra |= UInt64(bytes.u32(at: Int(frame.layers.transport))) << 8
         }
         key = (key ^ (extra &* 0xC2B2_AE3D_27D4_EB4F)) &* 0x9E37_79B9_7F4A_7C15
         let hash = (key ^ (key >> 32)) & 0xFFFF_FFFF
-        return overlay.sourcePorts.lowerBound &+ UInt16(truncatingIfNeeded: (hash &* portSpan) >> 32)
+        return lowestSourcePort &+ UInt16(truncatingIfNeeded: (hash &* portSpan) >> 32)
     }
 
     /// Looks up the next hop's MAC; when unknown, asks for it (at most once a second).
