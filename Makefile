@@ -94,6 +94,7 @@ fixtures:
 	python3 fixtures/generate.py fixtures
 	python3 fixtures/scenarios.py fixtures/scenarios
 	python3 fixtures/nat_scenarios.py fixtures/nat
+	python3 fixtures/overlay_scenarios.py fixtures/overlay
 
 clean:
 	rm -rf .build $(FUZZ_BUILD) Benchmarks/.build

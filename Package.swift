@@ -45,7 +45,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: common),
-        .executableTarget(name: "PierFuzz", dependencies: ["Wire", "Inspect"], swiftSettings: common),
+        .executableTarget(name: "PierFuzz", dependencies: ["Wire", "Inspect", "Dataplane"], swiftSettings: common),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: common),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Wire"], swiftSettings: common),
         .testTarget(name: "PacketIOTests", dependencies: ["PacketIO"], swiftSettings: common),

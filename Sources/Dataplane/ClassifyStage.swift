@@ -25,7 +25,8 @@ final class ClassifyStage {
         }
     }
 
-    private func classify(_ frame: inout Frame) {
+    /// Classifies one frame (also a decapsulated inner frame, which the overlay stage hands back).
+    func classify(_ frame: inout Frame) {
         guard Int(frame.inputPort.rawValue) < context.config.ports.count else {
             frame.verdict = .drop(.unknownPort)
             return

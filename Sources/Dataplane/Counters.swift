@@ -25,7 +25,8 @@ public final class PipelineCounters {
         case fdbLearned, fdbMoved, fdbFull, flooded, routed, arpRepliesSent, arpRequestsSent,
              echoRepliesSent, icmpErrorsSent, held, released, delivered, neighborsLearned,
              neighborAdvertisementsSent, neighborSolicitationsSent,
-             conntrackNew, conntrackExpired, conntrackEvicted, sourceNAT, destinationNAT, relatedTranslated
+             conntrackNew, conntrackExpired, conntrackEvicted, sourceNAT, destinationNAT, relatedTranslated,
+             encapsulated, decapsulated
 
         /// The kebab-case name used in `--stats-json`: `fdb-learned`, `icmp-errors-sent`, …
         public var name: String {
@@ -51,6 +52,8 @@ public final class PipelineCounters {
             case .sourceNAT: "snat"
             case .destinationNAT: "dnat"
             case .relatedTranslated: "icmp-related-translated"
+            case .encapsulated: "encapsulated"
+            case .decapsulated: "decapsulated"
             }
         }
     }

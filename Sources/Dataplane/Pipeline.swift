@@ -23,6 +23,8 @@ public final class Pipeline {
     private let local: LocalStage
     private let route: RouteStage
     private let conntrack: ConntrackStage
+    private let overlayDecap: OverlayDecapStage?
+    private let overlayEncap: OverlayEncapStage?
     /// The ARP cache.
     public let neighbors: NeighborTable
     private var lastExpiry = Timestamp.zero
@@ -35,9 +37,15 @@ public final class Pipeline {
         bridge = BridgeStage(context: context)
         local = LocalStage(context: context, neighbors: neighbors)
         route = RouteStage(context: context, neighbors: neighbors)
-        local.onNeighborLearned = { [unowned route] address, mac in route.release(address, mac: mac) }
         conntrack = ConntrackStage(context: context) { [unowned route] destination in
             route.routes4.lookup(destination).map { route.nextHops[Int($0)].interface }
+        }
+        overlayDecap = OverlayDecapStage(context: context, classify: classify)
+        let overlayEncap = OverlayEncapStage(context: context, neighbors: neighbors)
+        self.overlayEncap = overlayEncap
+        local.onNeighborLearned = { [unowned route] address, mac in
+            route.release(address, mac: mac)
+            overlayEncap?.neighborChanged(address, mac: mac)
         }
     }
 
@@ -59,7 +67,8 @@ public final class Pipeline {
             }
         }
         classify.run(&batch)
-        // HOOK(overlay decap, issue 5): frames for the node's VTEP become their inner frame here.
+        // Frames for the node's VTEP become their inner frame, routed or switched (see the stage).
+        overlayDecap?.run(&batch)
 
         bridge.run(&batch)
         // Local and route go frame by frame together: an ARP reply later in the batch must not
@@ -68,8 +77,12 @@ public final class Pipeline {
         for index in 0..<batch.count {
             conntrack.process(&batch[index])
             local.process(&batch[index])
+            // The sender's MAC, before routing rewrites it: where an ICMP fragmentation-needed goes.
+            let sender = overlayEncap != nil && batch[index].count >= EthernetHeader.length
+                ? batch[index].bytes.mac(at: EthernetHeader.Field.source) : MACAddress.zero
             route.process(&batch[index])
-            // HOOK(overlay encap, issue 5): frames routed toward a peer's pod subnet.
+            // Frames routed toward a peer's pod subnet go into the tunnel.
+            overlayEncap?.encapsulate(&batch[index], sender: sender)
         }
         if now == nil {
             for index in 0..<batch.count where batch[index].timestamp > context.now { context.now = batch[index].timestamp }
@@ -87,6 +100,7 @@ public final class Pipeline {
     public func flushGenerated<Sink: FrameSink>(into sink: inout Sink) {
         while !context.generated.isEmpty {
             var frame = context.generated.removeFirst()
+            overlayEncap?.encapsulate(&frame, sender: .zero)
             if case .toBridge(let target) = frame.verdict { bridge.egress(&frame, bridge: target) }
             finish(frame, into: &sink)
             context.pool.recycle(frame)

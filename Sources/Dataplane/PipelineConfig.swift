@@ -146,6 +146,8 @@ public struct PipelineConfig: Sendable {
     public var nat = NATRules()
     /// The connection tracker's size and timeouts.
     public var conntrack = ConntrackSettings()
+    /// The tunnel to other nodes (VXLAN, IP-in-IP, UDP), if any; see `Overlay`.
+    public var overlay: Overlay?
 
     /// Makes a configuration.
     public init(ports: [Port], bridges: [Bridge] = [], interfaces: [Interface] = [], routes4: [Route4] = [],

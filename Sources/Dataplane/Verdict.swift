@@ -56,6 +56,17 @@ public enum DropReason: Int, CaseIterable, Sendable {
     case conntrackFull
     case natPortsExhausted
     case serviceNoEndpoints
+    case unknownVTEP
+    case wrongVNI
+    case notVXLAN
+    case truncatedTunnel
+    case innerTooShort
+    case nestedTunnel
+    case tunnelFragment
+    case fragmentationNeeded
+    case tooBigForTunnel
+    case vtepUnresolved
+    case noHeadroom
 
     /// A short kebab-case name: `malformed-ipv4`, `no-route`, …
     public var name: String {
@@ -84,6 +95,17 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .conntrackFull: "conntrack-full"
         case .natPortsExhausted: "nat-ports-exhausted"
         case .serviceNoEndpoints: "service-no-endpoints"
+        case .unknownVTEP: "unknown-vtep"
+        case .wrongVNI: "wrong-vni"
+        case .notVXLAN: "not-vxlan"
+        case .truncatedTunnel: "truncated-tunnel"
+        case .innerTooShort: "inner-too-short"
+        case .nestedTunnel: "nested-tunnel"
+        case .tunnelFragment: "tunnel-fragment"
+        case .fragmentationNeeded: "fragmentation-needed"
+        case .tooBigForTunnel: "too-big-for-tunnel"
+        case .vtepUnresolved: "vtep-unresolved"
+        case .noHeadroom: "no-headroom"
         }
     }
 
@@ -114,6 +136,17 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .conntrackFull: "a new connection found the conntrack table full of assured connections"
         case .natPortsExhausted: "MASQUERADE found no free source port on the node address for this destination"
         case .serviceNoEndpoints: "for a Service port with no endpoints (ICMP port unreachable sent, as kube-proxy's REJECT)"
+        case .unknownVTEP: "tunnel packet from an address that is no configured peer, or to a VTEP MAC no peer has"
+        case .wrongVNI: "VXLAN packet with a VNI other than the configured one"
+        case .notVXLAN: "UDP to the VXLAN port without the I flag (RFC 7348 §5)"
+        case .truncatedTunnel: "tunnel packet cut short: outer lengths run past the bytes, or no room for the VXLAN header"
+        case .innerTooShort: "decapsulated inner frame shorter than an Ethernet header (or an IPv4 header for ipip/udp)"
+        case .nestedTunnel: "decapsulated inner packet is itself a tunnel packet (VXLAN in VXLAN, IP in IP in IP)"
+        case .tunnelFragment: "outer IPv4 fragment of a tunnel packet (no reassembly yet)"
+        case .fragmentationNeeded: "inner IPv4 larger than the overlay MTU with DF set (ICMP fragmentation needed sent)"
+        case .tooBigForTunnel: "inner IPv4 larger than the overlay MTU without DF (no fragmentation yet)"
+        case .vtepUnresolved: "the uplink's next hop toward the peer has no MAC yet (ARP request sent)"
+        case .noHeadroom: "no headroom left in front of the frame for the outer headers"
         }
     }
 }

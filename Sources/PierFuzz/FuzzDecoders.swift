@@ -4,7 +4,8 @@ import Wire
 /// The libFuzzer target over Pier's decoders: the first input byte picks the link type and
 /// whether the capture was cut; the rest is the frame. Each input is decoded, then dissected
 /// to JSON and to a text line, which reads every field of every layer the decoder recorded,
-/// and every Repr that parses from a decoded layer is emitted again and re-parsed.
+/// and every Repr that parses from a decoded layer is emitted again and re-parsed. Then the
+/// bytes go through the overlay pipelines (`FuzzOverlay`), raw and inside valid outer headers.
 ///
 /// Build and run: `make fuzz` (`swift build -c release --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address
 /// -Xswiftc -DFUZZING --product PierFuzz`). Without `FUZZING` the target is a plain program
@@ -35,6 +36,8 @@ enum FuzzDecoders {
         let metadata = FrameDissector.Metadata(number: 1, timestamp: 0, originalLength: originalLength, linkType: linkType)
         _ = dissector.json(bytes, metadata).serialized
         _ = dissector.line(bytes, metadata)
+        // The overlay stages (decap, and encap of what decap routes back) over the same bytes.
+        FuzzOverlay.check(frame, selector: selector)
     }
 
     /// Emits the layer's repr and parses it again: the same repr must come back.

@@ -66,6 +66,7 @@ extension PipelineConfig {
                   neighbors4: neighbors4, neighbors6: neighbors6)
         nat = Self.natRules(topology, portIndex: portIndex)
         conntrack = Self.conntrackSettings(topology.conntrack)
+        if let overlay = topology.overlay { addOverlay(overlay) }
     }
 
     /// `nat:` and `services:` in the Dataplane's terms (a rule naming an unknown port cannot

@@ -2,7 +2,20 @@
 extension Validator {
     /// Peers are not this node, and each peer node and node IP appears once.
     mutating func checkOverlay() {
-        guard let peers = topology.overlay?.peers else { return }
+        guard let overlay = topology.overlay else { return }
+        let peers = overlay.peers
+        // The tunnel (or host-gw's routes) runs over the uplink: a port outside every bridge with an IPv4 address.
+        let bridged = Set(topology.bridges.flatMap(\.ports))
+        let uplink = topology.ports.first { !bridged.contains($0.name) && !$0.addresses.isEmpty }
+        if uplink == nil {
+            fail("overlay.backend", "\(overlay.backend.rawValue) needs an uplink; expected a port outside every bridge with an ip (the node IP)")
+        }
+        if overlay.backend == .hostGW, let uplink {
+            for (index, peer) in peers.enumerated() where !uplink.addresses.contains(where: { $0.contains(peer.ip) }) {
+                fail("overlay.peers[\(index)].ip",
+                     "host-gw routes via the peer's node IP on the uplink, but \(peer.ip) is not on \(uplink.name)'s subnet; expected an address in \(uplink.addresses.map { "\($0.canonical)" }.joined(separator: ", "))")
+            }
+        }
         for (index, peer) in peers.enumerated() where peer.node == topology.node {
             fail("overlay.peers[\(index)].node",
                  "\(quoted(peer.node)) is this node, \(reference("node")); expected another node")

@@ -45,6 +45,12 @@ enum BenchStage: String, CaseIterable, ExpressibleByArgument {
     case route
     /// The whole pipeline over a 16-port bridge with 4,096 stations.
     case `switch`
+    /// The overlay encap stage (VXLAN template copy and patch) on 64-byte inner frames.
+    case vxlanEncap = "vxlan-encap"
+    /// The overlay decap stage (outer checks, strip, inner classify) on 64-byte inner frames.
+    case vxlanDecap = "vxlan-decap"
+    /// IP-in-IP encap and decap, and flannel's UDP backend beside it.
+    case ipip
 
     /// Runs the stage over `packets` frames.
     func measure(packets: Int) -> [BenchResult] {
@@ -54,6 +60,12 @@ enum BenchStage: String, CaseIterable, ExpressibleByArgument {
                        TableBench.bridge(stations: 1 << 20, packets: packets)]
         case .route: [TableBench.route(packets: packets)]
         case .switch: [SwitchBench.run(packets: packets)]
+        case .vxlanEncap: [OverlayBench.encap(.vxlan, stage: "vxlan-encap", packets: packets)]
+        case .vxlanDecap: [OverlayBench.decap(.vxlan, stage: "vxlan-decap", packets: packets)]
+        case .ipip: [OverlayBench.encap(.ipip, stage: "ipip-encap", packets: packets),
+                     OverlayBench.decap(.ipip, stage: "ipip-decap", packets: packets),
+                     OverlayBench.encap(.udp, stage: "udp-encap", packets: packets),
+                     OverlayBench.decap(.udp, stage: "udp-decap", packets: packets)]
         }
     }
 }

@@ -1,0 +1,241 @@
+import Wire
+
+/// Overlay encap: puts frames the route stage sent toward a peer's pod subnet into the tunnel.
+/// Such a frame leaves by the uplink with the local tunnel MAC as source and the peer's as
+/// destination (the route via the tunnel interface and the static neighbour entry of
+/// `PipelineConfig.Overlay` make it so, TTL already decremented). The stage copies the peer's
+/// prebuilt outer headers (`TunnelTemplates`) into the headroom in front of it and patches the
+/// IPv4 total length, identification and checksum (RFC 1624), the UDP length, and for VXLAN a
+/// UDP source port hashed from the inner flow (RFC 7348 §5: one flow keeps one port, flows
+/// spread over `sourcePorts`). IP-in-IP and flannel's UDP backend drop the inner Ethernet header.
+///
+/// An inner IPv4 packet longer than the overlay MTU is dropped: with DF set an ICMP
+/// fragmentation-needed carrying the MTU goes back to the sender (RFC 1191), without DF it is
+/// counted as `too-big-for-tunnel` (no fragmentation yet). While the uplink's next hop toward
+/// the peer has no MAC, frames are dropped (`vtep-unresolved`) and an ARP request goes out, at
+/// most one a second per peer; the template is completed when the neighbour table learns it.
+///
+/// It does not encapsulate IPv6, set outer DF, copy the inner TOS, or compute outer UDP
+/// checksums (zero, as Linux sends by default).
+public final class OverlayEncapStage {
+    private let context: PipelineContext
+    private let neighbors: NeighborTable
+    /// The overlay this stage encapsulates for.
+    public let overlay: PipelineConfig.Overlay
+    let templates: TunnelTemplates
+    private let peersByMAC: PeerIndex
+    private let uplinkPort: PortID
+    private let uplinkMAC: MACAddress
+    private var lastAsked: [Timestamp?]
+    private var identification: UInt16 = 0
+    private let portSpan: UInt64
+    // The overlay's fields as scalars: reading them through the struct retains its arrays per frame.
+    private let tunnelMAC: MACAddress
+    private let mtu: Int
+    private let udpPort: UInt16
+    private let lowestSourcePort: UInt16
+    private let isIPIP: Bool
+
+    /// Makes the stage for `context.config.overlay`; nil when there is none, or its uplink is
+    /// not a routed port.
+    public init?(context: PipelineContext, neighbors: NeighborTable) {
+        guard let overlay = context.config.overlay,
+              case .port(let port) = context.config.interfaces[overlay.uplink].attachment else { return nil }
+        self.context = context
+        self.neighbors = neighbors
+        self.overlay = overlay
+        uplinkPort = port
+        uplinkMAC = context.config.interfaces[overlay.uplink].mac
+        templates = TunnelTemplates(overlay, uplinkMAC: uplinkMAC)
+        peersByMAC = PeerIndex(overlay.peers.map { $0.tunnelMAC.rawValue })
+        lastAsked = Array(repeating: nil, count: overlay.peers.count)
+        portSpan = UInt64(overlay.sourcePorts.upperBound - overlay.sourcePorts.lowerBound) + 1
+        tunnelMAC = overlay.tunnelMAC
+        mtu = overlay.mtu
+        udpPort = overlay.port
+        lowestSourcePort = overlay.sourcePorts.lowerBound
+        isIPIP = overlay.encapsulation == .ipip
+        for (index, peer) in overlay.peers.enumerated() {
+            if let mac = neighbors.resolve(peer.nextHop) { templates.setNextHopMAC(mac, peer: index) }
+        }
+    }
+
+    /// Encapsulates `frame` when it is bound for a peer; leaves every other frame alone.
+    /// `sender` is the frame's source MAC before routing (where an ICMP error goes), or zero.
+    public func encapsulate(_ frame: inout Frame, sender: MACAddress) {
+        guard case .output(let port) = frame.verdict, port == uplinkPort,
+              frame.count >= EthernetHeader.length,
+              frame.bytes.mac(at: EthernetHeader.Field.source) == tunnelMAC else { return }
+        let destination = frame.bytes.mac(at: EthernetHeader.Field.destination)
+        guard let peer = peersByMAC.lookup(destination.rawValue) else {
+            frame.verdict = .drop(.unknownVTEP)
+            context.trace(frame, "encap: \(destination) is no peer's VTEP -> drop unknown-vtep")
+            return
+        }
+        guard frame.layers.networkType.rawValue == 0x0800 else {  // only IPv4 is routed into the tunnel
+            frame.verdict = .drop(.localDeliveryUnsupported)
+            return
+        }
+        let network = Int(frame.layers.network)
+        let innerLength = Int(frame.bytes.u16(at: network + IPv4Header.Field.totalLength))
+        guard innerLength <= mtu else {
+            refuseTooBig(&frame, sender: sender)
+            return
+        }
+        guard templates.isResolved[peer] || resolve(peer, about: frame) else {
+            frame.verdict = .drop(.vtepUnresolved)
+            context.trace(frame, "encap: next hop \(overlay.peers[peer].nextHop) toward \(overlay.peers[peer].ip) unresolved -> drop vtep-unresolved")
+            return
+        }
+        let grown: Bool
+        if templates.keepsInnerEthernet {
+            grown = prependVXLAN(&frame, peer: peer)
+        } else {
+            grown = prependIPHeaders(&frame, peer: peer, network: network, innerLength: innerLength)
+        }
+        guard grown else {
+            frame.verdict = .drop(.noHeadroom)
+            return
+        }
+        context.counters.count(.encapsulated)
+        context.trace(frame, "encap: \(self.overlay.encapsulation.rawValue) to \(self.overlay.peers[peer].ip)")
+    }
+
+    /// Puts the VXLAN template in front of the whole frame.
+    @inline(__always)
+    private func prependVXLAN(_ frame: inout Frame, peer: Int) -> Bool {
+        let sourcePort = flowPort(of: frame)
+        let innerCount = frame.count
+        guard frame.prepend(templates.length) else { return false }
+        let total = UInt16(truncatingIfNeeded: innerCount + templates.length - EthernetHeader.length)
+        write(&frame, peer: peer, total: total, sourcePort: sourcePort)
+        frame.originalLength += templates.length
+        return true
+    }
+
+    /// Replaces the Ethernet header (and any VLAN tag) with the IP-in-IP or UDP template.
+    @inline(__always)
+    private func prependIPHeaders(_ frame: inout Frame, peer: Int, network: Int, innerLength: Int) -> Bool {
+        guard network + innerLength <= frame.count else { return false }
+        frame.truncate(to: network + innerLength)
+        guard frame.prepend(templates.length - network) else { return false }
+        let total = UInt16(truncatingIfNeeded: innerLength + templates.length - EthernetHeader.length)
+        write(&frame, peer: peer, total: total, sourcePort: udpPort)
+        frame.originalLength = frame.count
+        return true
+    }
+
+    /// Copies the template and patches lengths, identification, checksum and source port.
+    @inline(__always)
+    private func write(_ frame: inout Frame, peer: Int, total: UInt16, sourcePort: UInt16) {
+        identification &+= 1
+        let id = identification
+        var checksum = InternetChecksum.update(templates.checksums[peer], old: UInt16(IPv4Header.minimumLength), new: total)
+        checksum = InternetChecksum.update(checksum, old: 0, new: id)
+        let template = templates.template(of: peer)
+        let length = templates.length
+        let isUDP = !isIPIP
+        typealias Field = TunnelTemplates.Field
+        var bytes = frame.mutableBytes
+        bytes.withUnsafeMutableBytes { target in
+            guard let base = target.baseAddress else { return }
+            base.copyMemory(from: template, byteCount: length)
+            base.storeBytes(of: total.bigEndian, toByteOffset: Field.ipv4 + IPv4Header.Field.totalLength, as: UInt16.self)
+            base.storeBytes(of: id.bigEndian, toByteOffset: Field.ipv4 + IPv4Header.Field.identification, as: UInt16.self)
+            base.storeBytes(of: checksum.bigEndian, toByteOffset: Field.ipv4 + IPv4Header.Field.checksum, as: UInt16.self)
+            guard isUDP else { return }
+            let udpLength = (total &- UInt16(IPv4Header.minimumLength)).bigEndian
+            base.storeBytes(of: sourcePort.bigEndian, toByteOffset: Field.udp + UDPHeader.Field.sourcePort, as: UInt16.self)
+            base.storeBytes(of: udpLength, toByteOffset: Field.udp + UDPHeader.Field.length, as: UInt16.self)
+        }
+        var layers = LayerOffsets()
+        layers.network = Int32(Field.ipv4)
+        layers.networkType = .ipv4
+        layers.transport = Int32(isUDP ? Field.udp : Field.ipv4 + IPv4Header.minimumLength)
+        layers.transportProtocol = isUDP ? .udp : .ipip
+        frame.layers = layers
+    }
+
+    /// The UDP source port for the inner flow: a hash of the inner IPv4 addresses, protocol and
+    /// (TCP, UDP, unfragmented) ports, scaled into `sourcePorts` as Linux's
+    /// `udp_flow_src_port` scales its flow hash.
+    @inline(__always)
+    private func flowPort(of frame: borrowing Frame) -> UInt16 {
+        let network = Int(frame.layers.network)
+        let bytes = frame.bytes
+        var key = bytes.u64(at: network + IPv4Header.Field.source)
+        let proto = frame.layers.transportProtocol
+        var extra = UInt64(bytes.u8(at: network + IPv4Header.Field.protocol))
+        if (proto.rawValue == 6 || proto.rawValue == 17) && frame.layers.transport >= 0 {  // TCP, UDP
+            extra |= UInt64(bytes.u32(at: Int(frame.layers.transport))) << 8
+        }
+        key = (key ^ (extra &* 0xC2B2_AE3D_27D4_EB4F)) &* 0x9E37_79B9_7F4A_7C15
+        let hash = (key ^ (key >> 32)) & 0xFFFF_FFFF
+        return lowestSourcePort &+ UInt16(truncatingIfNeeded: (hash &* portSpan) >> 32)
+    }
+
+    /// Looks up the next hop's MAC; when unknown, asks for it (at most once a second).
+    private func resolve(_ peer: Int, about frame: borrowing Frame) -> Bool {
+        let nextHop = overlay.peers[peer].nextHop
+        if let mac = neighbors.resolve(nextHop) {
+            templates.setNextHopMAC(mac, peer: peer)
+            return true
+        }
+        if let asked = lastAsked[peer], frame.timestamp.nanoseconds - asked.nanoseconds < 1_000_000_000 { return false }
+        lastAsked[peer] = frame.timestamp
+        guard let source = context.sourceAddress(of: overlay.uplink, toward: nextHop) else { return false }
+        var request = context.pool.take()
+        PacketBuilder.arpRequest(into: &request, senderMAC: uplinkMAC, senderIP: source, target: nextHop)
+        request.verdict = .output(uplinkPort)
+        request.timestamp = frame.timestamp
+        context.counters.count(.arpRequestsSent)
+        context.trace(frame, "encap: ARP who-has \(nextHop) tell \(source)")
+        context.emit(request)
+        return false
+    }
+
+    /// Completes (or corrects) the templates of peers reached through `address`.
+    public func neighborChanged(_ address: IPv4Address, mac: MACAddress) {
+        for (index, peer) in overlay.peers.enumerated() where peer.nextHop == address {
+            templates.setNextHopMAC(mac, peer: index)
+        }
+    }
+
+    /// Drops a packet too big for the tunnel; with DF, tells the sender the MTU.
+    private func refuseTooBig(_ frame: inout Frame, sender: MACAddress) {
+        let network = Int(frame.layers.network)
+        let flags = frame.bytes.u16(at: network + IPv4Header.Field.flagsAndFragmentOffset)
+        guard flags & 0x4000 != 0 else {
+            frame.verdict = .drop(.tooBigForTunnel)
+            context.trace(frame, "encap: larger than MTU \(overlay.mtu), DF clear -> drop too-big-for-tunnel (no fragmentation)")
+            return
+        }
+        sendFragmentationNeeded(about: frame, sender: sender)
+        frame.verdict = .drop(.fragmentationNeeded)
+        context.trace(frame, "encap: larger than MTU \(overlay.mtu) with DF -> drop fragmentation-needed, ICMP sent")
+    }
+
+    /// ICMP destination unreachable, fragmentation needed (type 3 code 4) with the next-hop
+    /// MTU in the low 16 bits of the rest of the header (RFC 1191 §4), out of the ingress port.
+    private func sendFragmentationNeeded(about frame: borrowing Frame, sender: MACAddress) {
+        let port = Int(frame.inputPort.rawValue)
+        guard sender != .zero, port < context.config.ports.count else { return }
+        let ingress = context.portInterface[port] >= 0
+            ? context.portInterface[port]
+            : context.portBridge[port] >= 0 ? context.config.bridges[context.portBridge[port]].interface : nil
+        let network = Int(frame.layers.network)
+        let offending = frame.bytes.slice(from: network)
+        let innerSource = offending.ipv4(at: IPv4Header.Field.source)
+        let isICMPError = frame.layers.transportProtocol == .icmp && frame.layers.transport >= 0
+            && ICMPv4Type(rawValue: frame.bytes.u8(at: Int(frame.layers.transport))).isError
+        guard let ingress, !isICMPError, let source = context.sourceAddress(of: ingress, toward: innerSource) else { return }
+        var error = context.pool.take()
+        PacketBuilder.icmpError(into: &error, type: .destinationUnreachable, code: 4, restOfHeader: UInt32(overlay.mtu),
+                                offending: offending, sourceMAC: context.config.interfaces[ingress].mac,
+                                destinationMAC: sender, source: source, destination: innerSource)
+        error.verdict = .output(frame.inputPort)
+        error.timestamp = frame.timestamp
+        context.counters.count(.icmpErrorsSent)
+        context.emit(error)
+    }
+}

@@ -1,0 +1,90 @@
+import Dataplane
+import Wire
+
+/// The overlay part of the fuzz target: each input also runs through a whole pipeline with a
+/// VXLAN, IP-in-IP or UDP overlay (the selector picks which), once as a raw frame on the
+/// uplink and once wrapped in valid outer headers from the configured peer to the node IP (so
+/// the fuzzer reaches the VXLAN header and the inner frame rather than failing the outer
+/// checks). Decapsulated frames for a peer's pod subnet are routed back into the tunnel, so
+/// encap runs too. Invariants: no trap, and nothing leaves the uplink with the tunnel MAC as
+/// its source (that would be a frame the encap stage missed).
+enum FuzzOverlay {
+    static let nodeIP = IPv4Address(192, 168, 1, 25)
+    static let peerIP = IPv4Address(192, 168, 1, 30)
+    static let uplinkMAC = MACAddress(0x02, 0, 0xC0, 0xA8, 1, 25)
+    static let tunnelMAC = MACAddress(0x02, 0xAA, 0, 0, 0, 1)
+    static let peerMAC = MACAddress(0x02, 0xAA, 0, 0, 0, 2)
+    static let encapsulations: [PipelineConfig.Overlay.Encapsulation] = [.vxlan, .ipip, .udp]
+    nonisolated(unsafe) static let pipelines = encapsulations.map { Pipeline(config: config($0)) }
+
+    /// eth0 (uplink, 192.168.1.25/24), a cni0 port, flannel.1; one peer, node-b.
+    static func config(_ encapsulation: PipelineConfig.Overlay.Encapsulation) -> PipelineConfig {
+        let uplink = PortID(rawValue: 0)
+        var config = PipelineConfig(
+            ports: [PipelineConfig.Port(name: "eth0", interface: 0), PipelineConfig.Port(name: "pod", bridge: 0)],
+            bridges: [PipelineConfig.Bridge(name: "cni0", ports: [PortID(rawValue: 1)], interface: 1)],
+            interfaces: [
+                PipelineConfig.Interface(name: "eth0", mac: uplinkMAC, ipv4: [IPv4Prefix(address: nodeIP, length: 24)], attachment: .port(uplink)),
+                PipelineConfig.Interface(name: "cni0", mac: MACAddress(0x0a, 0x58, 10, 244, 1, 1),
+                                         ipv4: [IPv4Prefix(address: IPv4Address(10, 244, 1, 1), length: 24)], attachment: .bridge(0)),
+                PipelineConfig.Interface(name: "flannel.1", mac: tunnelMAC,
+                                         ipv4: [IPv4Prefix(address: IPv4Address(10, 244, 1, 0), length: 32)], attachment: .port(uplink)),
+            ],
+            routes4: [PipelineConfig.Route4(prefix: IPv4Prefix(address: IPv4Address(10, 244, 2, 0), length: 24), interface: 2,
+                                            gateway: IPv4Address(10, 244, 2, 0))],
+            neighbors4: [(peerIP, MACAddress(0x02, 0, 0xC0, 0xA8, 1, 30)), (IPv4Address(10, 244, 2, 0), peerMAC)])
+        config.overlay = PipelineConfig.Overlay(
+            encapsulation: encapsulation, port: encapsulation == .udp ? 8285 : 8472, nodeIP: nodeIP, uplink: 0,
+            tunnelInterface: 2, tunnelMAC: tunnelMAC, podBridge: 0,
+            peers: [PipelineConfig.Overlay.Peer(ip: peerIP, podCIDR: IPv4Prefix(address: IPv4Address(10, 244, 2, 0), length: 24),
+                                                tunnelMAC: peerMAC, nextHop: peerIP)])
+        return config
+    }
+
+    /// Traps when a frame leaves the uplink with the tunnel MAC as source.
+    struct CheckingSink: FrameSink {
+        mutating func send(_ frame: borrowing Frame, to port: PortID) {
+            guard port.rawValue == 0, frame.count >= EthernetHeader.length else { return }
+            precondition(frame.bytes.mac(at: EthernetHeader.Field.source) != tunnelMAC, "a tunnel frame left unencapsulated")
+        }
+    }
+
+    /// Runs `frame` through the overlay pipeline picked by `selector`, raw and wrapped.
+    static func check(_ frame: UnsafeRawBufferPointer, selector: UInt8) {
+        let index = Int(selector >> 3 & 0x3) % encapsulations.count
+        run(Array(frame), pipeline: pipelines[index])
+        run(wrapped(frame, encapsulations[index]), pipeline: pipelines[index])
+    }
+
+    static func run(_ bytes: [UInt8], pipeline: Pipeline) {
+        var batch = Batch()
+        var frame = pipeline.context.pool.take()
+        bytes.withUnsafeBytes { frame.replaceContents(with: $0) }
+        frame.originalLength = bytes.count
+        frame.inputPort = PortID(rawValue: 0)
+        batch.append(frame)
+        var sink = CheckingSink()
+        pipeline.process(&batch, into: &sink, now: Timestamp(seconds: 1, nanoseconds: 0))
+    }
+
+    /// `payload` behind Ethernet/IPv4/UDP (port 8472 or 8285) or Ethernet/IPv4 (protocol 4)
+    /// from the peer to the node, every length and checksum right.
+    static func wrapped(_ payload: UnsafeRawBufferPointer, _ encapsulation: PipelineConfig.Overlay.Encapsulation) -> [UInt8] {
+        let isUDP = encapsulation != .ipip
+        let header = EthernetHeader.length + IPv4Header.minimumLength + (isUDP ? UDPHeader.length : 0)
+        let payloadLength = min(payload.count, 60_000)
+        var bytes = [UInt8](repeating: 0, count: header)
+        bytes += payload.prefix(payloadLength)
+        bytes.withMutableRawSpan { span in
+            EthernetRepr(destination: uplinkMAC, source: MACAddress(0x02, 0, 0xC0, 0xA8, 1, 30), etherType: .ipv4).emit(into: &span)
+            var ip = span.mutableSlice(from: EthernetHeader.length)
+            IPv4Repr(source: peerIP, destination: nodeIP, protocol: isUDP ? .udp : .ipip,
+                     payloadLength: payloadLength + (isUDP ? UDPHeader.length : 0), dontFragment: false).emit(into: &ip)
+            guard isUDP else { return }
+            var udp = ip.mutableSlice(from: IPv4Header.minimumLength)
+            let port: UInt16 = encapsulation == .udp ? 8285 : 8472
+            UDPRepr(sourcePort: 50_000, destinationPort: port).emit(into: &udp, pseudoHeaderSum: nil)
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,176 @@
+import Testing
+import Wire
+@testable import Dataplane
+
+/// The overlay stages inside a pipeline, without I/O: a pod's frames in, the uplink's bytes
+/// out, read back through Wire's views.
+struct OverlayStageTests {
+    static let nodeIP = IPv4Address(192, 168, 1, 25)
+    static let peerIP = IPv4Address(192, 168, 1, 30)
+    static let peerUplinkMAC = MACAddress(0x02, 0, 0xC0, 0xA8, 1, 30)
+    static let uplinkMAC = MACAddress(0x02, 0, 0xC0, 0xA8, 1, 25)
+    static let cni0MAC = MACAddress(0x0a, 0x58, 10, 244, 1, 1)
+    static let podMAC = MACAddress(0x0a, 0x58, 10, 244, 1, 5)
+    static let tunnelMAC = MACAddress(0x02, 0xAA, 0, 0, 0, 1)
+    static let peerTunnelMAC = MACAddress(0x02, 0xAA, 0, 0, 0, 2)
+
+    /// eth0 (uplink 192.168.1.25/24), pod (on cni0 10.244.1.1/24), flannel.1; the peer
+    /// 192.168.1.30 owns 10.244.2.0/24. `knowsPeer`: a static ARP entry for the peer's node IP.
+    static func config(_ encapsulation: PipelineConfig.Overlay.Encapsulation = .vxlan, knowsPeer: Bool = true) -> PipelineConfig {
+        let uplink = PortID(rawValue: 0)
+        var neighbors = [(IPv4Address(10, 244, 2, 0), peerTunnelMAC)]
+        if knowsPeer { neighbors.append((peerIP, peerUplinkMAC)) }
+        var config = PipelineConfig(
+            ports: [PipelineConfig.Port(name: "eth0", interface: 0), PipelineConfig.Port(name: "pod", bridge: 0)],
+            bridges: [PipelineConfig.Bridge(name: "cni0", ports: [PortID(rawValue: 1)], interface: 1)],
+            interfaces: [
+                PipelineConfig.Interface(name: "eth0", mac: uplinkMAC, ipv4: [IPv4Prefix(address: nodeIP, length: 24)], attachment: .port(uplink)),
+                PipelineConfig.Interface(name: "cni0", mac: cni0MAC, ipv4: [IPv4Prefix(address: IPv4Address(10, 244, 1, 1), length: 24)],
+                                         attachment: .bridge(0)),
+                PipelineConfig.Interface(name: "flannel.1", mac: tunnelMAC, ipv4: [IPv4Prefix(address: IPv4Address(10, 244, 1, 0), length: 32)],
+                                         attachment: .port(uplink)),
+            ],
+            routes4: [PipelineConfig.Route4(prefix: IPv4Prefix(address: IPv4Address(10, 244, 2, 0), length: 24), interface: 2,
+                                            gateway: IPv4Address(10, 244, 2, 0))],
+            neighbors4: neighbors)
+        config.overlay = PipelineConfig.Overlay(
+            encapsulation: encapsulation, vni: 42, port: encapsulation == .udp ? 8285 : 8472, mtu: 1450, nodeIP: nodeIP, uplink: 0,
+            tunnelInterface: 2, tunnelMAC: tunnelMAC, podBridge: 0,
+            peers: [PipelineConfig.Overlay.Peer(ip: peerIP, podCIDR: IPv4Prefix(address: IPv4Address(10, 244, 2, 0), length: 24),
+                                                tunnelMAC: peerTunnelMAC, nextHop: peerIP)])
+        return config
+    }
+
+    struct CollectingSink: FrameSink {
+        var frames: [(port: UInt16, bytes: [UInt8])] = []
+        mutating func send(_ frame: borrowing Frame, to port: PortID) {
+            frames.append((port.rawValue, frame.withUnsafeBytes { Array($0) }))
+        }
+    }
+
+    /// A TCP frame from the pod to 10.244.2.7 through its gateway, from `sourcePort`.
+    static func podFrame(sourcePort: UInt16) -> [UInt8] {
+        SyntheticFrames.tcp(sourceMAC: podMAC, destinationMAC: cni0MAC, source: IPv4Address(10, 244, 1, 5),
+                            destination: IPv4Address(10, 244, 2, 7), sourcePort: sourcePort, destinationPort: 80, payloadLength: 10)
+    }
+
+    static func run(_ pipeline: Pipeline, _ frames: [(port: UInt16, bytes: [UInt8])]) -> [(port: UInt16, bytes: [UInt8])] {
+        var batch = Batch()
+        for (port, bytes) in frames {
+            var frame = Frame(bytes: bytes)
+            frame.inputPort = PortID(rawValue: port)
+            frame.timestamp = Timestamp(seconds: 10, nanoseconds: 0)
+            batch.append(frame)
+        }
+        var sink = CollectingSink()
+        pipeline.process(&batch, into: &sink)
+        return sink.frames
+    }
+
+    @Test func vxlanTemplateIsPatchedPerFrame() throws {
+        let pipeline = Pipeline(config: Self.config())
+        let inputs = (0..<8).map { Self.podFrame(sourcePort: 1000 + UInt16($0)) } + [Self.podFrame(sourcePort: 1000)]
+        let out = Self.run(pipeline, inputs.map { (1, $0) })
+        #expect(out.count == inputs.count)
+        var ports: [UInt16] = []
+        for ((port, bytes), input) in zip(out, inputs) {
+            #expect(port == 0)
+            let span = bytes.span.bytes
+            let ethernet = try EthernetHeader(validating: span)
+            #expect(EthernetRepr(ethernet) == EthernetRepr(destination: Self.peerUplinkMAC, source: Self.uplinkMAC, etherType: .ipv4))
+            let ip = try IPv4Header(validating: span.slice(from: 14))
+            let checksumValid = ip.isChecksumValid
+            #expect(checksumValid)
+            let outer = IPv4Repr(ip)
+            #expect(outer.source == Self.nodeIP && outer.destination == Self.peerIP && outer.protocol == .udp && outer.ttl == 64)
+            #expect(outer.payloadLength == bytes.count - 34)
+            let udp = try UDPHeader(validating: span.slice(from: 34))
+            let (sourcePort, destinationPort, udpChecksum, udpLength) = (udp.sourcePort, udp.destinationPort, udp.checksum, udp.length)
+            #expect(destinationPort == 8472 && udpChecksum == 0 && udpLength == bytes.count - 34)
+            #expect((49152...65535).contains(sourcePort))
+            ports.append(sourcePort)
+            let vxlan = try VXLANHeader(validating: span.slice(from: 42))
+            let (hasVNI, vni) = (vxlan.hasVNI, vxlan.vni)
+            #expect(hasVNI && vni == 42)
+            // The inner frame: the tunnel MACs, TTL 63, the rest as sent.
+            let inner = Array(bytes[50...])
+            #expect(Array(inner[0..<12]) == [0x02, 0xAA, 0, 0, 0, 2, 0x02, 0xAA, 0, 0, 0, 1])
+            #expect(inner[22] == 63)
+            #expect(Array(inner[34...]) == Array(input[34...]))
+        }
+        #expect(ports.first == ports.last, "one flow, one port")
+        #expect(Set(ports.dropLast()).count >= 6, "flows spread over ports")
+        #expect(pipeline.counters.value(.encapsulated) == inputs.count)
+    }
+
+    @Test func unresolvedNextHopDropsAsksAndThenLearns() throws {
+        let pipeline = Pipeline(config: Self.config(knowsPeer: false))
+        let first = Self.run(pipeline, [(1, Self.podFrame(sourcePort: 1))])
+        // Dropped, and an ARP request for the peer's node IP goes out of the uplink.
+        #expect(pipeline.counters.dropped(.vtepUnresolved) == 1)
+        #expect(first.count == 1)
+        let request = try #require(first.first)
+        #expect(request.port == 0)
+        let arp = try ARPRepr(ARPPacket(validating: request.bytes.span.bytes.slice(from: 14)))
+        #expect(arp.operation == .request && arp.targetIP == Self.peerIP && arp.senderIP == Self.nodeIP)
+        // The peer answers; the next frame goes out with its MAC.
+        var reply = [UInt8](repeating: 0, count: 42)
+        reply.withMutableRawSpan { span in
+            EthernetRepr(destination: Self.uplinkMAC, source: Self.peerUplinkMAC, etherType: .arp).emit(into: &span)
+            var body = span.mutableSlice(from: 14)
+            ARPRepr(operation: .reply, senderMAC: Self.peerUplinkMAC, senderIP: Self.peerIP, targetMAC: Self.uplinkMAC,
+                    targetIP: Self.nodeIP).emit(into: &body)
+        }
+        let second = Self.run(pipeline, [(0, reply), (1, Self.podFrame(sourcePort: 2))])
+        #expect(second.count == 1)
+        #expect(second.first.map { Array($0.bytes[0..<6]) } == [0x02, 0, 0xC0, 0xA8, 1, 30])
+        #expect(pipeline.counters.value(.encapsulated) == 1)
+    }
+
+    @Test(arguments: [PipelineConfig.Overlay.Encapsulation.ipip, .udp])
+    func ipInIPAndUDPRoundTrip(_ encapsulation: PipelineConfig.Overlay.Encapsulation) throws {
+        // Node A encapsulates; the same config with the roles swapped decapsulates.
+        let a = Pipeline(config: Self.config(encapsulation))
+        let input = Self.podFrame(sourcePort: 7)
+        let sent = Self.run(a, [(1, input)])
+        let tunnel = try #require(sent.first)
+        let span = tunnel.bytes.span.bytes
+        let ip = try IPv4Header(validating: span.slice(from: 14))
+        let (checksumValid, totalLength, proto) = (ip.isChecksumValid, ip.totalLength, ip.protocol)
+        #expect(checksumValid && totalLength == tunnel.bytes.count - 14)
+        let headers = encapsulation == .ipip ? 34 : 42
+        #expect(proto == (encapsulation == .ipip ? .ipip : .udp))
+        if encapsulation == .udp {
+            let udp = try UDPHeader(validating: span.slice(from: 34))
+            let (sourcePort, destinationPort, udpLength) = (udp.sourcePort, udp.destinationPort, udp.length)
+            #expect(sourcePort == 8285 && destinationPort == 8285 && udpLength == tunnel.bytes.count - 34)
+        }
+        // The inner IPv4 packet follows, no Ethernet header: TTL 63, the rest as sent.
+        #expect(Array(tunnel.bytes[(headers + 12)...]) == Array(input[(14 + 12)...]))
+        #expect(tunnel.bytes[headers + 8] == 63)
+
+        // Node B: the peer's view of the same tunnel, fed the packet addressed to it.
+        var b = Self.config(encapsulation)
+        b.interfaces[0].mac = Self.peerUplinkMAC
+        b.interfaces[0].ipv4 = [IPv4Prefix(address: Self.peerIP, length: 24)]
+        b.overlay?.nodeIP = Self.peerIP
+        b.overlay?.peers[0].ip = Self.nodeIP
+        b.overlay?.peers[0].tunnelMAC = MACAddress(0x02, 0xAA, 0, 0, 0, 9)
+        b.interfaces[1].ipv4 = [IPv4Prefix(address: IPv4Address(10, 244, 2, 1), length: 24)]
+        b.interfaces[2].ipv4 = [IPv4Prefix(address: IPv4Address(10, 244, 2, 0), length: 32)]
+        b.routes4 = [PipelineConfig.Route4(prefix: IPv4Prefix(address: IPv4Address(10, 244, 1, 0), length: 24), interface: 2,
+                                           gateway: IPv4Address(10, 244, 1, 0))]
+        b.overlay?.peers[0].podCIDR = IPv4Prefix(address: IPv4Address(10, 244, 1, 0), length: 24)
+        b.neighbors4.append((IPv4Address(10, 244, 2, 7), MACAddress(0x0a, 0x58, 10, 244, 2, 7)))
+        let nodeB = Pipeline(config: b)
+        var arriving = tunnel.bytes
+        arriving.withMutableRawSpan { $0.setMAC(Self.peerUplinkMAC, at: 0) }
+        let delivered = Self.run(nodeB, [(0, arriving)])
+        #expect(nodeB.counters.value(.decapsulated) == 1)
+        let pod = try #require(delivered.first)
+        #expect(pod.port == 1)
+        #expect(Array(pod.bytes[0..<6]) == [0x0a, 0x58, 10, 244, 2, 7])
+        #expect(pod.bytes[22] == 62)
+        #expect(Array(pod.bytes[34...]) == Array(input[34...]))
+    }
+}

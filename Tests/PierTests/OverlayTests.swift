@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+
+/// The overlay (issue 5) end to end: captures from fixtures/overlay_scenarios.py and a
+/// third-party VXLAN capture replayed through the node topologies; tshark (told 8472 is VXLAN)
+/// decodes and checksums what leaves, and the inner frames are compared byte for byte with
+/// what went in.
+struct OverlayTests {
+    /// The directory every replay of one test writes into, kept until the test ends.
+    let directory: TemporaryDirectory
+
+    init() throws { directory = try TemporaryDirectory() }
+
+    /// A finished replay: each port's output file and the stats.
+    struct Run {
+        var files: [String: String]
+        var stats: JSON
+    }
+
+    /// Replays `inputs` (port → capture) through `topology`, writing every port in `ports`
+    /// under `name` in the test's directory; tshark checks every checksum of every output.
+    func replay(_ topology: String, _ name: String, inputs: [String: String], ports: [String]) throws -> Run {
+        let stats = directory.path("\(name)-stats.json")
+        var arguments = ["replay", "--config", ScenarioTests.topology(topology), "--stats-json", stats]
+        for (port, file) in inputs.sorted(by: { $0.key < $1.key }) { arguments += ["--in", "\(port)=\(file)"] }
+        var files: [String: String] = [:]
+        for port in ports {
+            files[port] = directory.path("\(name)-\(port).pcap")
+            arguments += ["--out", "\(port)=\(directory.path("\(name)-\(port).pcap"))"]
+        }
+        let result = try Tool.pier(arguments)
+        #expect(result.status == 0, "\(result)")
+        for file in files.values { try ScenarioTests.expectChecksumsGood(file) }
+        let json = try JSON.parse(String(decoding: try fileBytes(stats), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        return Run(files: files, stats: json)
+    }
+
+    static func overlayCapture(_ name: String) -> String {
+        Paths.packageRoot.appendingPathComponent("fixtures/overlay/\(name).pcap").path
+    }
+
+    /// The bytes of `frame` with the fields routing may change blanked: the MACs, and the IPv4
+    /// TTL and header checksum of an untagged frame.
+    static func routingInvariant(_ frame: [UInt8]) -> [UInt8] {
+        var bytes = frame
+        for index in 0..<12 { bytes[index] = 0 }
+        bytes[14 + 8] = 0
+        bytes[14 + 10] = 0
+        bytes[14 + 11] = 0
+        return bytes
+    }
+
+    /// The input frames of pod-a.pcap that node-a must encapsulate, in order: every IPv4 frame
+    /// no longer than the MTU (1450 bytes of IPv4).
+    static func encapsulatedInputs() throws -> [[UInt8]] {
+        try readRecords(overlayCapture("pod-a")).records.map(\.bytes)
+            .filter { $0[12] == 0x08 && $0[13] == 0x00 && $0.count - 14 <= 1450 }
+    }
+
+    @Test func nodeAEncapsulatesAsFlannelDoes() throws {
+        let run = try replay("node-a", "a", inputs: ["pod1": Self.overlayCapture("pod-a")], ports: ["eth0", "pod1", "pod2"])
+        let uplink = try #require(run.files["eth0"])
+        let fields = ["eth.dst", "eth.src", "ip.src", "ip.dst", "udp.srcport", "udp.dstport", "udp.checksum", "vxlan.vni",
+                      "ip.ttl", "ip.checksum.status"]
+        let frames = try Tool.tsharkFields(uplink, fields)
+        let inputs = try Self.encapsulatedInputs()
+        #expect(frames.count == inputs.count)
+        #expect(frames.count == 13)
+        var ports: [Int] = []
+        for (index, frame) in frames.enumerated() {
+            let value = Dictionary(uniqueKeysWithValues: zip(fields, frame))
+            let toNodeC = value["ip.dst"]?.last?.hasPrefix("10.244.3.") == true
+            // Outer: to the peer itself on the uplink's subnet, else to the gateway.
+            #expect(value["eth.dst"]?.first == (toNodeC ? "02:00:c0:a8:01:01" : "02:00:c0:a8:01:1e"), "frame \(index + 1)")
+            #expect(value["eth.src"] == ["02:00:c0:a8:01:19", "02:aa:00:00:00:01"], "frame \(index + 1)")
+            #expect(value["eth.dst"]?.last == (toNodeC ? "02:aa:00:00:00:03" : "02:aa:00:00:00:02"), "frame \(index + 1)")
+            #expect(value["ip.src"]?.first == "192.168.1.25")
+            #expect(value["ip.dst"]?.first == (toNodeC ? "192.168.9.40" : "192.168.1.30"))
+            #expect(value["udp.dstport"]?.first == "8472")
+            #expect(value["udp.checksum"]?.first == "0x0000")
+            #expect(value["vxlan.vni"] == ["1"])
+            #expect(value["ip.ttl"] == ["64", "63"], "outer TTL 64, inner TTL decremented once")
+            #expect(value["ip.checksum.status"]?.allSatisfy { $0 == "1" } == true, "frame \(index + 1): tshark says an IPv4 checksum is bad")
+            let port = try #require(value["udp.srcport"]?.first.flatMap { Int($0) })
+            #expect((49152...65535).contains(port))
+            ports.append(port)
+        }
+        // One flow keeps one port (the first and last ping); the eight UDP flows spread.
+        #expect(ports.first == ports.last)
+        #expect(Set(ports[1...8]).count >= 5)
+        // The inner frame is the input frame apart from MACs, TTL and checksum.
+        let outputs = try readRecords(uplink).records.map(\.bytes)
+        for (output, input) in zip(outputs, inputs) {
+            let inner = Array(output.dropFirst(50))
+            #expect(Self.routingInvariant(inner) == Self.routingInvariant(input))
+            #expect(inner[14 + 8] == input[14 + 8] - 1)
+        }
+        // The DF packet over the MTU: ICMP fragmentation needed, next-hop MTU 1450, back to the pod.
+        let pod = try Tool.tsharkFields(try #require(run.files["pod1"]), ["icmp.type", "icmp.code", "icmp.mtu", "eth.dst", "ip.dst"])
+        let icmp = try #require(pod.first { $0[0] == ["3"] })
+        #expect(icmp[1] == ["4"])
+        #expect(icmp[2] == ["1450"])
+        #expect(icmp[3] == ["0a:58:0a:f4:01:05"])
+        #expect(icmp[4].first == "10.244.1.5")
+        #expect(run.stats["drops"]?["fragmentation-needed"]?.integer == 1)
+        #expect(run.stats["drops"]?["too-big-for-tunnel"]?.integer == 1)
+        #expect(run.stats["events"]?["encapsulated"]?.integer == 13)
+    }
+
+    @Test func roundTripNodeAToNodeBGivesBackTheInnerPackets() throws {
+        let a = try replay("node-a", "a", inputs: ["pod1": Self.overlayCapture("pod-a")], ports: ["eth0"])
+        let uplink = try #require(a.files["eth0"])
+        let b = try replay("node-b", "b", inputs: ["eth0": uplink], ports: ["pod1", "pod2"])
+        // node-b takes what node-a sent it (the frame for node-c is not addressed to it).
+        let expected = try Self.encapsulatedInputs().filter { $0[14 + 16 ... 14 + 18] == [10, 244, 2] }
+        let delivered = try readRecords(try #require(b.files["pod1"])).records.map(\.bytes)
+        #expect(delivered.count == expected.count)
+        #expect(delivered.count == 12)
+        for (output, input) in zip(delivered, expected) {
+            // Routed twice: TTL down by two, MACs from cni0 to the pod; the IP packet otherwise intact.
+            #expect(Self.routingInvariant(output) == Self.routingInvariant(input))
+            #expect(output[14 + 8] == input[14 + 8] - 2)
+            #expect(Array(output[0..<12]) == [0x0a, 0x58, 0x0a, 0xf4, 0x02, 0x07, 0x0a, 0x58, 0x0a, 0xf4, 0x02, 0x01])
+        }
+        #expect(b.stats["events"]?["decapsulated"]?.integer == 12)
+        #expect(b.stats["drops"]?["not-for-this-host"]?.integer == 1)
+        #expect(try readRecords(try #require(b.files["pod2"])).records.isEmpty)
+    }
+
+    @Test func hostileTunnelPacketsAreDroppedWithTheirReasons() throws {
+        let table = try String(contentsOfFile: Paths.packageRoot.appendingPathComponent("fixtures/overlay/hostile.txt").path, encoding: .utf8)
+        let rows = table.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: " ").map(String.init) }
+        let run = try replay("node-b", "b", inputs: ["eth0": Self.overlayCapture("hostile")], ports: ["pod1", "pod2"])
+        var expected: [String: Int] = [:]
+        for row in rows where row[2] != "-" { expected[row[2], default: 0] += 1 }
+        #expect(expected.count == 8)
+        for (reason, count) in expected {
+            #expect(run.stats["drops"]?[reason]?.integer == count, "drop reason \(reason)")
+        }
+        #expect(run.stats["dropped"]?.integer == expected.values.reduce(0, +))
+        // The good packet and the one with every reserved bit set arrive (reserved bits ignored).
+        let delivered = try Tool.tsharkFields(try #require(run.files["pod1"]), ["icmp.seq"])
+        #expect(delivered.map { $0[0] } == [["1"], ["8"]])
+    }
+
+    @Test func thirdPartyVXLANCaptureDecapsToTheRightBridgePortsUnchanged() throws {
+        let capture = Paths.capture("tcpdump__vxlan.pcap")
+        let run = try replay("tcpdump-vxlan", "v", inputs: ["eth0": capture], ports: ["v1", "v2"])
+        // tshark's own decode of the input: which frames are VXLAN (VNI 100) to this node.
+        let decoded = try Tool.tsharkFields(capture, ["ip.dst", "vxlan.vni", "eth.dst"])
+        let input = try readRecords(capture).records.map(\.bytes)
+        var toV1: [[UInt8]] = []
+        var toV2: [[UInt8]] = []
+        for (index, frame) in decoded.enumerated() where frame[0].first == "192.168.203.1" {
+            #expect(frame[1] == ["100"])
+            // No IPv4 options in the outer header: the inner frame starts 50 bytes in.
+            let inner = Array(input[index].dropFirst(50))
+            let innerDestination = frame[2].last
+            toV1.append(inner)
+            if innerDestination == "ff:ff:ff:ff:ff:ff" { toV2.append(inner) }
+        }
+        #expect(toV1.count == 5)
+        #expect(toV2.count == 1)
+        #expect(try readRecords(try #require(run.files["v1"])).records.map(\.bytes) == toV1)
+        #expect(try readRecords(try #require(run.files["v2"])).records.map(\.bytes) == toV2)
+        #expect(run.stats["events"]?["decapsulated"]?.integer == 5)
+        #expect(run.stats["drops"]?["not-for-this-host"]?.integer == 5)
+    }
+}
