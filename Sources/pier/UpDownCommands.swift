@@ -10,7 +10,7 @@ import Glibc
 /// `pier up TOPO`: makes the network namespaces of the topology's `containers:`, as Docker
 /// would for containers on a bridge network. Per container in `bridge` mode: a namespace
 /// named after it, its port's TAP device (persistent, made in this namespace) moved in and
-/// renamed `eth0`, its addresses, the bridge's address as default route, `lo` up. `none`:
+/// renamed `eth0` with Docker's MAC (02:42 and its IPv4 address), its addresses, the bridge's address as default route, `lo` up. `none`:
 /// a namespace with loopback only. `container:NAME`: a second name for NAME's namespace.
 /// Idempotent: each step is done only when missing, and each line says what was done.
 ///
@@ -119,6 +119,10 @@ enum ContainerNetworks {
             try IPCommand.require(["-n", namespace, "link", "set", "dev", tap, "name", "eth0"])
             done.append("\(tap) moved in as eth0")
         }
+        if let mac = dockerMAC(container), !IPCommand.run(["-n", namespace, "-o", "link", "show", "dev", "eth0"]).output.contains(" \(mac) ") {
+            try IPCommand.require(["-n", namespace, "link", "set", "dev", "eth0", "address", mac])
+            done.append("eth0 \(mac)")
+        }
         if !isUp("eth0", in: namespace) {
             try IPCommand.require(["-n", namespace, "link", "set", "dev", "eth0", "up"])
             done.append("eth0 up")
@@ -145,6 +149,14 @@ enum ContainerNetworks {
             }
         }
         return done
+    }
+
+    /// Docker's MAC for a container: 02:42 then its IPv4 address, so a container made again
+    /// keeps its MAC and its neighbours' ARP entries stay right.
+    private static func dockerMAC(_ container: ContainerConfig) -> String? {
+        guard let address = container.addresses.first?.address.rawValue else { return nil }
+        let bytes = [0x02, 0x42] + (0..<4).map { Int((address >> (24 - 8 * UInt32($0))) & 0xff) }
+        return bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: ":")
     }
 
     /// True when `device` in `namespace` is administratively up.

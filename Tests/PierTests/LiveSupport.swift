@@ -211,13 +211,11 @@ enum Scripts {
         """
 }
 
-/// Writes `count` random bytes to `path`.
+/// Writes `count` random bytes (from /dev/urandom) to `path`.
 func writeRandomFile(_ path: String, count: Int) throws {
-    var generator = SystemRandomNumberGenerator()
-    var bytes = [UInt8](repeating: 0, count: count)
-    for index in stride(from: 0, to: count, by: 8) {
-        let value = generator.next() as UInt64
-        for offset in 0..<min(8, count - index) { bytes[index + offset] = UInt8(truncatingIfNeeded: value >> (8 * offset)) }
-    }
-    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    let source = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+    defer { try? source.close() }
+    var data = Data()
+    while data.count < count { data.append(source.readData(ofLength: min(1 << 20, count - data.count))) }
+    try data.write(to: URL(fileURLWithPath: path))
 }
