@@ -160,3 +160,52 @@ struct LiveSwitchTests {
         #expect(try Live.sha256(received) == Live.sha256(data))
     }
 }
+
+/// `pier up` and `pier down` on their own: every mode, idempotence, and a half-made topology.
+@Suite(.serialized, .enabled(if: Live.available, "live tests need root, ip, ping, python3 and /dev/net/tun"))
+struct LiveUpDownTests {
+    @Test func modesAndIdempotence() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("modes.yaml")
+        try """
+            node: plv-um
+            ports:
+              - {name: c1, tap: plvum1}
+            bridges:
+              - {name: br0, ports: [c1], ip: 172.31.16.1/24}
+            containers:
+              - {name: plv-um1, port: c1, ip: 172.31.16.2/24}
+              - {name: plv-um2, mode: none}
+              - {name: plv-um3, mode: "container:plv-um1"}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        _ = try Tool.pier("down", path)
+        defer { _ = try? Tool.pier("down", path) }
+        // Half-made: the TAP device already exists here, as a first `up` that stopped early leaves it.
+        try Live.ip("tuntap", "add", "dev", "plvum1", "mode", "tap")
+        let first = try Tool.pier("up", path)
+        #expect(first.status == 0, "\(first)")
+        #expect(first.lines.contains { $0.hasPrefix("up plv-um1: namespace plv-um1 made") && $0.contains("plvum1 moved in as eth0") && !$0.contains("tap plvum1 made") }, "\(first)")
+        #expect(first.lines.contains("up plv-um3: shares namespace plv-um1"), "\(first)")
+        let second = try Tool.pier("up", path)
+        #expect(second.lines == ["up plv-um1: already up", "up plv-um2: already up", "up plv-um3: already up"], "\(second)")
+        // bridge: eth0 with the address and Docker's MAC, the default route via the bridge.
+        let address = try Live.exec("plv-um1", ["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout
+        #expect(address.contains("inet 172.31.16.2/24"), "\(address)")
+        #expect(try Live.mac(of: "plv-um1") == "02:42:ac:1f:10:02")
+        let route = try Live.exec("plv-um1", ["ip", "route", "show", "default"]).stdout
+        #expect(route.hasPrefix("default via 172.31.16.1 dev eth0"), "\(route)")
+        // none: loopback only, up.
+        let links = try Live.exec("plv-um2", ["ip", "-o", "link", "show"]).lines
+        #expect(links.count == 1 && links[0].contains(": lo: <LOOPBACK,UP"), "\(links)")
+        // container:NAME: the same namespace as NAME (same inode; the same eth0).
+        let inodes = try Tool.run("/usr/bin/stat", ["-L", "-c", "%i", "/var/run/netns/plv-um1", "/var/run/netns/plv-um3"]).lines
+        #expect(inodes.count == 2 && inodes[0] == inodes[1], "\(inodes)")
+        #expect(try Live.mac(of: "plv-um3") == "02:42:ac:1f:10:02")
+        let down = try Tool.pier("down", path)
+        #expect(down.lines == ["down plv-um3: second name plv-um3 removed", "down plv-um1: namespace plv-um1 removed",
+                               "down plv-um2: namespace plv-um2 removed"], "\(down)")
+        let again = try Tool.pier("down", path)
+        #expect(again.lines == ["down plv-um3: already down", "down plv-um1: already down", "down plv-um2: already down"], "\(again)")
+        #expect(try Live.ip("link", "show", "dev", "plvum1").status != 0, "the TAP device outlived pier down")
+    }
+}
