@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Live TCP throughput through `pier switch`, beside the same pair of namespaces joined by a
-# Linux bridge, in the same run (a shared machine is noisy: compare the ratio). One iperf3
+# Live TCP throughput through `pier switch` (without, then with --offload), beside the same
+# pair of namespaces joined by a Linux bridge, in the same run (a shared machine is noisy: compare the ratio). One iperf3
 # stream for SECONDS each way round, then ping RTT over each path. Needs root, iproute2,
 # iperf3 and ping. Every namespace, TAP and veth it makes starts with plv and is removed on exit.
 #
@@ -50,15 +50,22 @@ throughput() {
 # Average ping RTT in ms from namespace $1 to address $2.
 rtt() { ip netns exec "$1" ping -c 20 -i 0.05 -q "$2" | awk -F/ '/^rtt/ { print $5 }'; }
 
-# Pier: pier up, then the switch.
+# Pier: pier up, then the switch, without and with offloads ($1: extra switch options).
+run_pier() {
+    "$pier" switch --config "$topology" "$@" > "$work/switch.log" 2>&1 &
+    switch_pid=$!
+    for _ in $(seq 50); do [ "$(grep -c ': up (' "$work/switch.log")" -ge 2 ] && break; sleep 0.1; done
+    ip netns exec plv-bench1 ping -c 1 -W 2 172.31.9.3 >/dev/null
+    gbps=$(throughput plv-bench1 plv-bench2 172.31.9.3)
+    latency=$(rtt plv-bench1 172.31.9.3)
+    kill -TERM "$switch_pid"; wait "$switch_pid" || true; switch_pid=""
+    stats=$(grep "stats:" "$work/switch.log" | tail -1)
+}
 "$pier" up "$topology" >/dev/null
-"$pier" switch --config "$topology" > "$work/switch.log" 2>&1 &
-switch_pid=$!
-for _ in $(seq 50); do [ "$(grep -c ': up (' "$work/switch.log")" -ge 2 ] && break; sleep 0.1; done
-ip netns exec plv-bench1 ping -c 1 -W 2 172.31.9.3 >/dev/null
-pier_gbps=$(throughput plv-bench1 plv-bench2 172.31.9.3)
-pier_rtt=$(rtt plv-bench1 172.31.9.3)
-kill -TERM "$switch_pid"; wait "$switch_pid" || true; switch_pid=""
+run_pier
+pier_gbps=$gbps; pier_rtt=$latency; pier_stats=$stats
+run_pier --offload
+offload_gbps=$gbps; offload_rtt=$latency; offload_stats=$stats
 
 # Linux: the same pair on a kernel bridge (in its own namespace), joined by veths.
 ip netns add plv-kbr; ip netns add plv-k1; ip netns add plv-k2
@@ -75,8 +82,11 @@ ip netns exec plv-k1 ping -c 1 -W 2 172.31.9.3 >/dev/null
 linux_gbps=$(throughput plv-k1 plv-k2 172.31.9.3)
 linux_rtt=$(rtt plv-k1 172.31.9.3)
 
+ratio() { awk -v p="$1" -v l="$linux_gbps" 'BEGIN { if (l > 0) printf "%.2f", p / l; else print "n/a" }'; }
 echo "iperf3 TCP, one stream, ${seconds} s, between two network namespaces:"
-printf "  pier switch (TAP, no offloads): %6s Gbit/s   ping rtt avg %s ms\n" "$pier_gbps" "$pier_rtt"
-printf "  linux bridge (veth):            %6s Gbit/s   ping rtt avg %s ms\n" "$linux_gbps" "$linux_rtt"
-echo "  ratio pier/linux: $(awk -v p="$pier_gbps" -v l="$linux_gbps" 'BEGIN { if (l > 0) printf "%.2f", p / l; else print "n/a" }')"
-grep "stats:" "$work/switch.log" | tail -1 | sed 's/^/  /'
+printf "  pier switch (TAP, no offloads):      %6s Gbit/s   ping rtt avg %s ms   pier/linux %s\n" "$pier_gbps" "$pier_rtt" "$(ratio "$pier_gbps")"
+printf "  pier switch --offload (IFF_VNET_HDR): %6s Gbit/s   ping rtt avg %s ms   pier/linux %s\n" "$offload_gbps" "$offload_rtt" "$(ratio "$offload_gbps")"
+printf "  linux bridge (veth):                 %6s Gbit/s   ping rtt avg %s ms\n" "$linux_gbps" "$linux_rtt"
+echo "  ratio pier/linux: $(ratio "$pier_gbps") without offloads, $(ratio "$offload_gbps") with"
+echo "  no offloads: $pier_stats"
+echo "  offloads:    $offload_stats"

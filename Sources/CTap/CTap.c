@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,9 +38,9 @@ int pier_tap_open(const char *name, int create, int vnet_header) {
         return -error;
     }
     if (vnet_header) {
-        int size = 12;  // struct virtio_net_hdr_v1 with num_buffers, as virtio-net uses
-        unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
-        if (ioctl(fd, TUNSETVNETHDRSZ, &size) < 0 || ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
+        // The header stays the default 10-byte struct virtio_net_hdr, in native byte order.
+        unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+        if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
             int error = errno;
             close(fd);
             return -error;
@@ -280,4 +281,10 @@ int pier_run(char *const argv[], char *output, size_t capacity) {
         if (errno != EINTR) return -errno;
     }
     return WIFEXITED(result) ? WEXITSTATUS(result) : 128 + WTERMSIG(result);
+}
+
+ptrdiff_t pier_write_two(int fd, const void *header, size_t header_count, const void *data, size_t count) {
+    struct iovec parts[2] = {{(void *)header, header_count}, {(void *)data, count}};
+    ssize_t written = writev(fd, parts, 2);
+    return written < 0 ? -errno : written;
 }

@@ -32,6 +32,9 @@ public struct Frame: ~Copyable {
     public var layers = LayerOffsets()
     /// What becomes of the frame, set by the stages.
     public var verdict = Verdict.pending
+    /// Checksum and segmentation work the sending kernel left to the receiving one (TAP
+    /// devices with offloads); `none` for every other frame.
+    public var offload = SegmentOffload.none
 
     /// Makes an empty frame whose buffer holds `capacity` bytes.
     public init(capacity: Int = Frame.defaultCapacity) {
@@ -167,6 +170,7 @@ public struct Frame: ~Copyable {
         copy.originalLength = originalLength
         copy.layers = layers
         copy.verdict = verdict
+        copy.offload = offload
         return copy
     }
 
@@ -180,6 +184,7 @@ public struct Frame: ~Copyable {
         originalLength = 0
         layers = LayerOffsets()
         verdict = .pending
+        offload = .none
     }
 }
 

@@ -16,6 +16,8 @@ struct LiveSink: FrameSink {
     var wallClockOffset: Int64
     /// The first capture write that failed; the switch stops on it.
     var captureFailure: CaptureError?
+    /// Room for one virtio-net header, allocated once (ports with offloads).
+    let header: UnsafeMutableRawPointer
     /// Ports whose device failed and that the switch must mark down after the batch.
     var failedPorts: [PortID] = []
 
@@ -26,7 +28,18 @@ struct LiveSink: FrameSink {
             tap.counters.sendWhileDown += 1
             return
         }
-        let written = frame.withUnsafeBytes { bytes in pier_write(tap.descriptor, bytes.baseAddress, bytes.count) }
+        let written: Int
+        if tap.offloads {
+            guard VirtioNetHeader.write(frame.offload, frameLength: frame.count, to: header) else {
+                tap.counters.offloadRefused += 1
+                return
+            }
+            written = frame.withUnsafeBytes { bytes in
+                pier_write_two(tap.descriptor, header, VirtioNetHeader.size, bytes.baseAddress, bytes.count)
+            }
+        } else {
+            written = frame.withUnsafeBytes { bytes in pier_write(tap.descriptor, bytes.baseAddress, bytes.count) }
+        }
         if written >= 0 {
             tap.counters.sent += 1
             capture(frame, port: index)

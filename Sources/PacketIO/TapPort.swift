@@ -40,6 +40,8 @@ public final class TapPort {
         public var sendBlocked = 0
         /// Frames dropped because the port was down.
         public var sendWhileDown = 0
+        /// Frames refused because a stage changed the length of a frame to be segmented.
+        public var offloadRefused = 0
         /// Writes or reads that failed otherwise.
         public var errors = 0
         /// Times the port went down.
@@ -56,14 +58,17 @@ public final class TapPort {
     public private(set) var descriptor: Int32 = -1
     /// What went through it.
     public var counters = Counters()
+    /// Frames carry a virtio-net header and the device passes TSO segments (`IFF_VNET_HDR`).
+    public let offloads: Bool
     private var namespaceInode: UInt64 = 0
     private var openedBefore = false
 
     /// Makes a port whose device is at `location`; nothing is opened yet.
-    public init(port: PortID, name: String, location: Location) {
+    public init(port: PortID, name: String, location: Location, offloads: Bool = false) {
         self.port = port
         self.name = name
         self.location = location
+        self.offloads = offloads
     }
 
     /// True while the device is open.
@@ -77,11 +82,11 @@ public final class TapPort {
         let result: Int32
         switch location {
         case .local(let device):
-            result = pier_tap_open(device, openedBefore ? 0 : 1, 0)
+            result = pier_tap_open(device, openedBefore ? 0 : 1, offloads ? 1 : 0)
             if result >= 0 { _ = pier_link_up(device) }
         case .namespace(let namespace, let device):
             var inode: UInt64 = 0
-            result = pier_tap_open_in(Self.namespacePath(namespace), device, 0, 0, &inode)
+            result = pier_tap_open_in(Self.namespacePath(namespace), device, 0, offloads ? 1 : 0, &inode)
             if result >= 0 { namespaceInode = inode }
         }
         guard result >= 0 else { return -result }

@@ -30,6 +30,9 @@ struct SwitchCommand: ParsableCommand {
     @Flag(help: "Print the bridges' FDBs, the routes and the neighbours at the end.")
     var dump = false
 
+    @Flag(help: "Open the TAP devices with offloads (IFF_VNET_HDR): TCP segments of up to 64 KB cross whole, checksums partial.")
+    var offload = false
+
     func validate() throws {
         guard statsInterval >= 0 else { throw ValidationError("--stats-interval must be 0 or more seconds") }
     }
@@ -38,7 +41,7 @@ struct SwitchCommand: ParsableCommand {
         let topology: Topology
         do { topology = try Topology.load(path: config) } catch { throw InputError(message: error.description) }
         let pipelineConfig = PipelineConfig(topology)
-        let ports = Self.tapPorts(topology)
+        let ports = Self.tapPorts(topology, offloads: offload)
         guard !ports.isEmpty else { throw InputError(message: "\(config): no port has a tap: device to serve") }
         var writers: [PortID: PcapWriter] = [:]
         for capture in captures {
@@ -54,7 +57,11 @@ struct SwitchCommand: ParsableCommand {
         guard access("/dev/net/tun", R_OK | W_OK) == 0 else {
             throw RuntimeFailure(message: "/dev/net/tun: \(String(cString: strerror(errno))) (pier switch needs root or CAP_NET_ADMIN)")
         }
-        let pool = FramePool(limit: Batch.capacity * 8, preallocated: Batch.capacity * 2)
+        let pool = FramePool(limit: Batch.capacity * 8, preallocated: offload ? 0 : Batch.capacity * 2)
+        if offload {
+            // Segments of up to 64 KB: every frame in the pool can hold one (34 MB in all).
+            for _ in 0..<pool.limit { pool.recycle(Frame(capacity: Frame.headroom + 65_536 + 256)) }
+        }
         let pipeline = Pipeline(config: pipelineConfig, pool: pool)
         let controlPath = ControlSocket.path(node: topology.node)
         mkdir(ControlSocket.directory, 0o755)
@@ -76,12 +83,12 @@ struct SwitchCommand: ParsableCommand {
 
     /// The TAP port of every topology port with a `tap:`: in the namespace of the container
     /// that uses it (as `eth0`), else local.
-    static func tapPorts(_ topology: Topology) -> [TapPort] {
+    static func tapPorts(_ topology: Topology, offloads: Bool) -> [TapPort] {
         topology.ports.enumerated().compactMap { index, port in
             guard let tap = port.tap else { return nil }
             let container = topology.containers.first { $0.port == port.name && $0.mode == .bridge }
             let location: TapPort.Location = container.map { .namespace($0.name, device: "eth0") } ?? .local(device: tap)
-            return TapPort(port: PortID(rawValue: UInt16(index)), name: port.name, location: location)
+            return TapPort(port: PortID(rawValue: UInt16(index)), name: port.name, location: location, offloads: offloads)
         }
     }
 }

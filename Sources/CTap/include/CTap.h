@@ -8,8 +8,9 @@
 
 /// Opens the TAP device `name` (IFF_TAP | IFF_NO_PI, non-blocking, close-on-exec) in the
 /// calling thread's network namespace, creating it if it does not exist and `create` is
-/// non-zero. With `vnet_header` the frames carry a 12-byte virtio_net_hdr (IFF_VNET_HDR) and
-/// the device is told to pass TSO/GSO segments and partial checksums (TUNSETOFFLOAD).
+/// non-zero. With `vnet_header` every frame is preceded by a 10-byte struct virtio_net_hdr
+/// (IFF_VNET_HDR) and the device is told to pass TSO segments and partial checksums
+/// (TUNSETOFFLOAD), so the kernel behind it sends up to 64 KB at a time.
 /// Returns the descriptor or -errno (-ENODEV when the device is missing and `create` is 0).
 int pier_tap_open(const char *name, int create, int vnet_header);
 
@@ -59,6 +60,8 @@ int pier_bind_mount(const char *source, const char *target);
 ptrdiff_t pier_read(int fd, void *buffer, size_t capacity);
 /// Writes one frame; returns the bytes written, or -errno (-EAGAIN: the queue is full).
 ptrdiff_t pier_write(int fd, const void *buffer, size_t count);
+/// Writes `header` then `data` as one frame (writev); returns the bytes written, or -errno.
+ptrdiff_t pier_write_two(int fd, const void *header, size_t header_count, const void *data, size_t count);
 
 /// A listening Unix stream socket at `path` (an old socket file there is replaced),
 /// non-blocking, close-on-exec; mode 0600.
