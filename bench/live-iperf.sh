@@ -59,7 +59,7 @@ run_pier() {
     gbps=$(throughput plv-bench1 plv-bench2 172.31.9.3)
     latency=$(rtt plv-bench1 172.31.9.3)
     kill -TERM "$switch_pid"; wait "$switch_pid" || true; switch_pid=""
-    stats=$(grep "stats:" "$work/switch.log" | tail -1)
+    stats="$(grep "stats:" "$work/switch.log" | tail -1 | sed 's/^switch: //');$(grep "allocations:" "$work/switch.log")"
 }
 "$pier" up "$topology" >/dev/null
 run_pier

@@ -10,7 +10,8 @@ import Dataplane
 /// A ready device is drained of up to a batch of frames, stamped with the monotonic clock,
 /// run through the pipeline and written out before the next device is looked at, so a busy
 /// port cannot starve the others for more than a batch. A device that fails or whose
-/// namespace goes away marks its port down with one log line; the timer tries each down port
+/// namespace goes away marks its port down with one log line and forgets the MACs learned on
+/// it (as Linux's bridge does for a removed port); the timer tries each down port
 /// once a second and brings it back up when its device is there again. No allocation per
 /// frame: frames come from the pipeline's pool and go back to it.
 ///
@@ -183,6 +184,7 @@ public final class LiveSwitch {
         _ = pier_epoll_remove(epoll, tap.descriptor)
         tap.close()
         tap.counters.downs += 1
+        pipeline.forgetLearned(on: tap.port)
         log("port \(tap.name): down (\(tap.location): \(reason))")
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CAllocCounter
 import CTap
 import Dataplane
 import PacketIO
@@ -70,11 +71,17 @@ struct SwitchCommand: ParsableCommand {
             controlPath: controlPath, control: { table in ControlSocket.answer(table, pipeline: pipeline) },
             log: { line in standardOutput("switch: " + line) })
         standardOutput("switch: node \(topology.node), \(ports.count) ports, control socket \(controlPath)")
+        let allocationsBefore = pier_allocation_count()
         do { try live.run() } catch { throw RuntimeFailure(message: error.description) }
+        let allocations = pier_allocation_count() - allocationsBefore
         let report = ReplayReport(pipeline: pipeline, elapsed: .zero)
         standardOutput("switch: stopped")
         standardOutput("switch: " + live.statsLine())
         for line in report.summary.split(separator: "\n").dropFirst() { standardOutput(String(line)) }
+        // Everything the run allocated (log lines, control requests, ports coming back included).
+        let received = live.tapPorts.reduce(0) { $0 + $1.counters.received }
+        let perFrame = received > 0 ? Double(allocations) / Double(received) : 0
+        standardOutput("  allocations: \(allocations) while running, \(format(perFrame, digits: 4)) per frame received")
         for (port, writer) in writers.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             standardOutput("  capture \(pipelineConfig.ports[Int(port.rawValue)].name): \(writer.recordsWritten) frames -> \(writer.path)")
         }

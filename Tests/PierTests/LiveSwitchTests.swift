@@ -59,8 +59,8 @@ struct LiveSwitchTests {
         #expect(largest > 1_514, "no segment beyond the MTU crossed: largest frame \(largest) bytes")
     }
 
-    /// Deleting a container's namespace while traffic flows takes its port down (one line), the
-    /// other containers keep talking, and recreating it brings the port back.
+    /// Deleting a container's namespace while traffic flows takes its port down (one line) and
+    /// forgets its MAC, the other containers keep talking, and recreating it brings the port back.
     @Test func namespaceDeletedAndRecreated() throws {
         let topology = try LiveTopology(tag: "ln", containers: 3, subnet: 13)
         let live = try SwitchProcess(topology)
@@ -71,6 +71,8 @@ struct LiveSwitchTests {
         try Live.ip("netns", "delete", topology.namespace(2))
         let down = Live.wait(seconds: 5) { live.log.contains("port c2: down") }
         #expect(down, "\(live.log)")
+        let fdb = try Tool.pier("fdb", "--node", topology.node)
+        #expect(fdb.status == 0 && !fdb.stdout.contains(" dev c2 "), "c2's MAC outlived its port: \(fdb)")
         let during = try Live.exec(topology.namespace(1), ["ping", "-c", "2", "-i", "0.2", "-W", "2", topology.address(3)])
         #expect(during.stdout.contains("2 received"), "c1 -> c3 while c2 is gone: \(during)")
         let up = try Tool.pier("up", topology.path)
