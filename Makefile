@@ -17,12 +17,16 @@ export SWIFT_BACKTRACE := enable=no
 deps:
 	@[ -f /usr/include/pcap/pcap.h ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libpcap-dev pkg-config; }
 
-## Installs what the tests need besides: tshark and tcpdump (the oracles), python3 (seed generator).
+## Installs what the tests need besides: tshark and tcpdump (the oracles), python3 (seed generator;
+## the live tests' TCP ends), iproute2, ping and iperf3 (the live tests and bench/live-iperf.sh).
 test-deps: deps
 	@missing=""; \
 	command -v tshark  >/dev/null 2>&1 || missing="$$missing tshark"; \
 	command -v tcpdump >/dev/null 2>&1 || missing="$$missing tcpdump"; \
 	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
+	command -v ip      >/dev/null 2>&1 || missing="$$missing iproute2"; \
+	command -v ping    >/dev/null 2>&1 || missing="$$missing iputils-ping"; \
+	command -v iperf3  >/dev/null 2>&1 || missing="$$missing iperf3"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  echo "wireshark-common wireshark-common/install-setuid boolean false" | $(SUDO) debconf-set-selections 2>/dev/null || true; \
@@ -36,7 +40,7 @@ release: deps
 	$(SWIFT) build -c release --product pier
 
 ## The main job on the bundled captures: decode one, replay it, run two containers' traffic
-## through the two-containers topology, and measure the decoder.
+## through the two-containers topology, and measure the decoder; as root, the live switch too.
 demo: release
 	@echo "== pier inspect fixtures/demo.pcap (a flannel VXLAN node's uplink: ARP, ping, TCP, a broken frame)"
 	@$(PIER) inspect fixtures/demo.pcap
@@ -52,6 +56,10 @@ demo: release
 	@echo
 	@echo "== pier bench decode"
 	@$(PIER) bench decode --packets 20000000
+	@echo
+	@if [ "$$(id -u)" -eq 0 ] && [ -e /dev/net/tun ] && command -v ip >/dev/null; then \
+	  PIER=$(PIER) scripts/demo-live.sh; \
+	else echo "(the live part, pier up + pier switch + a ping through Pier + pier down, runs when make demo runs as root with iproute2)"; fi
 
 ## Every test: unit and oracle tests, the fuzz corpus as regression tests, and a short fuzz run.
 test: test-deps unit-tests corpus fuzz-smoke

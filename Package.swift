@@ -36,12 +36,13 @@ let package = Package(
         .target(name: "Topology", dependencies: ["Wire", "Dataplane", "Yams"], swiftSettings: common),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .target(name: "CAllocCounter"),
-        .target(name: "PacketIO", dependencies: ["Dataplane", "CPcap"], swiftSettings: common),
+        .target(name: "CTap"),
+        .target(name: "PacketIO", dependencies: ["Dataplane", "CPcap", "CTap"], swiftSettings: common),
         .target(name: "Inspect", dependencies: ["Wire"], swiftSettings: common),
         .executableTarget(
             name: "pier",
             dependencies: [
-                "Wire", "Dataplane", "PacketIO", "Inspect", "Topology", "CAllocCounter",
+                "Wire", "Dataplane", "PacketIO", "Inspect", "Topology", "CAllocCounter", "CTap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: common),

@@ -32,6 +32,9 @@ public struct Frame: ~Copyable {
     public var layers = LayerOffsets()
     /// What becomes of the frame, set by the stages.
     public var verdict = Verdict.pending
+    /// Checksum and segmentation work the sending kernel left to the receiving one (TAP
+    /// devices with offloads); `none` for every other frame.
+    public var offload = SegmentOffload.none
 
     /// Makes an empty frame whose buffer holds `capacity` bytes.
     public init(capacity: Int = Frame.defaultCapacity) {
@@ -98,6 +101,18 @@ public struct Frame: ~Copyable {
         layers = LayerOffsets()
     }
 
+    /// Receives a frame in place: `body` gets the buffer's room after a full headroom, writes
+    /// a frame there (a `read(2)` from a TAP device) and returns its length, which becomes the
+    /// data; a negative result (an error) leaves the frame empty and is returned as is. The
+    /// buffer is not cleared first, so a receive costs no more than the copy the kernel makes.
+    public mutating func receive(_ body: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+        start = Self.headroom
+        layers = LayerOffsets()
+        let received = body(UnsafeMutableRawBufferPointer(start: storage + start, count: capacity - start))
+        count = received > 0 ? min(received, capacity - start) : 0
+        return received
+    }
+
     /// Makes the data `byteCount` zero bytes after a full headroom, for writing a new packet
     /// in place; grows the buffer if needed.
     public mutating func resetContents(count byteCount: Int) {
@@ -155,6 +170,7 @@ public struct Frame: ~Copyable {
         copy.originalLength = originalLength
         copy.layers = layers
         copy.verdict = verdict
+        copy.offload = offload
         return copy
     }
 
@@ -168,6 +184,7 @@ public struct Frame: ~Copyable {
         originalLength = 0
         layers = LayerOffsets()
         verdict = .pending
+        offload = .none
     }
 }
 

@@ -155,6 +155,20 @@ public final class Pipeline {
         zip(context.config.bridges, bridge.tables).map { ($0.name, $1.entries(now: context.now)) }
     }
 
+    /// Forgets the MACs learned on `port` (static entries stay), as Linux's bridge does when a
+    /// port goes away; returns how many were forgotten. The live switch calls it when a port's
+    /// device goes down.
+    @discardableResult
+    public func forgetLearned(on port: PortID) -> Int {
+        var forgotten = 0
+        for table in bridge.tables {
+            for entry in table.entries(now: context.now) where entry.port == port && !entry.isStatic {
+                if table.remove(entry.mac) { forgotten += 1 }
+            }
+        }
+        return forgotten
+    }
+
     /// The memory the bridges' tables use, in bytes.
     public var fdbMemoryBytes: Int { bridge.tables.reduce(0) { $0 + $1.memoryBytes } }
 

@@ -80,6 +80,12 @@ public final class PcapWriter {
     /// Appends `frame` as one record: its bytes, its timestamp (cut to microseconds for a
     /// microsecond file) and its original length (at least its byte count).
     public func write(_ frame: borrowing Frame) throws(CaptureError) {
+        try write(frame, at: frame.timestamp)
+    }
+
+    /// Appends `frame` as one record stamped `timestamp` instead of the frame's own (the live
+    /// switch stamps frames with the monotonic clock and captures them with the wall clock).
+    public func write(_ frame: borrowing Frame, at timestamp: Timestamp) throws(CaptureError) {
         let record = recordsWritten + 1
         guard descriptor >= 0 else { throw CaptureError(file: path, record: record, problem: "write after close") }
         if let failure { throw failure }
@@ -90,9 +96,9 @@ public final class PcapWriter {
         if used + Layout.recordHeaderSize + count > Layout.bufferSize {
             if let error = flush() { throw error }
         }
-        let subsecond = frame.timestamp.subsecondNanoseconds
+        let subsecond = timestamp.subsecondNanoseconds
         let header = buffer + used
-        header.storeBytes(of: UInt32(truncatingIfNeeded: frame.timestamp.seconds), toByteOffset: 0, as: UInt32.self)
+        header.storeBytes(of: UInt32(truncatingIfNeeded: timestamp.seconds), toByteOffset: 0, as: UInt32.self)
         header.storeBytes(of: UInt32(precision == .nanoseconds ? subsecond : subsecond / 1_000), toByteOffset: 4, as: UInt32.self)
         header.storeBytes(of: UInt32(count), toByteOffset: 8, as: UInt32.self)
         header.storeBytes(of: UInt32(clamping: max(frame.originalLength, count)), toByteOffset: 12, as: UInt32.self)

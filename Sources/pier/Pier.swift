@@ -12,7 +12,8 @@ struct Pier: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pier",
         abstract: "A userspace packet-processing dataplane for container networking.",
-        subcommands: [InspectCommand.self, ReplayCommand.self, BenchCommand.self])
+        subcommands: [InspectCommand.self, ReplayCommand.self, BenchCommand.self,
+                      SwitchCommand.self, UpCommand.self, DownCommand.self, FdbCommand.self, ConntrackCommand.self])
 
     /// Parses and runs a verb, mapping failures to the contract's exit codes and one line on
     /// stderr (ArgumentParser's own usage errors would otherwise exit 64).

@@ -34,31 +34,7 @@ struct ReplayReport {
     }
 
     /// The FDB of each bridge, the routes, the neighbours and the connections.
-    var dump: String {
-        var lines: [String] = []
-        for (bridge, entries) in pipeline.fdbEntries() {
-            lines.append("fdb \(bridge): \(entries.count) entries")
-            for entry in entries {
-                let port = config.ports[Int(entry.port.rawValue)].name
-                lines.append("  \(entry.mac) dev \(port) \(entry.isStatic ? "static" : "age \(entry.ageSeconds)s")")
-            }
-        }
-        lines.append("routes:")
-        for route in pipeline.routes4() {
-            var line = "  " + route.prefix.canonical.description
-            if let gateway = route.gateway { line += " via " + gateway.description }
-            line += " dev " + route.interface
-            lines.append(line)
-        }
-        lines.append("neighbors:")
-        for (address, entry) in pipeline.neighbors.ipv4.sorted(by: { $0.key < $1.key }) {
-            lines.append("  \(address) lladdr \(entry.mac) \(entry.isStatic ? "PERMANENT" : "REACHABLE")")
-        }
-        let connections = pipeline.conntrackLines()
-        lines.append("conntrack: \(connections.count) entries")
-        lines += connections.map { "  " + $0 }
-        return lines.joined(separator: "\n")
-    }
+    var dump: String { TableText.dump(pipeline).joined(separator: "\n") }
 
     /// The counters as one JSON object.
     var json: JSONValue {

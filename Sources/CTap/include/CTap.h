@@ -1,0 +1,78 @@
+// The Linux calls the live switch and `pier up` need that Swift cannot spell well: the TUN/TAP
+// ioctls (TUNSETIFF and friends are macros built from _IOW), setns, epoll (whose event struct
+// is packed on x86-64), signalfd, timerfd and a bind mount. Every function returns -errno on
+// failure, so Swift never reads `errno` after another call could have changed it.
+#pragma once
+#include <stdint.h>
+#include <stddef.h>
+
+/// Opens the TAP device `name` (IFF_TAP | IFF_NO_PI, non-blocking, close-on-exec) in the
+/// calling thread's network namespace, creating it if it does not exist and `create` is
+/// non-zero. With `vnet_header` every frame is preceded by a 10-byte struct virtio_net_hdr
+/// (IFF_VNET_HDR) and the device is told to pass TSO segments and partial checksums
+/// (TUNSETOFFLOAD), so the kernel behind it sends up to 64 KB at a time.
+/// Returns the descriptor or -errno (-ENODEV when the device is missing and `create` is 0).
+int pier_tap_open(const char *name, int create, int vnet_header);
+
+/// Like `pier_tap_open`, but opens the device inside the network namespace bound at
+/// `netns_path` (`/var/run/netns/NAME`): the thread enters it, opens, and returns to the
+/// namespace it was in. `*netns_inode` receives the namespace's inode, to notice later that
+/// the name now points at another namespace.
+int pier_tap_open_in(const char *netns_path, const char *name, int create, int vnet_header,
+                     uint64_t *netns_inode);
+
+/// The inode of the file at `path` (a bound namespace), or 0 when it is missing.
+uint64_t pier_inode(const char *path);
+
+/// Sets the interface `name` in the calling thread's namespace administratively up.
+int pier_link_up(const char *name);
+
+/// Makes an epoll instance (close-on-exec).
+int pier_epoll_create(void);
+/// Watches `fd` for input (level-triggered), reporting `token` when it is ready.
+int pier_epoll_add(int epoll, int fd, uint64_t token);
+/// Stops watching `fd`.
+int pier_epoll_remove(int epoll, int fd);
+/// Waits up to `timeout_ms` (-1: forever) and writes the tokens of up to `capacity` ready
+/// descriptors to `tokens`; returns their number, 0 on timeout or on EINTR, or -errno.
+int pier_epoll_wait(int epoll, uint64_t *tokens, int capacity, int timeout_ms);
+
+/// Blocks SIGINT and SIGTERM in the calling thread and returns a signalfd that reports them.
+int pier_signalfd_open(void);
+/// Reads one signal from a signalfd; returns its number, 0 if none is pending, or -errno.
+int pier_signalfd_read(int fd);
+
+/// A monotonic timerfd firing every `interval_ms` milliseconds (non-blocking).
+int pier_timerfd_open(int interval_ms);
+/// Reads how many times a timerfd fired since the last read (0 if none).
+uint64_t pier_timerfd_read(int fd);
+
+/// The monotonic clock (CLOCK_MONOTONIC) in nanoseconds.
+int64_t pier_monotonic_ns(void);
+/// The wall clock (CLOCK_REALTIME) in nanoseconds since the Unix epoch.
+int64_t pier_realtime_ns(void);
+
+/// Makes `target` (a new empty file) a bind mount of `source` (a bound namespace), the way
+/// `ip netns` keeps a namespace alive: two names for one namespace.
+int pier_bind_mount(const char *source, const char *target);
+
+/// Reads one frame from `fd` into `buffer`; returns its length, or -errno (-EAGAIN: none).
+ptrdiff_t pier_read(int fd, void *buffer, size_t capacity);
+/// Writes one frame; returns the bytes written, or -errno (-EAGAIN: the queue is full).
+ptrdiff_t pier_write(int fd, const void *buffer, size_t count);
+/// Writes `header` then `data` as one frame (writev); returns the bytes written, or -errno.
+ptrdiff_t pier_write_two(int fd, const void *header, size_t header_count, const void *data, size_t count);
+
+/// A listening Unix stream socket at `path` (an old socket file there is replaced),
+/// non-blocking, close-on-exec; mode 0600.
+int pier_unix_listen(const char *path);
+/// Accepts one connection (blocking, with a one-second send/receive timeout); -EAGAIN if none.
+int pier_unix_accept(int listener);
+/// Connects to the Unix stream socket at `path` (one-second timeouts).
+int pier_unix_connect(const char *path);
+
+/// Runs the program `argv[0]` (looked up on PATH) with `argv` (NULL-terminated), its
+/// standard input empty, and collects up to `capacity - 1` bytes of its standard output and
+/// error into `output` (NUL-terminated). Returns its exit status, 128 + N if signal N ended
+/// it, or -errno when it could not start.
+int pier_run(char *const argv[], char *output, size_t capacity);

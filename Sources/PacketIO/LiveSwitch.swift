@@ -1,0 +1,255 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CTap
+import Dataplane
+
+/// The live switch's event loop (`pier switch`): one thread, one epoll set holding every open
+/// TAP device, a signalfd for SIGINT and SIGTERM, a one-second timerfd and the control socket.
+///
+/// A ready device is drained of up to a batch of frames, stamped with the monotonic clock,
+/// run through the pipeline and written out before the next device is looked at, so a busy
+/// port cannot starve the others for more than a batch. A device that fails or whose
+/// namespace goes away marks its port down with one log line and forgets the MACs learned on
+/// it (as Linux's bridge does for a removed port); the timer tries each down port
+/// once a second and brings it back up when its device is there again. No allocation per
+/// frame: frames come from the pipeline's pool and go back to it.
+///
+/// With offloads (`IFF_VNET_HDR`, `pier switch --offload`) each frame's virtio-net header is
+/// kept beside it (`Frame.offload`) and handed to the device it leaves by: TCP segments of up
+/// to 64 KB cross whole, checksums left partial, as the kernel expects.
+///
+/// What it does not do: more than one thread; segmenting or checksumming in software (every
+/// port of a switch has offloads, or none has).
+public final class LiveSwitch {
+    /// A failure that stops the switch.
+    public struct Failure: Error, CustomStringConvertible {
+        /// What went wrong.
+        public var description: String
+    }
+
+    /// Answers a control request (a table name) with the lines to send back.
+    public typealias ControlHandler = (String) -> [String]
+
+    private let pipeline: Pipeline
+    private let ports: [TapPort]
+    private var sink: LiveSink
+    private let statsInterval: Int
+    private let controlPath: String?
+    private let control: ControlHandler
+    private let log: (String) -> Void
+    private var epoll: Int32 = -1
+    private var signals: Int32 = -1
+    private var timer: Int32 = -1
+    private var listener: Int32 = -1
+    private var ticks = 0
+    private var running = true
+
+    /// Tokens in the epoll set besides ports (which are their index in `ports`).
+    private enum Token {
+        static let signal: UInt64 = 1 << 32
+        static let timer: UInt64 = 1 << 32 + 1
+        static let control: UInt64 = 1 << 32 + 2
+    }
+
+    /// Makes a switch over `ports`, writing each port's traffic to `captures` where given,
+    /// printing counters every `statsInterval` seconds (0: only at the end), serving
+    /// `control` requests on a Unix socket at `controlPath`, and logging through `log`.
+    public init(pipeline: Pipeline, ports: [TapPort], captures: [PortID: PcapWriter], statsInterval: Int,
+                controlPath: String?, control: @escaping ControlHandler, log: @escaping (String) -> Void) {
+        self.pipeline = pipeline
+        self.ports = ports
+        var byPort = [TapPort?](repeating: nil, count: pipeline.config.ports.count)
+        for tap in ports { byPort[Int(tap.port.rawValue)] = tap }
+        var writers = [PcapWriter?](repeating: nil, count: pipeline.config.ports.count)
+        for (port, writer) in captures { writers[Int(port.rawValue)] = writer }
+        sink = LiveSink(ports: byPort, captures: writers, wallClockOffset: pier_realtime_ns() - pier_monotonic_ns(),
+                        header: .allocate(byteCount: VirtioNetHeader.size, alignment: 8))
+        self.statsInterval = statsInterval
+        self.controlPath = controlPath
+        self.control = control
+        self.log = log
+    }
+
+    deinit {
+        sink.header.deallocate()
+        for tap in ports { tap.close() }
+        for descriptor in [epoll, signals, timer, listener] where descriptor >= 0 { _ = Glibc.close(descriptor) }
+        if let controlPath, listener >= 0 { unlink(controlPath) }
+    }
+
+    /// The ports, with their counters.
+    public var tapPorts: [TapPort] { ports }
+
+    /// Runs until SIGINT or SIGTERM, then closes the captures (flushing them).
+    public func run() throws(Failure) {
+        try setUp()
+        for tap in ports { bringUp(tap, announce: false) }
+        var batch = Batch()
+        var tokens = [UInt64](repeating: 0, count: 64)
+        while running {
+            let ready = tokens.withUnsafeMutableBufferPointer { pier_epoll_wait(epoll, $0.baseAddress, 64, -1) }
+            guard ready >= 0 else { throw Failure(description: "epoll_wait: \(systemMessage(-ready))") }
+            for index in 0..<Int(ready) {
+                try handle(tokens[index], batch: &batch)
+            }
+        }
+        try closeCaptures()
+    }
+
+    /// Makes the epoll set, the signalfd, the timer and the control socket.
+    private func setUp() throws(Failure) {
+        epoll = try check(pier_epoll_create(), "epoll_create")
+        signals = try check(pier_signalfd_open(), "signalfd")
+        timer = try check(pier_timerfd_open(1_000), "timerfd")
+        _ = try check(pier_epoll_add(epoll, signals, Token.signal), "epoll_ctl")
+        _ = try check(pier_epoll_add(epoll, timer, Token.timer), "epoll_ctl")
+        if let controlPath {
+            listener = try check(pier_unix_listen(controlPath), "control socket \(controlPath)")
+            _ = try check(pier_epoll_add(epoll, listener, Token.control), "epoll_ctl")
+        }
+    }
+
+    private func check(_ result: Int32, _ what: String) throws(Failure) -> Int32 {
+        guard result >= 0 else { throw Failure(description: "\(what): \(systemMessage(-result))") }
+        return result
+    }
+
+    private func handle(_ token: UInt64, batch: inout Batch) throws(Failure) {
+        switch token {
+        case Token.signal:
+            if pier_signalfd_read(signals) > 0 { running = false }
+        case Token.timer:
+            if pier_timerfd_read(timer) > 0 { tick() }
+        case Token.control:
+            serveControl()
+        default:
+            let tap = ports[Int(token)]
+            guard tap.isUp else { return }
+            receive(from: tap, into: &batch)
+            pipeline.process(&batch, into: &sink, now: Timestamp(nanoseconds: pier_monotonic_ns()))
+            try afterBatch()
+        }
+    }
+
+    /// Reads up to a batch of frames from `tap`.
+    private func receive(from tap: TapPort, into batch: inout Batch) {
+        let now = Timestamp(nanoseconds: pier_monotonic_ns())
+        let captureIndex = Int(tap.port.rawValue)
+        while !batch.isFull {
+            var frame = pipeline.context.pool.take()
+            let count = frame.receive { buffer in pier_read(tap.descriptor, buffer.baseAddress, buffer.count) }
+            guard count > 0 else {
+                pipeline.context.pool.recycle(frame)
+                if count < 0 && count != -Int(EAGAIN) && count != -Int(EINTR) { portFailed(tap, errno: Int32(-count)) }
+                return
+            }
+            if tap.offloads && !takeOffload(&frame, count: count) {
+                pipeline.context.pool.recycle(frame)
+                continue
+            }
+            frame.inputPort = tap.port
+            frame.timestamp = now
+            frame.originalLength = frame.count
+            tap.counters.received += 1
+            sink.capture(frame, port: captureIndex)
+            batch.append(frame)
+        }
+    }
+
+    /// Moves a received frame's virtio-net header into `frame.offload`; false when the read
+    /// was shorter than the header.
+    private func takeOffload(_ frame: inout Frame, count: Int) -> Bool {
+        guard count > VirtioNetHeader.size else { return false }
+        frame.offload = frame.withUnsafeBytes { bytes in
+            VirtioNetHeader.read(bytes.baseAddress!, frameLength: count - VirtioNetHeader.size)
+        }
+        frame.removeFirst(VirtioNetHeader.size)
+        return true
+    }
+
+    /// Marks down the ports whose writes failed, and stops on a capture that cannot be written.
+    private func afterBatch() throws(Failure) {
+        if let failure = sink.captureFailure { throw Failure(description: failure.description) }
+        while let port = sink.failedPorts.popLast() {
+            if let tap = ports.first(where: { $0.port == port }), tap.isUp { portFailed(tap, errno: EIO) }
+        }
+    }
+
+    private func portFailed(_ tap: TapPort, errno code: Int32) {
+        takeDown(tap, reason: systemMessage(code))
+    }
+
+    private func takeDown(_ tap: TapPort, reason: String) {
+        _ = pier_epoll_remove(epoll, tap.descriptor)
+        tap.close()
+        tap.counters.downs += 1
+        pipeline.forgetLearned(on: tap.port)
+        log("port \(tap.name): down (\(tap.location): \(reason))")
+    }
+
+    /// Opens `tap`'s device and watches it; logs the change when `announce`, or why not.
+    private func bringUp(_ tap: TapPort, announce: Bool) {
+        let error = tap.open()
+        if error == 0 {
+            _ = pier_epoll_add(epoll, tap.descriptor, UInt64(ports.firstIndex { $0 === tap } ?? 0))
+            log("port \(tap.name): up (\(tap.location))")
+        } else if !announce {
+            log("port \(tap.name): waiting for \(tap.location) (\(systemMessage(error)))")
+        }
+    }
+
+    /// Once a second: notice deleted namespaces, retry down ports, print stats when due.
+    private func tick() {
+        ticks += 1
+        for tap in ports {
+            if tap.namespaceIsGone {
+                takeDown(tap, reason: "namespace deleted")
+            } else if !tap.isUp {
+                bringUp(tap, announce: true)
+            }
+        }
+        if statsInterval > 0 && ticks % statsInterval == 0 { log(statsLine()) }
+    }
+
+    /// Answers one control connection: a table name in, lines out.
+    private func serveControl() {
+        let connection = pier_unix_accept(listener)
+        guard connection >= 0 else { return }
+        defer { _ = Glibc.close(connection) }
+        var request = [UInt8](repeating: 0, count: 256)
+        let count = request.withUnsafeMutableBytes { pier_read(connection, $0.baseAddress, $0.count) }
+        guard count > 0 else { return }
+        let name = String(decoding: request[0..<count], as: UTF8.self)
+            .split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == " " }).first.map(String.init) ?? ""
+        pipeline.context.now = Timestamp(nanoseconds: pier_monotonic_ns())
+        var reply = control(name).joined(separator: "\n")
+        reply += "\n"
+        var bytes = Array(reply.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeMutableBytes { pier_write(connection, $0.baseAddress! + offset, $0.count - offset) }
+            guard written > 0 else { return }
+            offset += written
+        }
+    }
+
+    /// `stats: c1 up rx 10 tx 12 …` for every port.
+    public func statsLine() -> String {
+        "stats: " + ports.map { tap in
+            let c = tap.counters
+            var text = "\(tap.name) \(tap.isUp ? "up" : "down") rx \(c.received) tx \(c.sent)"
+            if c.sendBlocked > 0 { text += " tx-blocked \(c.sendBlocked)" }
+            if c.sendWhileDown > 0 { text += " tx-down \(c.sendWhileDown)" }
+            if c.offloadRefused > 0 { text += " offload-refused \(c.offloadRefused)" }
+            if c.errors > 0 { text += " errors \(c.errors)" }
+            return text
+        }.joined(separator: ", ")
+    }
+
+    private func closeCaptures() throws(Failure) {
+        for writer in sink.captures.compactMap({ $0 }) {
+            do { try writer.close() } catch { throw Failure(description: error.description) }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CTap
+import Dataplane
+
+/// One port of the live switch and the TAP device behind it: where the device lives, its
+/// descriptor while it is open, and what went through it.
+///
+/// A device is found either in the switch's own network namespace by its `tap:` name, or
+/// inside a container's namespace (bound at `/var/run/netns/NAME` by `pier up`) as `eth0`. To
+/// attach to the latter the thread enters the namespace, opens the device and comes back
+/// (TUNSETIFF finds a device by name in the namespace the descriptor was opened in). The
+/// descriptor keeps that namespace alive, so a deleted namespace is noticed by its name no
+/// longer leading to it (`namespaceIsGone`), not by the device vanishing.
+public final class TapPort {
+    /// Where the TAP device is.
+    public enum Location: Sendable, Equatable, CustomStringConvertible {
+        /// In the switch's own namespace, by its name (created if missing the first time).
+        case local(device: String)
+        /// Inside the namespace bound at `/var/run/netns/NAMESPACE`, by its name there.
+        case namespace(String, device: String)
+
+        /// `pier-eth0`, or `eth0 in namespace c1`.
+        public var description: String {
+            switch self {
+            case .local(let device): device
+            case .namespace(let name, let device): "\(device) in namespace \(name)"
+            }
+        }
+    }
+
+    /// What went through the port, beside the pipeline's own counters.
+    public struct Counters: Sendable, Equatable {
+        /// Frames read from the device.
+        public var received = 0
+        /// Frames written to the device.
+        public var sent = 0
+        /// Frames dropped because the device's queue was full (the write would block).
+        public var sendBlocked = 0
+        /// Frames dropped because the port was down.
+        public var sendWhileDown = 0
+        /// Frames refused because a stage changed the length of a frame to be segmented.
+        public var offloadRefused = 0
+        /// Writes or reads that failed otherwise.
+        public var errors = 0
+        /// Times the port went down.
+        public var downs = 0
+    }
+
+    /// The port in the pipeline.
+    public let port: PortID
+    /// The port's name in the topology.
+    public let name: String
+    /// Where its device is.
+    public let location: Location
+    /// The open descriptor, or -1 while the port is down.
+    public private(set) var descriptor: Int32 = -1
+    /// What went through it.
+    public var counters = Counters()
+    /// Frames carry a virtio-net header and the device passes TSO segments (`IFF_VNET_HDR`).
+    public let offloads: Bool
+    private var namespaceInode: UInt64 = 0
+    private var openedBefore = false
+
+    /// Makes a port whose device is at `location`; nothing is opened yet.
+    public init(port: PortID, name: String, location: Location, offloads: Bool = false) {
+        self.port = port
+        self.name = name
+        self.location = location
+        self.offloads = offloads
+    }
+
+    /// True while the device is open.
+    public var isUp: Bool { descriptor >= 0 }
+
+    /// Opens the device; returns 0 or the errno that kept it closed. A local device is made
+    /// on the first open (as any TAP program does) and set up; afterwards, and always inside a
+    /// namespace, only an existing device is attached (TUNSETIFF would otherwise make one).
+    public func open() -> Int32 {
+        guard descriptor < 0 else { return 0 }
+        let result: Int32
+        switch location {
+        case .local(let device):
+            result = pier_tap_open(device, openedBefore ? 0 : 1, offloads ? 1 : 0)
+            if result >= 0 { _ = pier_link_up(device) }
+        case .namespace(let namespace, let device):
+            var inode: UInt64 = 0
+            result = pier_tap_open_in(Self.namespacePath(namespace), device, 0, offloads ? 1 : 0, &inode)
+            if result >= 0 { namespaceInode = inode }
+        }
+        guard result >= 0 else { return -result }
+        descriptor = result
+        openedBefore = true
+        return 0
+    }
+
+    /// Closes the device (the port is down until `open()` succeeds again).
+    public func close() {
+        guard descriptor >= 0 else { return }
+        _ = Glibc.close(descriptor)
+        descriptor = -1
+    }
+
+    /// True when the port's namespace was deleted, or its name now leads to another one.
+    public var namespaceIsGone: Bool {
+        guard case .namespace(let namespace, _) = location, isUp else { return false }
+        return pier_inode(Self.namespacePath(namespace)) != namespaceInode
+    }
+
+    /// Where `ip netns` binds the namespace `name`.
+    public static func namespacePath(_ name: String) -> String { "/var/run/netns/" + name }
+}

@@ -1,0 +1,57 @@
+import Dataplane
+
+/// The 10-byte `struct virtio_net_hdr` (virtio 1.x, §5.1.6) in front of every frame on a TAP
+/// device opened with `IFF_VNET_HDR`, in the machine's byte order (the legacy layout TAP uses
+/// unless told otherwise):
+///
+/// ```
+///  0      1          2             4          6              8               10
+/// +------+----------+-------------+----------+--------------+---------------+
+/// | flags| gso_type | hdr_len     | gso_size | csum_start   | csum_offset   |
+/// +------+----------+-------------+----------+--------------+---------------+
+/// ```
+enum VirtioNetHeader {
+    /// The header's size.
+    static let size = 10
+
+    enum Field {
+        static let flags = 0
+        static let segmentationType = 1
+        static let headerLength = 2
+        static let segmentSize = 4
+        static let checksumStart = 6
+        static let checksumOffset = 8
+    }
+
+    /// Reads a header from the first `size` bytes at `base`.
+    static func read(_ base: UnsafeRawPointer, frameLength: Int) -> SegmentOffload {
+        var offload = SegmentOffload()
+        offload.flags = base.load(fromByteOffset: Field.flags, as: UInt8.self)
+        offload.segmentationType = base.load(fromByteOffset: Field.segmentationType, as: UInt8.self)
+        offload.headerLength = base.loadUnaligned(fromByteOffset: Field.headerLength, as: UInt16.self)
+        offload.segmentSize = base.loadUnaligned(fromByteOffset: Field.segmentSize, as: UInt16.self)
+        offload.checksumStart = base.loadUnaligned(fromByteOffset: Field.checksumStart, as: UInt16.self)
+        offload.checksumOffset = base.loadUnaligned(fromByteOffset: Field.checksumOffset, as: UInt16.self)
+        offload.frameLength = Int32(frameLength)
+        return offload
+    }
+
+    /// Writes the header for a frame of `frameLength` bytes carrying `offload` to `base`;
+    /// false when it cannot be passed on (a segmentation request for a frame whose length a
+    /// stage changed: its header lengths no longer hold).
+    static func write(_ offload: SegmentOffload, frameLength: Int, to base: UnsafeMutableRawPointer) -> Bool {
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+        guard !offload.isNone else { return true }
+        let moved = frameLength - Int(offload.frameLength)
+        if moved != 0 && offload.segmentationType != 0 { return false }
+        let start = Int(offload.checksumStart) + moved
+        guard start >= 0 && start <= Int(UInt16.max) else { return false }
+        base.storeBytes(of: offload.flags, toByteOffset: Field.flags, as: UInt8.self)
+        base.storeBytes(of: offload.segmentationType, toByteOffset: Field.segmentationType, as: UInt8.self)
+        base.storeBytes(of: offload.headerLength, toByteOffset: Field.headerLength, as: UInt16.self)
+        base.storeBytes(of: offload.segmentSize, toByteOffset: Field.segmentSize, as: UInt16.self)
+        base.storeBytes(of: UInt16(start), toByteOffset: Field.checksumStart, as: UInt16.self)
+        base.storeBytes(of: offload.checksumOffset, toByteOffset: Field.checksumOffset, as: UInt16.self)
+        return true
+    }
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+import CAllocCounter
+import CTap
+import Dataplane
+import PacketIO
+import Topology
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `pier switch --config TOPO`: the live TAP-backed switch. Every port with a `tap:` is
+/// served by its TAP device: inside the container's namespace as `eth0` when a container of
+/// the topology uses the port (`pier up` put it there), else in the switch's own namespace by
+/// its `tap:` name. Runs until SIGINT or SIGTERM, then flushes the captures and prints the
+/// counters. `pier fdb` and `pier conntrack` read its tables through `/run/pier/NODE.sock`.
+struct SwitchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switch",
+        abstract: "Run the topology live over TAP devices until SIGINT or SIGTERM.")
+
+    @Option(help: "The node's topology (YAML).")
+    var config: String
+
+    @Option(name: .customLong("capture"), help: "PORT=FILE: write the port's traffic (both ways) to FILE as pcap.")
+    var captures: [PortFile] = []
+
+    @Option(name: .customLong("stats-interval"), help: "Print the port counters every S seconds (0: only at the end).")
+    var statsInterval = 0
+
+    @Flag(help: "Print the bridges' FDBs, the routes and the neighbours at the end.")
+    var dump = false
+
+    @Flag(help: "Open the TAP devices with offloads (IFF_VNET_HDR): TCP segments of up to 64 KB cross whole, checksums partial.")
+    var offload = false
+
+    func validate() throws {
+        guard statsInterval >= 0 else { throw ValidationError("--stats-interval must be 0 or more seconds") }
+    }
+
+    func run() throws {
+        let topology: Topology
+        do { topology = try Topology.load(path: config) } catch { throw InputError(message: error.description) }
+        let pipelineConfig = PipelineConfig(topology)
+        let ports = Self.tapPorts(topology, offloads: offload)
+        guard !ports.isEmpty else { throw InputError(message: "\(config): no port has a tap: device to serve") }
+        var writers: [PortID: PcapWriter] = [:]
+        for capture in captures {
+            guard let id = pipelineConfig.port(named: capture.port) else {
+                let known = pipelineConfig.ports.map(\.name).joined(separator: ", ")
+                throw InputError(message: "--capture \(capture.port)=…: \(config) has no port \(capture.port) (ports: \(known))")
+            }
+            do {
+                writers[id] = try PcapWriter(path: capture.path, linkType: .ethernet, precision: .microseconds)
+            } catch { throw RuntimeFailure(message: error.description) }
+        }
+        // A process that may not open /dev/net/tun cannot serve anything: say so once.
+        guard access("/dev/net/tun", R_OK | W_OK) == 0 else {
+            throw RuntimeFailure(message: "/dev/net/tun: \(String(cString: strerror(errno))) (pier switch needs root or CAP_NET_ADMIN)")
+        }
+        let pool = FramePool(limit: Batch.capacity * 8, preallocated: offload ? 0 : Batch.capacity * 2)
+        if offload {
+            // Segments of up to 64 KB: every frame in the pool can hold one (34 MB in all).
+            for _ in 0..<pool.limit { pool.recycle(Frame(capacity: Frame.headroom + 65_536 + 256)) }
+        }
+        let pipeline = Pipeline(config: pipelineConfig, pool: pool)
+        let controlPath = ControlSocket.path(node: topology.node)
+        mkdir(ControlSocket.directory, 0o755)
+        let live = LiveSwitch(
+            pipeline: pipeline, ports: ports, captures: writers, statsInterval: statsInterval,
+            controlPath: controlPath, control: { table in ControlSocket.answer(table, pipeline: pipeline) },
+            log: { line in standardOutput("switch: " + line) })
+        standardOutput("switch: node \(topology.node), \(ports.count) ports, control socket \(controlPath)")
+        let allocationsBefore = pier_allocation_count()
+        do { try live.run() } catch { throw RuntimeFailure(message: error.description) }
+        let allocations = pier_allocation_count() - allocationsBefore
+        let report = ReplayReport(pipeline: pipeline, elapsed: .zero)
+        standardOutput("switch: stopped")
+        standardOutput("switch: " + live.statsLine())
+        for line in report.summary.split(separator: "\n").dropFirst() { standardOutput(String(line)) }
+        // Everything the run allocated (log lines, control requests, ports coming back included).
+        let received = live.tapPorts.reduce(0) { $0 + $1.counters.received }
+        let perFrame = received > 0 ? Double(allocations) / Double(received) : 0
+        standardOutput("  allocations: \(allocations) while running, \(format(perFrame, digits: 4)) per frame received")
+        for (port, writer) in writers.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            standardOutput("  capture \(pipelineConfig.ports[Int(port.rawValue)].name): \(writer.recordsWritten) frames -> \(writer.path)")
+        }
+        if dump { standardOutput(report.dump) }
+    }
+
+    /// The TAP port of every topology port with a `tap:`: in the namespace of the container
+    /// that uses it (as `eth0`), else local.
+    static func tapPorts(_ topology: Topology, offloads: Bool) -> [TapPort] {
+        topology.ports.enumerated().compactMap { index, port in
+            guard let tap = port.tap else { return nil }
+            let container = topology.containers.first { $0.port == port.name && $0.mode == .bridge }
+            let location: TapPort.Location = container.map { .namespace($0.name, device: "eth0") } ?? .local(device: tap)
+            return TapPort(port: PortID(rawValue: UInt16(index)), name: port.name, location: location, offloads: offloads)
+        }
+    }
+}

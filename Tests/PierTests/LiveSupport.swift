@@ -1,0 +1,221 @@
+import Foundation
+import Testing
+
+// Helpers for the live tests: network namespaces made by `pier up`, a `pier switch` process
+// serving them, and commands run inside the namespaces. Every namespace, TAP device and veth
+// these tests make starts with `plv`, so parallel runs of other suites never collide.
+
+/// Whether the live tests can run here, and why not.
+enum Live {
+    /// Nil when the live tests can run; else the reason they are skipped.
+    static let unavailableReason: String? = {
+        if getuid() != 0 { return "the live tests need root (network namespaces, TAP devices)" }
+        if !FileManager.default.fileExists(atPath: "/dev/net/tun") { return "the live tests need /dev/net/tun" }
+        for tool in ["ip", "ping", "python3"] where Tool.find(tool) == nil {
+            return "the live tests need \(tool) (make test-deps installs it)"
+        }
+        return nil
+    }()
+
+    /// True when the live tests can run.
+    static var available: Bool {
+        if let unavailableReason {
+            FileHandle.standardError.write(Data("live tests skipped: \(unavailableReason)\n".utf8))
+            return false
+        }
+        return true
+    }
+
+    /// Runs `arguments` inside namespace `namespace` (`ip netns exec`).
+    @discardableResult
+    static func exec(_ namespace: String, _ arguments: [String]) throws -> Tool.Result {
+        try Tool.run(try #require(Tool.find("ip")), ["netns", "exec", namespace] + arguments)
+    }
+
+    /// Runs `ip arguments…`.
+    @discardableResult
+    static func ip(_ arguments: String...) throws -> Tool.Result {
+        try Tool.run(try #require(Tool.find("ip")), arguments)
+    }
+
+    /// Starts `arguments` inside `namespace` without waiting; output goes to `log`.
+    static func spawn(_ namespace: String, _ arguments: [String], log: String) throws -> Process {
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(Tool.find("ip")))
+        process.arguments = ["netns", "exec", namespace] + arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    /// The MAC address of `eth0` in `namespace`, as the kernel reports it.
+    static func mac(of namespace: String) throws -> String {
+        let text = try exec(namespace, ["cat", "/sys/class/net/eth0/address"]).stdout
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Waits up to `seconds` for `condition`.
+    static func wait(seconds: Double, until condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return try condition()
+    }
+
+    /// The SHA-256 of the file at `path`.
+    static func sha256(_ path: String) throws -> String {
+        try Tool.run(try #require(Tool.find("sha256sum")), [path]).stdout.split(separator: " ").first.map(String.init) ?? ""
+    }
+}
+
+/// A topology of containers on one bridge, made with `pier up` and removed with `pier down`.
+/// Container `n` (1-based) is namespace `plv-<tag><n>` on port `c<n>` (TAP `plv<tag><n>`),
+/// address 172.31.<subnet>.<n+1>/24; the bridge is 172.31.<subnet>.1.
+final class LiveTopology {
+    let tag: String
+    let count: Int
+    let subnet: Int
+    let directory: TemporaryDirectory
+    let path: String
+
+    init(tag: String, containers count: Int, subnet: Int) throws {
+        self.tag = tag
+        self.count = count
+        self.subnet = subnet
+        directory = try TemporaryDirectory()
+        path = directory.path("\(tag).yaml")
+        var yaml = "node: plv-\(tag)\nports:\n"
+        for n in 1...count { yaml += "  - {name: c\(n), tap: plv\(tag)\(n)}\n" }
+        yaml += "bridges:\n  - name: br0\n    ports: [\((1...count).map { "c\($0)" }.joined(separator: ", "))]\n"
+        yaml += "    ip: 172.31.\(subnet).1/24\n    mac: 02:42:ac:1f:\(String(format: "%02x", subnet)):01\n"
+        yaml += "containers:\n"
+        for n in 1...count { yaml += "  - {name: \(namespace(n)), port: c\(n), ip: \(address(n))/24}\n" }
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        _ = try Tool.pier("down", path)  // leftovers of an interrupted run
+        let up = try Tool.pier("up", path)
+        #expect(up.status == 0, "pier up: \(up)")
+    }
+
+    deinit { _ = try? Tool.pier("down", path) }
+
+    /// The node name (its control socket is /run/pier/NODE.sock).
+    var node: String { "plv-\(tag)" }
+    /// Container `n`'s namespace.
+    func namespace(_ n: Int) -> String { "plv-\(tag)\(n)" }
+    /// Container `n`'s address.
+    func address(_ n: Int) -> String { "172.31.\(subnet).\(n + 1)" }
+    /// The bridge's address, the containers' gateway.
+    var gateway: String { "172.31.\(subnet).1" }
+}
+
+/// A `pier switch` process started by a test, stopped by its PID.
+final class SwitchProcess {
+    let process = Process()
+    let logPath: String
+
+    /// Starts `pier switch --config TOPO extra…` and waits until every port is up.
+    init(_ topology: LiveTopology, extra: [String] = []) throws {
+        logPath = topology.directory.path("switch.log")
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.executableURL = URL(fileURLWithPath: try #require(Paths.pier))
+        process.arguments = ["switch", "--config", topology.path] + extra
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let up = Live.wait(seconds: 10) { self.log.components(separatedBy: ": up (").count - 1 >= topology.count }
+        #expect(up, "the switch did not bring every port up: \(log)")
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+    /// What the switch printed so far.
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Sends SIGTERM and waits for the exit; returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+/// Python programs the tests run inside namespaces.
+enum Scripts {
+    /// `python3 -c SINK PORT FILE`: accepts one TCP connection and writes what it receives to FILE.
+    static let sink = """
+        import socket, sys
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("0.0.0.0", int(sys.argv[1])))
+        server.listen(1)
+        connection, _ = server.accept()
+        with open(sys.argv[2], "wb") as out:
+            while True:
+                data = connection.recv(65536)
+                if not data:
+                    break
+                out.write(data)
+        """
+
+    /// `python3 -c SEND HOST PORT FILE`: connects (retrying for 5 s) and sends FILE.
+    static let send = """
+        import socket, sys, time
+        deadline = time.time() + 5
+        while True:
+            try:
+                connection = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+        with open(sys.argv[3], "rb") as data:
+            connection.sendall(data.read())
+        connection.shutdown(socket.SHUT_WR)
+        connection.recv(1)
+        connection.close()
+        """
+
+    /// `python3 -c GARBAGE RATE SECONDS`: sends RATE random frames a second (14 to 1514 bytes,
+    /// random bytes after a broadcast or random destination) out of eth0 for SECONDS.
+    static let garbage = """
+        import os, random, socket, sys, time
+        rate, seconds = int(sys.argv[1]), float(sys.argv[2])
+        raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        raw.bind(("eth0", 0))
+        sent, start = 0, time.time()
+        while time.time() - start < seconds:
+            for _ in range(100):
+                body = os.urandom(random.randint(14, 1514))
+                if random.random() < 0.5:
+                    body = b"\\xff" * 6 + body[6:]
+                try:
+                    raw.send(body)
+                    sent += 1
+                except OSError:
+                    pass
+            target = start + sent / rate
+            delay = target - time.time()
+            if delay > 0:
+                time.sleep(delay)
+        print("sent", sent)
+        """
+}
+
+/// Writes `count` random bytes (from /dev/urandom) to `path`.
+func writeRandomFile(_ path: String, count: Int) throws {
+    let source = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+    defer { try? source.close() }
+    var data = Data()
+    while data.count < count { data.append(source.readData(ofLength: min(1 << 20, count - data.count))) }
+    try data.write(to: URL(fileURLWithPath: path))
+}
