@@ -105,7 +105,11 @@ public final class LiveSwitch {
         _ = try check(pier_epoll_add(epoll, signals, Token.signal), "epoll_ctl")
         _ = try check(pier_epoll_add(epoll, timer, Token.timer), "epoll_ctl")
         if let controlPath {
-            listener = try check(pier_unix_listen(controlPath), "control socket \(controlPath)")
+            let result = pier_unix_listen(controlPath)
+            guard result != -EADDRINUSE else {
+                throw Failure(description: "\(controlPath): a switch for this node is already running")
+            }
+            listener = try check(result, "control socket \(controlPath)")
             _ = try check(pier_epoll_add(epoll, listener, Token.control), "epoll_ctl")
         }
     }
@@ -225,10 +229,10 @@ public final class LiveSwitch {
         pipeline.context.now = Timestamp(nanoseconds: pier_monotonic_ns())
         var reply = control(name).joined(separator: "\n")
         reply += "\n"
-        var bytes = Array(reply.utf8)
+        let bytes = Array(reply.utf8)
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { pier_write(connection, $0.baseAddress! + offset, $0.count - offset) }
+            let written = bytes.withUnsafeBytes { pier_send(connection, $0.baseAddress! + offset, $0.count - offset) }
             guard written > 0 else { return }
             offset += written
         }

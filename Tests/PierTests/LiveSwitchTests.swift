@@ -27,6 +27,9 @@ struct LiveSwitchTests {
             let mac = try Live.mac(of: topology.namespace(n))
             #expect(fdb.lines.contains { $0.hasPrefix("  \(mac) dev c\(n) age ") }, "no \(mac) on c\(n): \(fdb)")
         }
+        let second = try Tool.pier("switch", "--config", topology.path)
+        #expect(second.status == 1 && second.errorLines == ["pier: /run/pier/\(topology.node).sock: a switch for this node is already running"],
+                "\(second)")
         let conntrack = try Tool.pier("conntrack", "--node", topology.node)
         #expect(conntrack.status == 0 && conntrack.lines.count == 1, "\(conntrack)")
         #expect(live.stop() == 0, "\(live.log)")
