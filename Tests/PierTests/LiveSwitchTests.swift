@@ -231,3 +231,80 @@ struct LiveUpDownTests {
         #expect(try Live.ip("link", "show", "dev", "plvum1").status != 0, "the TAP device outlived pier down")
     }
 }
+
+/// Two nodes on one machine: each `pier switch` runs in a namespace of its own (the node),
+/// with one container, and the nodes' uplinks meet on a veth underlay (a kernel bridge in
+/// each node joins the uplink's TAP device and the veth end). Each node's default route
+/// points at the other node's uplink address, as host-gw routes would: pod to pod crosses
+/// two Pier routers.
+@Suite(.serialized, .enabled(if: Live.available, "live tests need root, ip, ping, python3 and /dev/net/tun"))
+struct LiveTwoNodeTests {
+    @Test func podsOnTwoNodesPingAndTransfer() throws {
+        let directory = try TemporaryDirectory()
+        let nodes = ["a", "b"]
+        var configs: [String] = []
+        for (index, node) in nodes.enumerated() {
+            let other = 20 - index * 10
+            let path = directory.path("\(node).yaml")
+            try """
+                node: plv-n\(node)
+                ports:
+                  - {name: eth0, tap: plvn\(node)up, mac: 02:00:c0:a8:4d:\(index + 1)0, ip: 192.168.77.\(10 + index * 10)/24, gateway: 192.168.77.\(other)}
+                  - {name: c1, tap: plvn\(node)1}
+                bridges:
+                  - {name: docker0, ports: [c1], ip: 10.77.\(index + 1).1/24, mac: 02:42:0a:4d:0\(index + 1):01}
+                containers:
+                  - {name: plv-n\(node)1, port: c1, ip: 10.77.\(index + 1).2/24}
+                """.write(toFile: path, atomically: true, encoding: .utf8)
+            configs.append(path)
+        }
+        func cleanUp() {
+            for path in configs { _ = try? Tool.pier("down", path) }
+            for node in nodes { _ = try? Live.ip("netns", "delete", "plv-n\(node)") }
+        }
+        cleanUp()
+        defer { cleanUp() }
+        try Live.ip("netns", "add", "plv-na")
+        try Live.ip("netns", "add", "plv-nb")
+        #expect(try Live.ip("-n", "plv-na", "link", "add", "plvnav", "type", "veth", "peer", "name", "plvnbv", "netns", "plv-nb").status == 0)
+        for node in nodes {
+            let ns = "plv-n\(node)"
+            for command in [
+                ["-n", ns, "link", "add", "plvn\(node)br", "type", "bridge"],
+                ["-n", ns, "link", "set", "plvn\(node)br", "up"],
+                ["-n", ns, "link", "set", "plvn\(node)v", "master", "plvn\(node)br", "up"],
+                ["-n", ns, "tuntap", "add", "dev", "plvn\(node)up", "mode", "tap"],
+                ["-n", ns, "link", "set", "plvn\(node)up", "master", "plvn\(node)br", "up"],
+            ] {
+                let result = try Tool.run(try #require(Tool.find("ip")), command)
+                #expect(result.status == 0, "ip \(command.joined(separator: " ")): \(result)")
+            }
+            let up = try Tool.pier("up", directory.path("\(node).yaml"))
+            #expect(up.status == 0, "\(up)")
+        }
+        let switches = try nodes.map { node in
+            try SwitchProcess(config: directory.path("\(node).yaml"), log: directory.path("\(node).log"), ports: 2, namespace: "plv-n\(node)")
+        }
+        defer { for live in switches { live.stop() } }
+        // The first frames wait for ARP across both nodes (Pier asks again once a second).
+        let reached = try Live.wait(seconds: 5) {
+            try Live.exec("plv-na1", ["ping", "-c", "1", "-W", "1", "10.77.2.2"]).status == 0
+        }
+        #expect(reached, "a -> b never answered")
+        let there = try Live.exec("plv-na1", ["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.77.2.2"])
+        #expect(there.stdout.contains("3 received") && there.stdout.contains("ttl=62"), "a -> b, two routers: \(there)")
+        let back = try Live.exec("plv-nb1", ["ping", "-c", "2", "-i", "0.2", "-W", "2", "10.77.1.2"])
+        #expect(back.stdout.contains("2 received"), "b -> a: \(back)")
+        // 10 MB across the two nodes arrive identical.
+        let data = directory.path("data")
+        try writeRandomFile(data, count: 10_000_000)
+        let received = directory.path("received")
+        let server = try Live.spawn("plv-nb1", ["python3", "-c", Scripts.sink, "5005", received], log: directory.path("server.log"))
+        let client = try Live.exec("plv-na1", ["python3", "-c", Scripts.send, "10.77.2.2", "5005", data])
+        #expect(client.status == 0, "\(client)")
+        server.waitUntilExit()
+        #expect(try Live.sha256(received) == Live.sha256(data))
+        for live in switches { #expect(live.stop() == 0, "\(live.log)") }
+        #expect(switches[0].log.contains("routed"), "\(switches[0].log)")
+    }
+}
