@@ -308,3 +308,80 @@ struct LiveTwoNodeTests {
         #expect(switches[0].log.contains("routed"), "\(switches[0].log)")
     }
 }
+
+/// The Linux kernel as the peer node, host-gw style: node A is `pier switch` (in namespace
+/// plv-ka) with a container; node B (namespace plv-kb) is the kernel's own router, bridge and
+/// a pod namespace, with a route to A's pod subnet via A's uplink address; A's default route
+/// points at B. Ping and TCP between the pods, both directions.
+@Suite(.serialized, .enabled(if: Live.available, "live tests need root, ip, ping, python3 and /dev/net/tun"))
+struct LiveKernelPeerTests {
+    @Test func podBehindPierAndPodBehindTheKernel() throws {
+        let directory = try TemporaryDirectory()
+        let config = directory.path("a.yaml")
+        try """
+            node: plv-ka
+            ports:
+              - {name: eth0, tap: plvkaup, mac: 02:00:c0:a8:4e:0a, ip: 192.168.78.10/24, gateway: 192.168.78.20}
+              - {name: c1, tap: plvka1}
+            bridges:
+              - {name: docker0, ports: [c1], ip: 10.78.1.1/24, mac: 02:42:0a:4e:01:01}
+            containers:
+              - {name: plv-ka1, port: c1, ip: 10.78.1.2/24}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        func cleanUp() {
+            _ = try? Tool.pier("down", config)
+            for ns in ["plv-ka", "plv-kb", "plv-kb1"] { _ = try? Live.ip("netns", "delete", ns) }
+        }
+        cleanUp()
+        defer { cleanUp() }
+        let ip = try #require(Tool.find("ip"))
+        for command in [
+            ["netns", "add", "plv-ka"], ["netns", "add", "plv-kb"], ["netns", "add", "plv-kb1"],
+            // Node A's underlay: its uplink TAP and a veth end on a kernel bridge.
+            ["-n", "plv-ka", "link", "add", "plvkav", "type", "veth", "peer", "name", "plvkbv", "netns", "plv-kb"],
+            ["-n", "plv-ka", "link", "add", "plvkabr", "type", "bridge"],
+            ["-n", "plv-ka", "link", "set", "plvkabr", "up"],
+            ["-n", "plv-ka", "link", "set", "plvkav", "master", "plvkabr", "up"],
+            ["-n", "plv-ka", "tuntap", "add", "dev", "plvkaup", "mode", "tap"],
+            ["-n", "plv-ka", "link", "set", "plvkaup", "master", "plvkabr", "up"],
+            // Node B: the kernel routes between its uplink and its bridge.
+            ["-n", "plv-kb", "addr", "add", "192.168.78.20/24", "dev", "plvkbv"],
+            ["-n", "plv-kb", "link", "set", "plvkbv", "up"],
+            ["-n", "plv-kb", "link", "add", "plvkbbr", "type", "bridge"],
+            ["-n", "plv-kb", "addr", "add", "10.78.2.1/24", "dev", "plvkbbr"],
+            ["-n", "plv-kb", "link", "set", "plvkbbr", "up"],
+            ["-n", "plv-kb", "link", "add", "plvkb1", "type", "veth", "peer", "name", "eth0", "netns", "plv-kb1"],
+            ["-n", "plv-kb", "link", "set", "plvkb1", "master", "plvkbbr", "up"],
+            ["-n", "plv-kb", "route", "add", "10.78.1.0/24", "via", "192.168.78.10"],
+            ["netns", "exec", "plv-kb", "sysctl", "-qw", "net.ipv4.ip_forward=1"],
+            ["-n", "plv-kb1", "addr", "add", "10.78.2.2/24", "dev", "eth0"],
+            ["-n", "plv-kb1", "link", "set", "eth0", "up"],
+            ["-n", "plv-kb1", "link", "set", "lo", "up"],
+            ["-n", "plv-kb1", "route", "add", "default", "via", "10.78.2.1"],
+        ] {
+            let result = try Tool.run(ip, command)
+            #expect(result.status == 0, "ip \(command.joined(separator: " ")): \(result)")
+        }
+        let up = try Tool.pier("up", config)
+        #expect(up.status == 0, "\(up)")
+        let live = try SwitchProcess(config: config, log: directory.path("a.log"), ports: 2, namespace: "plv-ka")
+        defer { live.stop() }
+        let reached = try Live.wait(seconds: 5) { try Live.exec("plv-ka1", ["ping", "-c", "1", "-W", "1", "10.78.2.2"]).status == 0 }
+        #expect(reached, "the pod behind the kernel never answered")
+        let there = try Live.exec("plv-ka1", ["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.78.2.2"])
+        #expect(there.stdout.contains("3 received") && there.stdout.contains("ttl=62"), "Pier pod -> kernel pod: \(there)")
+        let back = try Live.exec("plv-kb1", ["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.78.1.2"])
+        #expect(back.stdout.contains("3 received") && back.stdout.contains("ttl=62"), "kernel pod -> Pier pod: \(back)")
+        for (from, to, address, port) in [("plv-ka1", "plv-kb1", "10.78.2.2", 5006), ("plv-kb1", "plv-ka1", "10.78.1.2", 5007)] {
+            let data = directory.path("data-\(port)")
+            try writeRandomFile(data, count: 4_000_000)
+            let received = directory.path("received-\(port)")
+            let server = try Live.spawn(to, ["python3", "-c", Scripts.sink, String(port), received], log: directory.path("server-\(port).log"))
+            let client = try Live.exec(from, ["python3", "-c", Scripts.send, address, String(port), data])
+            #expect(client.status == 0, "\(from) -> \(to): \(client)")
+            server.waitUntilExit()
+            #expect(try Live.sha256(received) == Live.sha256(data), "\(from) -> \(to)")
+        }
+        #expect(live.stop() == 0, "\(live.log)")
+    }
+}
