@@ -84,7 +84,12 @@ public final class LiveSwitch {
     /// Runs until SIGINT or SIGTERM, then closes the captures (flushing them).
     public func run() throws(Failure) {
         try setUp()
-        for tap in ports { bringUp(tap, announce: false) }
+        for tap in ports {
+            let error = bringUp(tap, announce: false)
+            if error == EPERM || error == EACCES {
+                throw Failure(description: "\(tap.location): \(systemMessage(error)) (pier switch needs root or CAP_NET_ADMIN)")
+            }
+        }
         var batch = Batch()
         var tokens = [UInt64](repeating: 0, count: 64)
         while running {
@@ -192,8 +197,10 @@ public final class LiveSwitch {
         log("port \(tap.name): down (\(tap.location): \(reason))")
     }
 
-    /// Opens `tap`'s device and watches it; logs the change when `announce`, or why not.
-    private func bringUp(_ tap: TapPort, announce: Bool) {
+    /// Opens `tap`'s device and watches it; logs that it is up, or at start why not; returns
+    /// the errno that kept it closed (0 when open).
+    @discardableResult
+    private func bringUp(_ tap: TapPort, announce: Bool) -> Int32 {
         let error = tap.open()
         if error == 0 {
             _ = pier_epoll_add(epoll, tap.descriptor, UInt64(ports.firstIndex { $0 === tap } ?? 0))
@@ -201,6 +208,7 @@ public final class LiveSwitch {
         } else if !announce {
             log("port \(tap.name): waiting for \(tap.location) (\(systemMessage(error)))")
         }
+        return error
     }
 
     /// Once a second: notice deleted namespaces, retry down ports, print stats when due.
