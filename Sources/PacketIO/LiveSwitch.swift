@@ -42,6 +42,10 @@ public final class LiveSwitch {
     private var signals: Int32 = -1
     private var timer: Int32 = -1
     private var listener: Int32 = -1
+    private let allocationCount: (() -> UInt64)?
+    /// Heap allocations made while frames were read, processed and written (counted when an
+    /// allocation counter was given): zero once the pool is warm.
+    public private(set) var framePathAllocations: UInt64 = 0
     private var ticks = 0
     private var running = true
 
@@ -54,9 +58,12 @@ public final class LiveSwitch {
 
     /// Makes a switch over `ports`, writing each port's traffic to `captures` where given,
     /// printing counters every `statsInterval` seconds (0: only at the end), serving
-    /// `control` requests on a Unix socket at `controlPath`, and logging through `log`.
+    /// `control` requests on a Unix socket at `controlPath`, logging through `log`, and
+    /// counting the frame path's heap allocations with `allocationCount` when given.
     public init(pipeline: Pipeline, ports: [TapPort], captures: [PortID: PcapWriter], statsInterval: Int,
-                controlPath: String?, control: @escaping ControlHandler, log: @escaping (String) -> Void) {
+                controlPath: String?, control: @escaping ControlHandler, log: @escaping (String) -> Void,
+                allocationCount: (() -> UInt64)? = nil) {
+        self.allocationCount = allocationCount
         self.pipeline = pipeline
         self.ports = ports
         var byPort = [TapPort?](repeating: nil, count: pipeline.config.ports.count)
@@ -135,8 +142,10 @@ public final class LiveSwitch {
         default:
             let tap = ports[Int(token)]
             guard tap.isUp else { return }
+            let allocationsBefore = allocationCount?() ?? 0
             receive(from: tap, into: &batch)
             pipeline.process(&batch, into: &sink, now: Timestamp(nanoseconds: pier_monotonic_ns()))
+            if let allocationCount { framePathAllocations += allocationCount() - allocationsBefore }
             try afterBatch()
         }
     }
