@@ -66,7 +66,7 @@ struct LiveSwitchTests {
     /// forgets its MAC, the other containers keep talking, and recreating it brings the port back.
     @Test func namespaceDeletedAndRecreated() throws {
         let topology = try LiveTopology(tag: "ln", containers: 3, subnet: 13)
-        let live = try SwitchProcess(topology)
+        let live = try SwitchProcess(topology, extra: ["--stats-interval", "1"])
         defer { live.stop() }
         let flood = try Live.spawn(topology.namespace(1), ["ping", "-i", "0.01", "-w", "6", topology.address(2)],
                                    log: topology.directory.path("flood.log"))
@@ -87,6 +87,9 @@ struct LiveSwitchTests {
         #expect(after.stdout.contains("2 received"), "c1 -> c2 after it came back: \(after)")
         flood.waitUntilExit()
         #expect(live.log.components(separatedBy: "port c2: down").count == 2, "one line for the one loss: \(live.log)")
+        let periodic = live.log.split(separator: "\n").filter { $0.hasPrefix("switch: stats: c1 up rx ") }
+        #expect(periodic.count >= 4, "--stats-interval 1 over ~6 s: \(live.log)")
+        #expect(periodic.contains { $0.contains("c2 down") }, "a stats line while c2 was down: \(live.log)")
         #expect(live.stop() == 0, "\(live.log)")
     }
 
