@@ -239,10 +239,11 @@ struct LiveUpDownTests {
 /// with one container, and the nodes' uplinks meet on a veth underlay (a kernel bridge in
 /// each node joins the uplink's TAP device and the veth end). Each node's default route
 /// points at the other node's uplink address, as host-gw routes would: pod to pod crosses
-/// two Pier routers.
+/// two Pier routers. Without and with `--offload`.
 @Suite(.serialized, .enabled(if: Live.available, "live tests need root, ip, ping, python3 and /dev/net/tun"))
 struct LiveTwoNodeTests {
-    @Test func podsOnTwoNodesPingAndTransfer() throws {
+    @Test(arguments: [false, true])
+    func podsOnTwoNodesPingAndTransfer(offload: Bool) throws {
         let directory = try TemporaryDirectory()
         let nodes = ["a", "b"]
         var configs: [String] = []
@@ -286,7 +287,8 @@ struct LiveTwoNodeTests {
             #expect(up.status == 0, "\(up)")
         }
         let switches = try nodes.map { node in
-            try SwitchProcess(config: directory.path("\(node).yaml"), log: directory.path("\(node).log"), ports: 2, namespace: "plv-n\(node)")
+            try SwitchProcess(config: directory.path("\(node).yaml"), log: directory.path("\(node).log"), ports: 2, namespace: "plv-n\(node)",
+                              extra: offload ? ["--offload"] : [])
         }
         defer { for live in switches { live.stop() } }
         // The first frames wait for ARP across both nodes (Pier asks again once a second).
@@ -315,10 +317,12 @@ struct LiveTwoNodeTests {
 /// The Linux kernel as the peer node, host-gw style: node A is `pier switch` (in namespace
 /// plv-ka) with a container; node B (namespace plv-kb) is the kernel's own router, bridge and
 /// a pod namespace, with a route to A's pod subnet via A's uplink address; A's default route
-/// points at B. Ping and TCP between the pods, both directions.
+/// points at B. Ping and TCP between the pods, both directions; without and with `--offload`
+/// (64 KB segments routed by Pier and then by the kernel).
 @Suite(.serialized, .enabled(if: Live.available, "live tests need root, ip, ping, python3 and /dev/net/tun"))
 struct LiveKernelPeerTests {
-    @Test func podBehindPierAndPodBehindTheKernel() throws {
+    @Test(arguments: [false, true])
+    func podBehindPierAndPodBehindTheKernel(offload: Bool) throws {
         let directory = try TemporaryDirectory()
         let config = directory.path("a.yaml")
         try """
@@ -367,7 +371,8 @@ struct LiveKernelPeerTests {
         }
         let up = try Tool.pier("up", config)
         #expect(up.status == 0, "\(up)")
-        let live = try SwitchProcess(config: config, log: directory.path("a.log"), ports: 2, namespace: "plv-ka")
+        let live = try SwitchProcess(config: config, log: directory.path("a.log"), ports: 2, namespace: "plv-ka",
+                                     extra: offload ? ["--offload"] : [])
         defer { live.stop() }
         let reached = try Live.wait(seconds: 5) { try Live.exec("plv-ka1", ["ping", "-c", "1", "-W", "1", "10.78.2.2"]).status == 0 }
         #expect(reached, "the pod behind the kernel never answered")
