@@ -46,6 +46,7 @@ public final class LiveSwitch {
     /// Heap allocations made while frames were read, processed and written (counted when an
     /// allocation counter was given): zero once the pool is warm.
     public private(set) var framePathAllocations: UInt64 = 0
+    private var connections = Set<Int32>()
     private var ticks = 0
     private var running = true
 
@@ -54,6 +55,8 @@ public final class LiveSwitch {
         static let signal: UInt64 = 1 << 32
         static let timer: UInt64 = 1 << 32 + 1
         static let control: UInt64 = 1 << 32 + 2
+        /// A control connection: this bit with its descriptor.
+        static let connection: UInt64 = 1 << 33
     }
 
     /// Makes a switch over `ports`, writing each port's traffic to `captures` where given,
@@ -81,7 +84,7 @@ public final class LiveSwitch {
     deinit {
         sink.header.deallocate()
         for tap in ports { tap.close() }
-        for descriptor in [epoll, signals, timer, listener] where descriptor >= 0 { _ = Glibc.close(descriptor) }
+        for descriptor in [epoll, signals, timer, listener] + connections where descriptor >= 0 { _ = Glibc.close(descriptor) }
         if let controlPath, listener >= 0 { unlink(controlPath) }
     }
 
@@ -138,7 +141,9 @@ public final class LiveSwitch {
         case Token.timer:
             if pier_timerfd_read(timer) > 0 { tick() }
         case Token.control:
-            serveControl()
+            acceptControl()
+        case Token.connection...:
+            answerControl(Int32(truncatingIfNeeded: token & 0xffff_ffff))
         default:
             let tap = ports[Int(token)]
             guard tap.isUp else { return }
@@ -233,10 +238,23 @@ public final class LiveSwitch {
         if statsInterval > 0 && ticks % statsInterval == 0 { log(statsLine()) }
     }
 
-    /// Answers one control connection: a table name in, lines out.
-    private func serveControl() {
+    /// Takes a control connection; it is answered once its request is there (a table name in,
+    /// lines out).
+    private func acceptControl() {
         let connection = pier_unix_accept(listener)
         guard connection >= 0 else { return }
+        // Answered when its request arrives, so a client that is slow to ask stalls nothing.
+        guard pier_epoll_add(epoll, connection, Token.connection | UInt64(connection)) == 0 else {
+            _ = Glibc.close(connection)
+            return
+        }
+        connections.insert(connection)
+    }
+
+    /// Reads a control connection's request (a table name) and sends the table back.
+    private func answerControl(_ connection: Int32) {
+        _ = pier_epoll_remove(epoll, connection)
+        connections.remove(connection)
         defer { _ = Glibc.close(connection) }
         var request = [UInt8](repeating: 0, count: 256)
         let count = request.withUnsafeMutableBytes { pier_read(connection, $0.baseAddress, $0.count) }

@@ -36,6 +36,33 @@ struct LiveSwitchTests {
         #expect(live.log.contains("switch: stopped"), "\(live.log)")
     }
 
+    /// Control clients that connect and say nothing hold up neither traffic nor other clients:
+    /// with three of them connected, `pier fdb` answers at once (a switch that read each
+    /// request as it accepted would sit out a 1 s timeout for each) and ping goes through.
+    @Test func silentControlClientsStallNothing() throws {
+        let topology = try LiveTopology(tag: "lc", containers: 2, subnet: 18)
+        let live = try SwitchProcess(topology)
+        defer { live.stop() }
+        let hold = "import socket, sys, time\nclients = []\nfor _ in range(3):\n    s = socket.socket(socket.AF_UNIX)\n    s.connect(sys.argv[1])\n    clients.append(s)\nprint('connected', flush=True)\ntime.sleep(4)\n"
+        let log = topology.directory.path("hold.log")
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: try #require(Tool.find("python3")))
+        holder.arguments = ["-c", hold, "/run/pier/\(topology.node).sock"]
+        holder.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try holder.run()
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
+        #expect(Live.wait(seconds: 3) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("connected") })
+        let started = Date()
+        let fdb = try Tool.pier("fdb", "--node", topology.node)
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(fdb.status == 0 && fdb.lines.first?.hasPrefix("fdb br0: ") == true, "\(fdb)")
+        #expect(elapsed < 1.5, "pier fdb took \(elapsed) s behind three silent clients")
+        let ping = try Live.exec(topology.namespace(1), ["ping", "-c", "3", "-i", "0.2", "-W", "1", topology.address(2)])
+        #expect(ping.stdout.contains("3 received"), "\(ping)")
+        #expect(live.stop() == 0, "\(live.log)")
+    }
+
     /// 10 MB over TCP from one container to the other arrive byte-identical (SHA-256).
     @Test func tcpTransferArrivesIdentical() throws {
         let topology = try LiveTopology(tag: "lt", containers: 2, subnet: 12)
