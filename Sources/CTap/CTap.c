@@ -193,6 +193,8 @@ ptrdiff_t pier_write(int fd, const void *buffer, size_t count) {
     return written < 0 ? -errno : written;
 }
 
+int pier_unix_connect(const char *path);
+
 static int unix_address(const char *path, struct sockaddr_un *address) {
     memset(address, 0, sizeof *address);
     address->sun_family = AF_UNIX;
@@ -211,6 +213,12 @@ int pier_unix_listen(const char *path) {
     struct sockaddr_un address;
     int status = unix_address(path, &address);
     if (status < 0) return status;
+    // A socket someone answers on belongs to a running switch: never take it over.
+    int probe = pier_unix_connect(path);
+    if (probe >= 0) {
+        close(probe);
+        return -EADDRINUSE;
+    }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -errno;
     unlink(path);
@@ -287,4 +295,9 @@ ptrdiff_t pier_write_two(int fd, const void *header, size_t header_count, const 
     struct iovec parts[2] = {{(void *)header, header_count}, {(void *)data, count}};
     ssize_t written = writev(fd, parts, 2);
     return written < 0 ? -errno : written;
+}
+
+ptrdiff_t pier_send(int fd, const void *buffer, size_t count) {
+    ssize_t sent = send(fd, buffer, count, MSG_NOSIGNAL);
+    return sent < 0 ? -errno : sent;
 }

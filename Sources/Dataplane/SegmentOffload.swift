@@ -9,7 +9,11 @@
 /// Zero (`none`) for every frame that did not come from such a device. A stage that changes
 /// a frame's length at the front (encapsulation, decapsulation) must account for it: the live
 /// switch moves `checksumStart` by the change and refuses to pass on a segmentation request
-/// for a frame whose length changed.
+/// for a frame whose length changed. A stage that rewrites addresses in a frame whose
+/// checksum is partial (`needsChecksum`) must treat the TCP/UDP checksum field as what it then
+/// holds, the pseudo-header's sum not yet complemented: add the new address and subtract the
+/// old without complementing, and leave it alone for a port change (the kernel sums the ports
+/// itself), as Linux's `inet_proto_csum_replace4` does for `CHECKSUM_PARTIAL`.
 public struct SegmentOffload: Equatable, Sendable {
     /// `VIRTIO_NET_HDR_F_NEEDS_CSUM` (1): the checksum is partial; `DATA_VALID` (2).
     public var flags: UInt8 = 0
@@ -31,6 +35,9 @@ public struct SegmentOffload: Equatable, Sendable {
 
     /// Makes an empty offload record.
     public init() {}
+
+    /// True when the transport checksum is partial (`VIRTIO_NET_HDR_F_NEEDS_CSUM`).
+    public var needsChecksum: Bool { flags & 1 != 0 }
 
     /// True when there is nothing for the kernel to do.
     public var isNone: Bool { flags == 0 && segmentationType == 0 }

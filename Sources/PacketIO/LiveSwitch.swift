@@ -42,6 +42,11 @@ public final class LiveSwitch {
     private var signals: Int32 = -1
     private var timer: Int32 = -1
     private var listener: Int32 = -1
+    private let allocationCount: (() -> UInt64)?
+    /// Heap allocations made while frames were read, processed and written (counted when an
+    /// allocation counter was given): zero once the pool is warm.
+    public private(set) var framePathAllocations: UInt64 = 0
+    private var connections = Set<Int32>()
     private var ticks = 0
     private var running = true
 
@@ -50,13 +55,18 @@ public final class LiveSwitch {
         static let signal: UInt64 = 1 << 32
         static let timer: UInt64 = 1 << 32 + 1
         static let control: UInt64 = 1 << 32 + 2
+        /// A control connection: this bit with its descriptor.
+        static let connection: UInt64 = 1 << 33
     }
 
     /// Makes a switch over `ports`, writing each port's traffic to `captures` where given,
     /// printing counters every `statsInterval` seconds (0: only at the end), serving
-    /// `control` requests on a Unix socket at `controlPath`, and logging through `log`.
+    /// `control` requests on a Unix socket at `controlPath`, logging through `log`, and
+    /// counting the frame path's heap allocations with `allocationCount` when given.
     public init(pipeline: Pipeline, ports: [TapPort], captures: [PortID: PcapWriter], statsInterval: Int,
-                controlPath: String?, control: @escaping ControlHandler, log: @escaping (String) -> Void) {
+                controlPath: String?, control: @escaping ControlHandler, log: @escaping (String) -> Void,
+                allocationCount: (() -> UInt64)? = nil) {
+        self.allocationCount = allocationCount
         self.pipeline = pipeline
         self.ports = ports
         var byPort = [TapPort?](repeating: nil, count: pipeline.config.ports.count)
@@ -74,7 +84,7 @@ public final class LiveSwitch {
     deinit {
         sink.header.deallocate()
         for tap in ports { tap.close() }
-        for descriptor in [epoll, signals, timer, listener] where descriptor >= 0 { _ = Glibc.close(descriptor) }
+        for descriptor in [epoll, signals, timer, listener] + connections where descriptor >= 0 { _ = Glibc.close(descriptor) }
         if let controlPath, listener >= 0 { unlink(controlPath) }
     }
 
@@ -84,7 +94,12 @@ public final class LiveSwitch {
     /// Runs until SIGINT or SIGTERM, then closes the captures (flushing them).
     public func run() throws(Failure) {
         try setUp()
-        for tap in ports { bringUp(tap, announce: false) }
+        for tap in ports {
+            let error = bringUp(tap, announce: false)
+            if error == EPERM || error == EACCES {
+                throw Failure(description: "\(tap.location): \(systemMessage(error)) (pier switch needs root or CAP_NET_ADMIN)")
+            }
+        }
         var batch = Batch()
         var tokens = [UInt64](repeating: 0, count: 64)
         while running {
@@ -105,7 +120,11 @@ public final class LiveSwitch {
         _ = try check(pier_epoll_add(epoll, signals, Token.signal), "epoll_ctl")
         _ = try check(pier_epoll_add(epoll, timer, Token.timer), "epoll_ctl")
         if let controlPath {
-            listener = try check(pier_unix_listen(controlPath), "control socket \(controlPath)")
+            let result = pier_unix_listen(controlPath)
+            guard result != -EADDRINUSE else {
+                throw Failure(description: "\(controlPath): a switch for this node is already running")
+            }
+            listener = try check(result, "control socket \(controlPath)")
             _ = try check(pier_epoll_add(epoll, listener, Token.control), "epoll_ctl")
         }
     }
@@ -122,12 +141,16 @@ public final class LiveSwitch {
         case Token.timer:
             if pier_timerfd_read(timer) > 0 { tick() }
         case Token.control:
-            serveControl()
+            acceptControl()
+        case Token.connection...:
+            answerControl(Int32(truncatingIfNeeded: token & 0xffff_ffff))
         default:
             let tap = ports[Int(token)]
             guard tap.isUp else { return }
+            let allocationsBefore = allocationCount?() ?? 0
             receive(from: tap, into: &batch)
             pipeline.process(&batch, into: &sink, now: Timestamp(nanoseconds: pier_monotonic_ns()))
+            if let allocationCount { framePathAllocations += allocationCount() - allocationsBefore }
             try afterBatch()
         }
     }
@@ -188,8 +211,10 @@ public final class LiveSwitch {
         log("port \(tap.name): down (\(tap.location): \(reason))")
     }
 
-    /// Opens `tap`'s device and watches it; logs the change when `announce`, or why not.
-    private func bringUp(_ tap: TapPort, announce: Bool) {
+    /// Opens `tap`'s device and watches it; logs that it is up, or at start why not; returns
+    /// the errno that kept it closed (0 when open).
+    @discardableResult
+    private func bringUp(_ tap: TapPort, announce: Bool) -> Int32 {
         let error = tap.open()
         if error == 0 {
             _ = pier_epoll_add(epoll, tap.descriptor, UInt64(ports.firstIndex { $0 === tap } ?? 0))
@@ -197,6 +222,7 @@ public final class LiveSwitch {
         } else if !announce {
             log("port \(tap.name): waiting for \(tap.location) (\(systemMessage(error)))")
         }
+        return error
     }
 
     /// Once a second: notice deleted namespaces, retry down ports, print stats when due.
@@ -212,10 +238,23 @@ public final class LiveSwitch {
         if statsInterval > 0 && ticks % statsInterval == 0 { log(statsLine()) }
     }
 
-    /// Answers one control connection: a table name in, lines out.
-    private func serveControl() {
+    /// Takes a control connection; it is answered once its request is there (a table name in,
+    /// lines out).
+    private func acceptControl() {
         let connection = pier_unix_accept(listener)
         guard connection >= 0 else { return }
+        // Answered when its request arrives, so a client that is slow to ask stalls nothing.
+        guard pier_epoll_add(epoll, connection, Token.connection | UInt64(connection)) == 0 else {
+            _ = Glibc.close(connection)
+            return
+        }
+        connections.insert(connection)
+    }
+
+    /// Reads a control connection's request (a table name) and sends the table back.
+    private func answerControl(_ connection: Int32) {
+        _ = pier_epoll_remove(epoll, connection)
+        connections.remove(connection)
         defer { _ = Glibc.close(connection) }
         var request = [UInt8](repeating: 0, count: 256)
         let count = request.withUnsafeMutableBytes { pier_read(connection, $0.baseAddress, $0.count) }
@@ -225,10 +264,10 @@ public final class LiveSwitch {
         pipeline.context.now = Timestamp(nanoseconds: pier_monotonic_ns())
         var reply = control(name).joined(separator: "\n")
         reply += "\n"
-        var bytes = Array(reply.utf8)
+        let bytes = Array(reply.utf8)
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { pier_write(connection, $0.baseAddress! + offset, $0.count - offset) }
+            let written = bytes.withUnsafeBytes { pier_send(connection, $0.baseAddress! + offset, $0.count - offset) }
             guard written > 0 else { return }
             offset += written
         }

@@ -1,5 +1,9 @@
 import CTap
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Runs iproute2's `ip` for `pier up` and `pier down`, which change network namespaces and
 /// links the way an operator would by hand (and the way the tests check them).
 enum IPCommand {
@@ -43,6 +47,3 @@ enum IPCommand {
         succeeds((namespace.map { ["-n", $0] } ?? []) + ["link", "show", "dev", device])
     }
 }
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -69,7 +69,7 @@ struct SwitchCommand: ParsableCommand {
         let live = LiveSwitch(
             pipeline: pipeline, ports: ports, captures: writers, statsInterval: statsInterval,
             controlPath: controlPath, control: { table in ControlSocket.answer(table, pipeline: pipeline) },
-            log: { line in standardOutput("switch: " + line) })
+            log: { line in standardOutput("switch: " + line) }, allocationCount: { pier_allocation_count() })
         standardOutput("switch: node \(topology.node), \(ports.count) ports, control socket \(controlPath)")
         let allocationsBefore = pier_allocation_count()
         do { try live.run() } catch { throw RuntimeFailure(message: error.description) }
@@ -78,10 +78,9 @@ struct SwitchCommand: ParsableCommand {
         standardOutput("switch: stopped")
         standardOutput("switch: " + live.statsLine())
         for line in report.summary.split(separator: "\n").dropFirst() { standardOutput(String(line)) }
-        // Everything the run allocated (log lines, control requests, ports coming back included).
+        // On the frame path (read, pipeline, write), and in all (log lines, control requests too).
         let received = live.tapPorts.reduce(0) { $0 + $1.counters.received }
-        let perFrame = received > 0 ? Double(allocations) / Double(received) : 0
-        standardOutput("  allocations: \(allocations) while running, \(format(perFrame, digits: 4)) per frame received")
+        standardOutput("  allocations: \(live.framePathAllocations) on the frame path over \(received) frames received, \(allocations) in all while running")
         for (port, writer) in writers.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             standardOutput("  capture \(pipelineConfig.ports[Int(port.rawValue)].name): \(writer.recordsWritten) frames -> \(writer.path)")
         }

@@ -120,17 +120,30 @@ final class SwitchProcess {
     let logPath: String
 
     /// Starts `pier switch --config TOPO extra…` and waits until every port is up.
-    init(_ topology: LiveTopology, extra: [String] = []) throws {
-        logPath = topology.directory.path("switch.log")
+    convenience init(_ topology: LiveTopology, extra: [String] = []) throws {
+        try self.init(config: topology.path, log: topology.directory.path("switch.log"), ports: topology.count, extra: extra)
+    }
+
+    /// Starts `pier switch --config CONFIG extra…`, inside `namespace` when given (a node of its
+    /// own), and waits until `ports` ports are up.
+    init(config: String, log logPath: String, ports: Int, namespace: String? = nil, extra: [String] = []) throws {
+        self.logPath = logPath
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.executableURL = URL(fileURLWithPath: try #require(Paths.pier))
-        process.arguments = ["switch", "--config", topology.path] + extra
+        let pier = try #require(Paths.pier)
+        let arguments = ["switch", "--config", config] + extra
+        if let namespace {
+            process.executableURL = URL(fileURLWithPath: try #require(Tool.find("ip")))
+            process.arguments = ["netns", "exec", namespace, pier] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: pier)
+            process.arguments = arguments
+        }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        let up = Live.wait(seconds: 10) { self.log.components(separatedBy: ": up (").count - 1 >= topology.count }
+        let up = Live.wait(seconds: 10) { self.log.components(separatedBy: ": up (").count - 1 >= ports }
         #expect(up, "the switch did not bring every port up: \(log)")
     }
 

@@ -27,10 +27,40 @@ struct LiveSwitchTests {
             let mac = try Live.mac(of: topology.namespace(n))
             #expect(fdb.lines.contains { $0.hasPrefix("  \(mac) dev c\(n) age ") }, "no \(mac) on c\(n): \(fdb)")
         }
+        let second = try Tool.pier("switch", "--config", topology.path)
+        #expect(second.status == 1 && second.errorLines == ["pier: /run/pier/\(topology.node).sock: a switch for this node is already running"],
+                "\(second)")
         let conntrack = try Tool.pier("conntrack", "--node", topology.node)
         #expect(conntrack.status == 0 && conntrack.lines.count == 1, "\(conntrack)")
         #expect(live.stop() == 0, "\(live.log)")
         #expect(live.log.contains("switch: stopped"), "\(live.log)")
+    }
+
+    /// Control clients that connect and say nothing hold up neither traffic nor other clients:
+    /// with three of them connected, `pier fdb` answers at once (a switch that read each
+    /// request as it accepted would sit out a 1 s timeout for each) and ping goes through.
+    @Test func silentControlClientsStallNothing() throws {
+        let topology = try LiveTopology(tag: "lc", containers: 2, subnet: 18)
+        let live = try SwitchProcess(topology)
+        defer { live.stop() }
+        let hold = "import socket, sys, time\nclients = []\nfor _ in range(3):\n    s = socket.socket(socket.AF_UNIX)\n    s.connect(sys.argv[1])\n    clients.append(s)\nprint('connected', flush=True)\ntime.sleep(4)\n"
+        let log = topology.directory.path("hold.log")
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: try #require(Tool.find("python3")))
+        holder.arguments = ["-c", hold, "/run/pier/\(topology.node).sock"]
+        holder.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try holder.run()
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
+        #expect(Live.wait(seconds: 3) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("connected") })
+        let started = Date()
+        let fdb = try Tool.pier("fdb", "--node", topology.node)
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(fdb.status == 0 && fdb.lines.first?.hasPrefix("fdb br0: ") == true, "\(fdb)")
+        #expect(elapsed < 1.5, "pier fdb took \(elapsed) s behind three silent clients")
+        let ping = try Live.exec(topology.namespace(1), ["ping", "-c", "3", "-i", "0.2", "-W", "1", topology.address(2)])
+        #expect(ping.stdout.contains("3 received"), "\(ping)")
+        #expect(live.stop() == 0, "\(live.log)")
     }
 
     /// 10 MB over TCP from one container to the other arrive byte-identical (SHA-256).
@@ -63,7 +93,7 @@ struct LiveSwitchTests {
     /// forgets its MAC, the other containers keep talking, and recreating it brings the port back.
     @Test func namespaceDeletedAndRecreated() throws {
         let topology = try LiveTopology(tag: "ln", containers: 3, subnet: 13)
-        let live = try SwitchProcess(topology)
+        let live = try SwitchProcess(topology, extra: ["--stats-interval", "1"])
         defer { live.stop() }
         let flood = try Live.spawn(topology.namespace(1), ["ping", "-i", "0.01", "-w", "6", topology.address(2)],
                                    log: topology.directory.path("flood.log"))
@@ -84,6 +114,9 @@ struct LiveSwitchTests {
         #expect(after.stdout.contains("2 received"), "c1 -> c2 after it came back: \(after)")
         flood.waitUntilExit()
         #expect(live.log.components(separatedBy: "port c2: down").count == 2, "one line for the one loss: \(live.log)")
+        let periodic = live.log.split(separator: "\n").filter { $0.hasPrefix("switch: stats: c1 up rx ") }
+        #expect(periodic.count >= 4, "--stats-interval 1 over ~6 s: \(live.log)")
+        #expect(periodic.contains { $0.contains("c2 down") }, "a stats line while c2 was down: \(live.log)")
         #expect(live.stop() == 0, "\(live.log)")
     }
 
@@ -226,5 +259,164 @@ struct LiveUpDownTests {
         let again = try Tool.pier("down", path)
         #expect(again.lines == ["down plv-um3: already down", "down plv-um1: already down", "down plv-um2: already down"], "\(again)")
         #expect(try Live.ip("link", "show", "dev", "plvum1").status != 0, "the TAP device outlived pier down")
+    }
+}
+
+/// Two nodes on one machine: each `pier switch` runs in a namespace of its own (the node),
+/// with one container, and the nodes' uplinks meet on a veth underlay (a kernel bridge in
+/// each node joins the uplink's TAP device and the veth end). Each node's default route
+/// points at the other node's uplink address, as host-gw routes would: pod to pod crosses
+/// two Pier routers. Without and with `--offload`.
+@Suite(.serialized, .enabled(if: Live.available, "live tests need root, ip, ping, python3 and /dev/net/tun"))
+struct LiveTwoNodeTests {
+    @Test(arguments: [false, true])
+    func podsOnTwoNodesPingAndTransfer(offload: Bool) throws {
+        let directory = try TemporaryDirectory()
+        let nodes = ["a", "b"]
+        var configs: [String] = []
+        for (index, node) in nodes.enumerated() {
+            let other = 20 - index * 10
+            let path = directory.path("\(node).yaml")
+            try """
+                node: plv-n\(node)
+                ports:
+                  - {name: eth0, tap: plvn\(node)up, mac: 02:00:c0:a8:4d:\(index + 1)0, ip: 192.168.77.\(10 + index * 10)/24, gateway: 192.168.77.\(other)}
+                  - {name: c1, tap: plvn\(node)1}
+                bridges:
+                  - {name: docker0, ports: [c1], ip: 10.77.\(index + 1).1/24, mac: 02:42:0a:4d:0\(index + 1):01}
+                containers:
+                  - {name: plv-n\(node)1, port: c1, ip: 10.77.\(index + 1).2/24}
+                """.write(toFile: path, atomically: true, encoding: .utf8)
+            configs.append(path)
+        }
+        func cleanUp() {
+            for path in configs { _ = try? Tool.pier("down", path) }
+            for node in nodes { _ = try? Live.ip("netns", "delete", "plv-n\(node)") }
+        }
+        cleanUp()
+        defer { cleanUp() }
+        try Live.ip("netns", "add", "plv-na")
+        try Live.ip("netns", "add", "plv-nb")
+        #expect(try Live.ip("-n", "plv-na", "link", "add", "plvnav", "type", "veth", "peer", "name", "plvnbv", "netns", "plv-nb").status == 0)
+        for node in nodes {
+            let ns = "plv-n\(node)"
+            for command in [
+                ["-n", ns, "link", "add", "plvn\(node)br", "type", "bridge"],
+                ["-n", ns, "link", "set", "plvn\(node)br", "up"],
+                ["-n", ns, "link", "set", "plvn\(node)v", "master", "plvn\(node)br", "up"],
+                ["-n", ns, "tuntap", "add", "dev", "plvn\(node)up", "mode", "tap"],
+                ["-n", ns, "link", "set", "plvn\(node)up", "master", "plvn\(node)br", "up"],
+            ] {
+                let result = try Tool.run(try #require(Tool.find("ip")), command)
+                #expect(result.status == 0, "ip \(command.joined(separator: " ")): \(result)")
+            }
+            let up = try Tool.pier("up", directory.path("\(node).yaml"))
+            #expect(up.status == 0, "\(up)")
+        }
+        let switches = try nodes.map { node in
+            try SwitchProcess(config: directory.path("\(node).yaml"), log: directory.path("\(node).log"), ports: 2, namespace: "plv-n\(node)",
+                              extra: offload ? ["--offload"] : [])
+        }
+        defer { for live in switches { live.stop() } }
+        // The first frames wait for ARP across both nodes (Pier asks again once a second).
+        let reached = try Live.wait(seconds: 5) {
+            try Live.exec("plv-na1", ["ping", "-c", "1", "-W", "1", "10.77.2.2"]).status == 0
+        }
+        #expect(reached, "a -> b never answered")
+        let there = try Live.exec("plv-na1", ["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.77.2.2"])
+        #expect(there.stdout.contains("3 received") && there.stdout.contains("ttl=62"), "a -> b, two routers: \(there)")
+        let back = try Live.exec("plv-nb1", ["ping", "-c", "2", "-i", "0.2", "-W", "2", "10.77.1.2"])
+        #expect(back.stdout.contains("2 received"), "b -> a: \(back)")
+        // 10 MB across the two nodes arrive identical.
+        let data = directory.path("data")
+        try writeRandomFile(data, count: 10_000_000)
+        let received = directory.path("received")
+        let server = try Live.spawn("plv-nb1", ["python3", "-c", Scripts.sink, "5005", received], log: directory.path("server.log"))
+        let client = try Live.exec("plv-na1", ["python3", "-c", Scripts.send, "10.77.2.2", "5005", data])
+        #expect(client.status == 0, "\(client)")
+        server.waitUntilExit()
+        #expect(try Live.sha256(received) == Live.sha256(data))
+        for live in switches { #expect(live.stop() == 0, "\(live.log)") }
+        #expect(switches[0].log.contains("routed"), "\(switches[0].log)")
+    }
+}
+
+/// The Linux kernel as the peer node, host-gw style: node A is `pier switch` (in namespace
+/// plv-ka) with a container; node B (namespace plv-kb) is the kernel's own router, bridge and
+/// a pod namespace, with a route to A's pod subnet via A's uplink address; A's default route
+/// points at B. Ping and TCP between the pods, both directions; without and with `--offload`
+/// (64 KB segments routed by Pier and then by the kernel).
+@Suite(.serialized, .enabled(if: Live.available, "live tests need root, ip, ping, python3 and /dev/net/tun"))
+struct LiveKernelPeerTests {
+    @Test(arguments: [false, true])
+    func podBehindPierAndPodBehindTheKernel(offload: Bool) throws {
+        let directory = try TemporaryDirectory()
+        let config = directory.path("a.yaml")
+        try """
+            node: plv-ka
+            ports:
+              - {name: eth0, tap: plvkaup, mac: 02:00:c0:a8:4e:0a, ip: 192.168.78.10/24, gateway: 192.168.78.20}
+              - {name: c1, tap: plvka1}
+            bridges:
+              - {name: docker0, ports: [c1], ip: 10.78.1.1/24, mac: 02:42:0a:4e:01:01}
+            containers:
+              - {name: plv-ka1, port: c1, ip: 10.78.1.2/24}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        func cleanUp() {
+            _ = try? Tool.pier("down", config)
+            for ns in ["plv-ka", "plv-kb", "plv-kb1"] { _ = try? Live.ip("netns", "delete", ns) }
+        }
+        cleanUp()
+        defer { cleanUp() }
+        let ip = try #require(Tool.find("ip"))
+        for command in [
+            ["netns", "add", "plv-ka"], ["netns", "add", "plv-kb"], ["netns", "add", "plv-kb1"],
+            // Node A's underlay: its uplink TAP and a veth end on a kernel bridge.
+            ["-n", "plv-ka", "link", "add", "plvkav", "type", "veth", "peer", "name", "plvkbv", "netns", "plv-kb"],
+            ["-n", "plv-ka", "link", "add", "plvkabr", "type", "bridge"],
+            ["-n", "plv-ka", "link", "set", "plvkabr", "up"],
+            ["-n", "plv-ka", "link", "set", "plvkav", "master", "plvkabr", "up"],
+            ["-n", "plv-ka", "tuntap", "add", "dev", "plvkaup", "mode", "tap"],
+            ["-n", "plv-ka", "link", "set", "plvkaup", "master", "plvkabr", "up"],
+            // Node B: the kernel routes between its uplink and its bridge.
+            ["-n", "plv-kb", "addr", "add", "192.168.78.20/24", "dev", "plvkbv"],
+            ["-n", "plv-kb", "link", "set", "plvkbv", "up"],
+            ["-n", "plv-kb", "link", "add", "plvkbbr", "type", "bridge"],
+            ["-n", "plv-kb", "addr", "add", "10.78.2.1/24", "dev", "plvkbbr"],
+            ["-n", "plv-kb", "link", "set", "plvkbbr", "up"],
+            ["-n", "plv-kb", "link", "add", "plvkb1", "type", "veth", "peer", "name", "eth0", "netns", "plv-kb1"],
+            ["-n", "plv-kb", "link", "set", "plvkb1", "master", "plvkbbr", "up"],
+            ["-n", "plv-kb", "route", "add", "10.78.1.0/24", "via", "192.168.78.10"],
+            ["netns", "exec", "plv-kb", "sysctl", "-qw", "net.ipv4.ip_forward=1"],
+            ["-n", "plv-kb1", "addr", "add", "10.78.2.2/24", "dev", "eth0"],
+            ["-n", "plv-kb1", "link", "set", "eth0", "up"],
+            ["-n", "plv-kb1", "link", "set", "lo", "up"],
+            ["-n", "plv-kb1", "route", "add", "default", "via", "10.78.2.1"],
+        ] {
+            let result = try Tool.run(ip, command)
+            #expect(result.status == 0, "ip \(command.joined(separator: " ")): \(result)")
+        }
+        let up = try Tool.pier("up", config)
+        #expect(up.status == 0, "\(up)")
+        let live = try SwitchProcess(config: config, log: directory.path("a.log"), ports: 2, namespace: "plv-ka",
+                                     extra: offload ? ["--offload"] : [])
+        defer { live.stop() }
+        let reached = try Live.wait(seconds: 5) { try Live.exec("plv-ka1", ["ping", "-c", "1", "-W", "1", "10.78.2.2"]).status == 0 }
+        #expect(reached, "the pod behind the kernel never answered")
+        let there = try Live.exec("plv-ka1", ["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.78.2.2"])
+        #expect(there.stdout.contains("3 received") && there.stdout.contains("ttl=62"), "Pier pod -> kernel pod: \(there)")
+        let back = try Live.exec("plv-kb1", ["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.78.1.2"])
+        #expect(back.stdout.contains("3 received") && back.stdout.contains("ttl=62"), "kernel pod -> Pier pod: \(back)")
+        for (from, to, address, port) in [("plv-ka1", "plv-kb1", "10.78.2.2", 5006), ("plv-kb1", "plv-ka1", "10.78.1.2", 5007)] {
+            let data = directory.path("data-\(port)")
+            try writeRandomFile(data, count: 4_000_000)
+            let received = directory.path("received-\(port)")
+            let server = try Live.spawn(to, ["python3", "-c", Scripts.sink, String(port), received], log: directory.path("server-\(port).log"))
+            let client = try Live.exec(from, ["python3", "-c", Scripts.send, address, String(port), data])
+            #expect(client.status == 0, "\(from) -> \(to): \(client)")
+            server.waitUntilExit()
+            #expect(try Live.sha256(received) == Live.sha256(data), "\(from) -> \(to)")
+        }
+        #expect(live.stop() == 0, "\(live.log)")
     }
 }

@@ -63,8 +63,8 @@ ptrdiff_t pier_write(int fd, const void *buffer, size_t count);
 /// Writes `header` then `data` as one frame (writev); returns the bytes written, or -errno.
 ptrdiff_t pier_write_two(int fd, const void *header, size_t header_count, const void *data, size_t count);
 
-/// A listening Unix stream socket at `path` (an old socket file there is replaced),
-/// non-blocking, close-on-exec; mode 0600.
+/// A listening Unix stream socket at `path` (a stale socket file there is replaced; one that
+/// a process still answers on gives -EADDRINUSE), non-blocking, close-on-exec; mode 0600.
 int pier_unix_listen(const char *path);
 /// Accepts one connection (blocking, with a one-second send/receive timeout); -EAGAIN if none.
 int pier_unix_accept(int listener);
@@ -76,3 +76,6 @@ int pier_unix_connect(const char *path);
 /// error into `output` (NUL-terminated). Returns its exit status, 128 + N if signal N ended
 /// it, or -errno when it could not start.
 int pier_run(char *const argv[], char *output, size_t capacity);
+
+/// Sends on a socket without SIGPIPE when the peer has gone; the bytes sent, or -errno.
+ptrdiff_t pier_send(int fd, const void *buffer, size_t count);
