@@ -65,6 +65,7 @@ public final class Pipeline {
         // Local and route go frame by frame together: an ARP reply later in the batch must not
         // resolve a next hop for an earlier frame.
         route.expirePending()
+        conntrack.prefetch(&batch)
         for index in 0..<batch.count {
             conntrack.process(&batch[index])
             local.process(&batch[index])

@@ -45,6 +45,10 @@ enum BenchStage: String, CaseIterable, ExpressibleByArgument {
     case route
     /// The whole pipeline over a 16-port bridge with 4,096 stations.
     case `switch`
+    /// Conntrack: established lookup + NAT rewrite with 10,000 and 1,000,000 connections.
+    case conntrack
+    /// NAT: new masqueraded connections per second.
+    case nat
 
     /// Runs the stage over `packets` frames.
     func measure(packets: Int) -> [BenchResult] {
@@ -54,6 +58,9 @@ enum BenchStage: String, CaseIterable, ExpressibleByArgument {
                        TableBench.bridge(stations: 1 << 20, packets: packets)]
         case .route: [TableBench.route(packets: packets)]
         case .switch: [SwitchBench.run(packets: packets)]
+        case .conntrack: [ConntrackBench.established(connections: 10_000, packets: packets, label: "10k"),
+                          ConntrackBench.established(connections: 1_000_000, packets: packets, label: "1M")]
+        case .nat: [ConntrackBench.newConnections(packets: packets)]
         }
     }
 }
@@ -64,7 +71,7 @@ struct BenchResult {
     var frames: Int
     var duration: Duration
     var allocations: UInt64
-    /// For table stages: bytes of table per entry (FDB station, route).
+    /// For table stages: bytes of table per entry (FDB station, route, connection).
     var memoryBytesPerEntry: Double?
 
     var seconds: Double { duration.seconds }
