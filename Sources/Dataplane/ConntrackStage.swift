@@ -323,9 +323,10 @@ public final class ConntrackStage {
         guard record.has(.sourceNAT) || record.has(.destinationNAT) else { return }
         let key = record.key(hit.direction)
         let translated = record.key(hit.direction.opposite).reversed
+        let end = network + Int(frame.bytes.u16(at: network + IPv4Header.Field.totalLength))
         var bytes = frame.mutableBytes
         NATRewrite.translateQuoted(&bytes, icmp: transport, network: quoted.network, transport: quoted.transport,
-                                   quotedOld: quoted.key, quotedNew: translated.reversed)
+                                   end: end, quotedOld: quoted.key, quotedNew: translated.reversed)
         if bytes.bytes.u32(at: network + IPv4Header.Field.destination) == key.destination.rawValue {
             NATRewrite.setAddress(&bytes, network: network, field: IPv4Header.Field.destination, to: translated.destination)
         }

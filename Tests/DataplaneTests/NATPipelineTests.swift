@@ -107,4 +107,33 @@ struct NATPipelineTests {
             "icmp     1 30 src=172.17.0.2 dst=198.51.100.7 type=8 code=0 id=7 [UNREPLIED] src=198.51.100.7 dst=192.168.1.25 type=0 code=0 id=7",
         ])
     }
+
+    /// Two containers ping the same host with identifier 7: the second gets another
+    /// identifier; a time exceeded quoting its translated echo comes back to it with the
+    /// quote translated (identifier and the quoted ICMP checksum restored).
+    @Test func echoIdentifiersStayUniqueAndAnErrorAboutAnEchoIsTranslated() throws {
+        let pipeline = Self.pipeline()
+        let first = Packets.echo(Self.container(2), Self.outside, identifier: 7)
+        let second = Packets.echo(Self.container(3), Self.outside, identifier: 7)
+        let out = Self.run(pipeline, [(first, Self.c1), (second, Self.c1)])
+        #expect(out.count == 2)
+        let identifiers = out.map { UInt16($0.bytes[38]) << 8 | UInt16($0.bytes[39]) }
+        #expect(identifiers.first == 7)
+        #expect(identifiers.last != 7)
+        #expect(out.allSatisfy { Packets.checksumsVerify($0.bytes) })
+        let error = Packets.icmpError(type: .timeExceeded, code: 0, IPv4Address(192, 168, 1, 1), Self.node, quoting: out[1].bytes,
+                                      sourceMAC: Self.gatewayMAC, destinationMAC: Self.nodeMAC)
+        let back = Self.run(pipeline, [Self.fromOutside(error)], start: 1_005)
+        #expect(back.count == 1)
+        let bytes = try #require(back.first?.bytes)
+        #expect(Packets.checksumsVerify(bytes))
+        #expect(Array(bytes[30..<34]) == [172, 17, 0, 3])
+        // The quote is the container's own echo request header (TTL aside: it was routed).
+        var quote = Array(bytes[42..<70])
+        var sent = Array(second[14..<42])
+        (quote[8], sent[8]) = (0, 0)
+        (quote[10], quote[11], sent[10], sent[11]) = (0, 0, 0, 0)
+        #expect(quote == sent)
+        #expect(pipeline.counters.value(.relatedTranslated) == 1)
+    }
 }
