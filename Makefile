@@ -17,12 +17,15 @@ export SWIFT_BACKTRACE := enable=no
 deps:
 	@[ -f /usr/include/pcap/pcap.h ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libpcap-dev pkg-config; }
 
-## Installs what the tests need besides: tshark and tcpdump (the oracles), python3 (seed generator).
+## Installs what the tests need besides: tshark and tcpdump (the oracles), python3 (seed generator),
+## iptables and ethtool (Linux's MASQUERADE as the NAT oracle, KernelNATTests).
 test-deps: deps
 	@missing=""; \
 	command -v tshark  >/dev/null 2>&1 || missing="$$missing tshark"; \
 	command -v tcpdump >/dev/null 2>&1 || missing="$$missing tcpdump"; \
 	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
+	command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing="$$missing iptables"; \
+	command -v ethtool >/dev/null 2>&1 || [ -x /usr/sbin/ethtool ] || missing="$$missing ethtool"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  echo "wireshark-common wireshark-common/install-setuid boolean false" | $(SUDO) debconf-set-selections 2>/dev/null || true; \
