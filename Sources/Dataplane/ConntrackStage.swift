@@ -317,13 +317,14 @@ public final class ConntrackStage {
     /// other way, so its key reversed is the key of the error's own direction.
     private func translateRelated(_ frame: inout Frame) {
         let transport = Int(frame.layers.transport), network = Int(frame.layers.network)
-        guard let quoted = NATRewrite.quotedFacts(of: frame.bytes, transport: transport),
+        // The message ends with the outer IP datagram: Ethernet padding after it is not quoted.
+        let end = min(frame.count, network + Int(frame.bytes.u16(at: network + IPv4Header.Field.totalLength)))
+        guard end > transport, let quoted = NATRewrite.quotedFacts(of: frame.bytes.slice(from: 0, count: end), transport: transport),
               let hit = table.find(quoted.key.reversed, now: frame.timestamp.nanoseconds) else { return }
         let record = table[hit.index]
         guard record.has(.sourceNAT) || record.has(.destinationNAT) else { return }
         let key = record.key(hit.direction)
         let translated = record.key(hit.direction.opposite).reversed
-        let end = network + Int(frame.bytes.u16(at: network + IPv4Header.Field.totalLength))
         var bytes = frame.mutableBytes
         NATRewrite.translateQuoted(&bytes, icmp: transport, network: quoted.network, transport: quoted.transport,
                                    end: end, quotedOld: quoted.key, quotedNew: translated.reversed)

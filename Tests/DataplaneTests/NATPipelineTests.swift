@@ -136,4 +136,40 @@ struct NATPipelineTests {
         #expect(quote == sent)
         #expect(pipeline.counters.value(.relatedTranslated) == 1)
     }
+
+    /// Damaged frames of every kind NAT touches (cut short, bytes flipped anywhere, IP
+    /// lengths and header lengths included) never crash the pipeline, and each is accounted
+    /// for: sent, dropped under a reason, or taken by the node.
+    @Test func damagedFramesNeverCrashAndAreAccountedFor() throws {
+        let pipeline = Self.pipeline()
+        let masqueradedProbe = Packets.udp(Self.node, 45_000, Self.outside, 33_434, sourceMAC: Self.nodeMAC, destinationMAC: Self.gatewayMAC)
+        let bases: [([UInt8], PortID)] = [
+            (Packets.tcp(Self.container(2), 40_000, Self.outside, 80, flags: [.syn]), Self.c1),
+            Self.fromOutside(Packets.tcp(Self.outside, 80, Self.node, 40_000, flags: [.syn, .ack], sourceMAC: Self.gatewayMAC, destinationMAC: Self.nodeMAC)),
+            (Packets.udp(Self.container(2), 45_000, Self.outside, 33_434), Self.c1),
+            Self.fromOutside(Packets.icmpError(type: .destinationUnreachable, code: 3, Self.outside, Self.node, quoting: masqueradedProbe,
+                                               sourceMAC: Self.gatewayMAC, destinationMAC: Self.nodeMAC)),
+            (Packets.echo(Self.container(2), Self.outside, identifier: 7), Self.c1),
+        ]
+        var random = SplitMix(state: 42)
+        var frames: [([UInt8], PortID)] = []
+        for _ in 0..<4_000 {
+            var (bytes, port) = bases[Int(random.next() % UInt64(bases.count))]
+            for _ in 0..<(1 + Int(random.next() % 4)) {
+                bytes[Int(random.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: random.next())
+            }
+            if random.next() % 4 == 0 { bytes = Array(bytes.prefix(14 + Int(random.next() % UInt64(bytes.count - 13)))) }
+            frames.append((bytes, port))
+        }
+        _ = Self.run(pipeline, bases + frames)
+        let counters = pipeline.counters
+        let framesIn = counters.ports.reduce(0) { $0 + $1.framesIn }
+        #expect(framesIn == bases.count + frames.count)
+        let outcomes = counters.ports.reduce(0) { $0 + $1.framesOut } + counters.totalDrops + counters.value(.delivered)
+            + counters.value(.flooded) - counters.value(.icmpErrorsSent) - counters.value(.arpRepliesSent)
+        // A flood may reach several ports or none (c1 is docker0's only port): every frame
+        // came out, was dropped, taken, or flooded.
+        #expect(outcomes >= framesIn - pipeline.heldFrames, "\(outcomes) outcomes for \(framesIn) frames")
+        #expect(pipeline.conntrackLines().count == pipeline.conntrackCount)
+    }
 }
