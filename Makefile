@@ -18,7 +18,8 @@ deps:
 	@[ -f /usr/include/pcap/pcap.h ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libpcap-dev pkg-config; }
 
 ## Installs what the tests need besides: tshark and tcpdump (the oracles), python3 (seed generator;
-## the live tests' TCP ends), iproute2, ping and iperf3 (the live tests and bench/live-iperf.sh).
+## the live tests' TCP ends), iproute2, ping and iperf3 (the live tests and bench/live-iperf.sh),
+## iptables and ethtool (Linux's MASQUERADE as the NAT oracle, KernelNATTests).
 test-deps: deps
 	@missing=""; \
 	command -v tshark  >/dev/null 2>&1 || missing="$$missing tshark"; \
@@ -27,6 +28,8 @@ test-deps: deps
 	command -v ip      >/dev/null 2>&1 || missing="$$missing iproute2"; \
 	command -v ping    >/dev/null 2>&1 || missing="$$missing iputils-ping"; \
 	command -v iperf3  >/dev/null 2>&1 || missing="$$missing iperf3"; \
+	command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing="$$missing iptables"; \
+	command -v ethtool >/dev/null 2>&1 || [ -x /usr/sbin/ethtool ] || missing="$$missing ethtool"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  echo "wireshark-common wireshark-common/install-setuid boolean false" | $(SUDO) debconf-set-selections 2>/dev/null || true; \

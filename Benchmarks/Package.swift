@@ -41,5 +41,15 @@ let package = Package(
             path: "Benchmarks/Route",
             swiftSettings: [.enableExperimentalFeature("Lifetimes")],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        .executableTarget(
+            name: "Conntrack",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Wire", package: "main"),
+                .product(name: "Dataplane", package: "main"),
+            ],
+            path: "Benchmarks/Conntrack",
+            swiftSettings: [.enableExperimentalFeature("Lifetimes")],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
     ]
 )

@@ -6,6 +6,8 @@ import Wire
 /// robin, as IPVS mode does; iptables mode draws at random with the same spread), or to the
 /// client's last endpoint with ClientIP affinity.
 ///
+/// ClientIP affinity remembers at most 65,536 clients: past that, idle ones are forgotten.
+///
 /// It does not track connections (the conntrack stage keeps the decision for the rest of a
 /// connection) and has no per-endpoint weights or topology hints.
 final class DNATTable {
@@ -96,7 +98,22 @@ final class DNATTable {
         }
         let chosen = nextEndpoint[index]
         nextEndpoint[index] = (chosen + 1) % service.endpoints.count
-        if service.clientIPAffinity { affinity[key] = (chosen, now) }
+        if service.clientIPAffinity {
+            if affinity.count >= Self.affinityLimit { forgetIdleClients(now: now) }
+            affinity[key] = (chosen, now)
+        }
         return service.endpoints[chosen]
+    }
+
+    /// Affinity entries kept before idle ones are swept (each sweep is one pass).
+    static let affinityLimit = 65_536
+
+    /// Forgets clients idle longer than their Service's affinity timeout; if that frees
+    /// nothing, forgets them all (a client then starts afresh, as after a timeout).
+    private func forgetIdleClients(now: Int64) {
+        affinity = affinity.filter { key, entry in
+            now - entry.lastUsed < services[Int(key >> 32)].affinitySeconds * 1_000_000_000
+        }
+        if affinity.count >= Self.affinityLimit { affinity.removeAll(keepingCapacity: true) }
     }
 }

@@ -126,9 +126,11 @@ public enum NATRewrite {
     /// quoted IP and L4 headers are rewritten to `quotedNew` (their own checksums patched,
     /// a quoted TCP checksum only when the quote reaches it), and the ICMP checksum gets the
     /// difference of the quoted bytes' sum before and after (RFC 1624 over that block).
+    /// `end` is where the ICMP message ends (the outer IP total length; Ethernet padding
+    /// after it is not part of the quote).
     public static func translateQuoted(_ bytes: inout MutableRawSpan, icmp: Int, network: Int, transport: Int,
-                                       quotedOld: FlowKey, quotedNew: FlowKey) {
-        let end = bytes.byteCount
+                                       end messageEnd: Int? = nil, quotedOld: FlowKey, quotedNew: FlowKey) {
+        let end = min(messageEnd ?? bytes.byteCount, bytes.byteCount)
         // The block the rewrite touches: quoted IP header and up to 20 bytes of L4, even-sized
         // and starting at an even offset from the ICMP header (so word sums line up).
         let blockEnd = min(end, transport + TCPHeader.minimumLength)

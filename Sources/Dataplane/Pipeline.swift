@@ -9,8 +9,8 @@ public protocol FrameSink {
 /// The node's dataplane: the stages in order over each batch (DESIGN.md, "Data flow"):
 /// classify, bridge (learn, forward), conntrack and NAT (before local, so a published port
 /// on the node's address is routed to its container), local (ARP and ping for the node's
-/// addresses), route, then output: frames routed into a bridge find their member port, and every frame leaves
-/// by its verdict. Frames Pier makes during a run (ARP replies and requests, ICMP errors,
+/// addresses), route, then output: frames routed into a bridge find their member port, and
+/// every frame leaves by its verdict. Frames Pier makes during a run (ARP replies and requests, ICMP errors,
 /// released held frames) leave after the batch.
 ///
 /// Time is an input: `process` takes the clock from the frames' timestamps (replay) unless
@@ -74,6 +74,7 @@ public final class Pipeline {
         // Local and route go frame by frame together: an ARP reply later in the batch must not
         // resolve a next hop for an earlier frame.
         route.expirePending()
+        conntrack.prefetch(&batch)
         for index in 0..<batch.count {
             conntrack.process(&batch[index])
             local.process(&batch[index])

@@ -51,6 +51,10 @@ enum BenchStage: String, CaseIterable, ExpressibleByArgument {
     case vxlanDecap = "vxlan-decap"
     /// IP-in-IP encap and decap, and flannel's UDP backend beside it.
     case ipip
+    /// Conntrack: established lookup + NAT rewrite with 10,000 and 1,000,000 connections.
+    case conntrack
+    /// NAT: new masqueraded connections per second.
+    case nat
 
     /// Runs the stage over `packets` frames.
     func measure(packets: Int) -> [BenchResult] {
@@ -66,6 +70,9 @@ enum BenchStage: String, CaseIterable, ExpressibleByArgument {
                      OverlayBench.decap(.ipip, stage: "ipip-decap", packets: packets),
                      OverlayBench.encap(.udp, stage: "udp-encap", packets: packets),
                      OverlayBench.decap(.udp, stage: "udp-decap", packets: packets)]
+        case .conntrack: [ConntrackBench.established(connections: 10_000, packets: packets, label: "10k"),
+                          ConntrackBench.established(connections: 1_000_000, packets: packets, label: "1M")]
+        case .nat: [ConntrackBench.newConnections(packets: packets)]
         }
     }
 }
@@ -76,7 +83,7 @@ struct BenchResult {
     var frames: Int
     var duration: Duration
     var allocations: UInt64
-    /// For table stages: bytes of table per entry (FDB station, route).
+    /// For table stages: bytes of table per entry (FDB station, route, connection).
     var memoryBytesPerEntry: Double?
 
     var seconds: Double { duration.seconds }

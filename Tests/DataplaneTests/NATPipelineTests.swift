@@ -107,4 +107,69 @@ struct NATPipelineTests {
             "icmp     1 30 src=172.17.0.2 dst=198.51.100.7 type=8 code=0 id=7 [UNREPLIED] src=198.51.100.7 dst=192.168.1.25 type=0 code=0 id=7",
         ])
     }
+
+    /// Two containers ping the same host with identifier 7: the second gets another
+    /// identifier; a time exceeded quoting its translated echo comes back to it with the
+    /// quote translated (identifier and the quoted ICMP checksum restored).
+    @Test func echoIdentifiersStayUniqueAndAnErrorAboutAnEchoIsTranslated() throws {
+        let pipeline = Self.pipeline()
+        let first = Packets.echo(Self.container(2), Self.outside, identifier: 7)
+        let second = Packets.echo(Self.container(3), Self.outside, identifier: 7)
+        let out = Self.run(pipeline, [(first, Self.c1), (second, Self.c1)])
+        #expect(out.count == 2)
+        let identifiers = out.map { UInt16($0.bytes[38]) << 8 | UInt16($0.bytes[39]) }
+        #expect(identifiers.first == 7)
+        #expect(identifiers.last != 7)
+        #expect(out.allSatisfy { Packets.checksumsVerify($0.bytes) })
+        let error = Packets.icmpError(type: .timeExceeded, code: 0, IPv4Address(192, 168, 1, 1), Self.node, quoting: out[1].bytes,
+                                      sourceMAC: Self.gatewayMAC, destinationMAC: Self.nodeMAC)
+        let back = Self.run(pipeline, [Self.fromOutside(error)], start: 1_005)
+        #expect(back.count == 1)
+        let bytes = try #require(back.first?.bytes)
+        #expect(Packets.checksumsVerify(bytes))
+        #expect(Array(bytes[30..<34]) == [172, 17, 0, 3])
+        // The quote is the container's own echo request header (TTL aside: it was routed).
+        var quote = Array(bytes[42..<70])
+        var sent = Array(second[14..<42])
+        (quote[8], sent[8]) = (0, 0)
+        (quote[10], quote[11], sent[10], sent[11]) = (0, 0, 0, 0)
+        #expect(quote == sent)
+        #expect(pipeline.counters.value(.relatedTranslated) == 1)
+    }
+
+    /// Damaged frames of every kind NAT touches (cut short, bytes flipped anywhere, IP
+    /// lengths and header lengths included) never crash the pipeline, and each is accounted
+    /// for: sent, dropped under a reason, or taken by the node.
+    @Test func damagedFramesNeverCrashAndAreAccountedFor() throws {
+        let pipeline = Self.pipeline()
+        let masqueradedProbe = Packets.udp(Self.node, 45_000, Self.outside, 33_434, sourceMAC: Self.nodeMAC, destinationMAC: Self.gatewayMAC)
+        let bases: [([UInt8], PortID)] = [
+            (Packets.tcp(Self.container(2), 40_000, Self.outside, 80, flags: [.syn]), Self.c1),
+            Self.fromOutside(Packets.tcp(Self.outside, 80, Self.node, 40_000, flags: [.syn, .ack], sourceMAC: Self.gatewayMAC, destinationMAC: Self.nodeMAC)),
+            (Packets.udp(Self.container(2), 45_000, Self.outside, 33_434), Self.c1),
+            Self.fromOutside(Packets.icmpError(type: .destinationUnreachable, code: 3, Self.outside, Self.node, quoting: masqueradedProbe,
+                                               sourceMAC: Self.gatewayMAC, destinationMAC: Self.nodeMAC)),
+            (Packets.echo(Self.container(2), Self.outside, identifier: 7), Self.c1),
+        ]
+        var random = SplitMix(state: 42)
+        var frames: [([UInt8], PortID)] = []
+        for _ in 0..<4_000 {
+            var (bytes, port) = bases[Int(random.next() % UInt64(bases.count))]
+            for _ in 0..<(1 + Int(random.next() % 4)) {
+                bytes[Int(random.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: random.next())
+            }
+            if random.next() % 4 == 0 { bytes = Array(bytes.prefix(14 + Int(random.next() % UInt64(bytes.count - 13)))) }
+            frames.append((bytes, port))
+        }
+        _ = Self.run(pipeline, bases + frames)
+        let counters = pipeline.counters
+        let framesIn = counters.ports.reduce(0) { $0 + $1.framesIn }
+        #expect(framesIn == bases.count + frames.count)
+        let outcomes = counters.ports.reduce(0) { $0 + $1.framesOut } + counters.totalDrops + counters.value(.delivered)
+            + counters.value(.flooded) - counters.value(.icmpErrorsSent) - counters.value(.arpRepliesSent)
+        // A flood may reach several ports or none (c1 is docker0's only port): every frame
+        // came out, was dropped, taken, or flooded.
+        #expect(outcomes >= framesIn - pipeline.heldFrames, "\(outcomes) outcomes for \(framesIn) frames")
+        #expect(pipeline.conntrackLines().count == pipeline.conntrackCount)
+    }
 }

@@ -17,4 +17,15 @@ struct BenchSmokeTests {
             }
         }
     }
+
+    /// `pier bench nat --json`: new connections, the table's bytes per connection reported.
+    @Test func natJSON() throws {
+        let result = try Tool.pier("bench", "nat", "--packets", "6400", "--json")
+        #expect(result.status == 0, "\(result)")
+        let object = try JSON.parse(try #require(result.lines.first))
+        #expect(object["stage"]?.text == "nat-new")
+        #expect(object["frames"]?.integer == 6400)
+        #expect(object["allocs_per_frame"]?.isNumber == true)
+        #expect(object["memory_bytes_per_entry"]?.isNumber == true)
+    }
 }

@@ -72,18 +72,28 @@ struct NATScenarioTests {
     }
 
     @Test func aPublishedPortReachesTheContainerAndItsRepliesLeaveAsTheNode() throws {
-        let run = try Self.replay("published", inputs: ["eth0", "c1"])
+        let run = try Self.replay("published", inputs: ["eth0", "c1", "c2"])
         let c1 = try #require(run.outputs["c1"])
         #expect(c1.count == 2)
         #expect(c1.allSatisfy { $0["ip.dst"]?.text == "172.17.0.2" && $0["tcp.dstport"]?.integer == 80 && $0["ip.src"]?.text == "203.0.113.9" })
         let c2 = try #require(run.outputs["c2"])
         #expect(c2.map { $0["udp.dstport"]?.integer } == [53])
         let uplink = try #require(run.outputs["eth0"])
-        #expect(uplink.count == 1)
+        #expect(uplink.count == 2)
         #expect(uplink.first?["ip.src"]?.text == "192.168.1.25")
         #expect(uplink.first?["tcp.srcport"]?.integer == 8080)
         #expect(uplink.first?["tcp.flags"]?.text == "0x012")
+        // c2's port unreachable about the published UDP datagram leaves as the node's,
+        // quoting the datagram the client sent (to the node, port 5353).
+        let error = try #require(uplink.last)
+        #expect(error["icmp.type"]?.integer == 3)
+        #expect(error["ip.src"]?.text == "192.168.1.25")
+        #expect(error["ip.dst"]?.text == "203.0.113.9")
+        #expect(error["inner"]?["ip.src"]?.text == "203.0.113.9")
+        #expect(error["inner"]?["ip.dst"]?.text == "192.168.1.25")
+        #expect(error["inner"]?["udp.dstport"]?.integer == 5353)
         #expect(run.stats["events"]?["dnat"]?.integer == 2)
+        #expect(run.stats["events"]?["icmp-related-translated"]?.integer == 1)
     }
 
     @Test func aServiceSpreadsConnectionsKeepsAffinityAndRejectsWithoutEndpoints() throws {
