@@ -93,8 +93,10 @@ public final class OverlayDecapStage {
             context.trace(frame, "decap: -> drop \(reason.name)")
         case .inner(let start, let count, let peer):
             strip(&frame, start: start, count: count, peer: peer)
-            classify.classify(&frame)
-            if case .drop = frame.verdict { return }
+            if !classify.classifyPlainIPv4(&frame) {
+                classify.classify(&frame)
+                if case .drop = frame.verdict { return }
+            }
             deliver(&frame)
         }
     }
