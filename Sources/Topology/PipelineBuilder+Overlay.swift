@@ -13,7 +13,8 @@ extension PipelineConfig {
     }
 
     /// Adds what `overlay:` makes flannel (or Calico) program on the node. The uplink is the
-    /// first routed port with an IPv4 address; its first address is the node IP.
+    /// first routed port with an IPv4 address; its first address is the node IP. Without such
+    /// a port (a topology that only describes a bridge) the overlay adds nothing.
     ///
     /// - host-gw: a route for each peer's pod subnet via the peer's node IP on the uplink.
     /// - vxlan, ipip, udp: a tunnel interface (flannel.1, tunl0, flannel0) with the local VTEP
