@@ -220,8 +220,10 @@ public final class OverlayEncapStage {
     private func sendFragmentationNeeded(about frame: borrowing Frame, sender: MACAddress) {
         let port = Int(frame.inputPort.rawValue)
         guard sender != .zero, port < context.config.ports.count else { return }
-        let ingress = context.portInterface[port] >= 0
-            ? context.portInterface[port]
+        // A frame that came out of the tunnel entered on the tunnel interface: the error goes
+        // back into the tunnel (the pipeline encapsulates what Pier makes, too).
+        let ingress = frame.inputPort == uplinkPort ? overlay.tunnelInterface
+            : context.portInterface[port] >= 0 ? context.portInterface[port]
             : context.portBridge[port] >= 0 ? context.config.bridges[context.portBridge[port]].interface : nil
         let network = Int(frame.layers.network)
         let offending = frame.bytes.slice(from: network)
