@@ -10,7 +10,7 @@ extension ClassifyStage {
     /// Used for frames the overlay decapsulates: classifying the inner frame with the full
     /// decoder was 40% of decap time (`pier bench vxlan-decap`).
     func classifyPlainIPv4(_ frame: inout Frame) -> Bool {
-        guard let proto = plainIPv4Protocol(frame) else { return false }
+        guard let proto = plainIPv4Protocol(frame.bytes) else { return false }
         var layers = LayerOffsets()
         layers.network = Int32(EthernetHeader.length)
         layers.networkType = EtherType(rawValue: 0x0800)
@@ -21,8 +21,7 @@ extension ClassifyStage {
     }
 
     /// The transport protocol of a frame `classifyPlainIPv4` accepts, else nil.
-    private func plainIPv4Protocol(_ frame: borrowing Frame) -> UInt8? {
-        let bytes = frame.bytes
+    private func plainIPv4Protocol(_ bytes: RawSpan) -> UInt8? {
         let count = bytes.byteCount
         let network = EthernetHeader.length
         guard count >= network + IPv4Header.minimumLength + 8,

@@ -104,7 +104,7 @@ public final class OverlayEncapStage {
     /// Puts the VXLAN template in front of the whole frame.
     @inline(__always)
     private func prependVXLAN(_ frame: inout Frame, peer: Int) -> Bool {
-        let sourcePort = flowPort(of: frame)
+        let sourcePort = flowPort(frame.bytes, layers: frame.layers)
         let innerCount = frame.count
         guard frame.prepend(templates.length) else { return false }
         let total = UInt16(truncatingIfNeeded: innerCount + templates.length - EthernetHeader.length)
@@ -159,15 +159,15 @@ public final class OverlayEncapStage {
     /// The UDP source port for the inner flow: a hash of the inner IPv4 addresses, protocol and
     /// (TCP, UDP, unfragmented) ports, scaled into `sourcePorts` as Linux's
     /// `udp_flow_src_port` scales its flow hash.
+    /// (Views and offsets, not the frame: borrowing the noncopyable frame copies it.)
     @inline(__always)
-    private func flowPort(of frame: borrowing Frame) -> UInt16 {
-        let network = Int(frame.layers.network)
-        let bytes = frame.bytes
+    private func flowPort(_ bytes: RawSpan, layers: LayerOffsets) -> UInt16 {
+        let network = Int(layers.network)
         var key = bytes.u64(at: network + IPv4Header.Field.source)
-        let proto = frame.layers.transportProtocol
+        let proto = layers.transportProtocol
         var extra = UInt64(bytes.u8(at: network + IPv4Header.Field.protocol))
-        if (proto.rawValue == 6 || proto.rawValue == 17) && frame.layers.transport >= 0 {  // TCP, UDP
-            extra |= UInt64(bytes.u32(at: Int(frame.layers.transport))) << 8
+        if (proto.rawValue == 6 || proto.rawValue == 17) && layers.transport >= 0 {  // TCP, UDP
+            extra |= UInt64(bytes.u32(at: Int(layers.transport))) << 8
         }
         key = (key ^ (extra &* 0xC2B2_AE3D_27D4_EB4F)) &* 0x9E37_79B9_7F4A_7C15
         let hash = (key ^ (key >> 32)) & 0xFFFF_FFFF
