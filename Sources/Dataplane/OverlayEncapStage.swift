@@ -111,7 +111,8 @@ public final class OverlayEncapStage {
         let headerLength = Int(bytes.u8(at: EthernetHeader.length) & 0x0F) * 4
         layers.network = Int32(EthernetHeader.length)
         layers.networkType = EtherType(rawValue: 0x0800)
-        guard EthernetHeader.length + headerLength <= bytes.byteCount else { return layers }
+        // A transport header only when its first 8 bytes are there (the flow hash reads ports).
+        guard headerLength >= IPv4Header.minimumLength, EthernetHeader.length + headerLength + 8 <= bytes.byteCount else { return layers }
         layers.transport = Int32(EthernetHeader.length + headerLength)
         layers.transportProtocol = IPProtocol(rawValue: bytes.u8(at: EthernetHeader.length + IPv4Header.Field.protocol))
         return layers
