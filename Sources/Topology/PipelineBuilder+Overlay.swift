@@ -65,6 +65,6 @@ extension PipelineConfig {
         self.overlay = Overlay(encapsulation: encapsulation, vni: overlay.vni,
                                port: overlay.port ?? overlay.backend.defaultPort ?? 0, mtu: overlay.mtu,
                                nodeIP: nodeIP, uplink: uplink, tunnelInterface: tunnel, tunnelMAC: tunnelMAC,
-                               podBridge: podBridge, peers: peers)
+                               podBridge: podBridge, peers: peers, sourcePorts: overlay.sourcePorts)
     }
 }

@@ -212,4 +212,30 @@ struct OverlayTests {
         #expect(result.stderr.contains("overlay.peers[0].ip"))
         #expect(result.stderr.contains("not on eth0's subnet"))
     }
+
+    /// node-a.yaml with `sourcePorts` added under `overlay:`, written to the test's directory.
+    func nodeA(sourcePorts: String, name: String) throws -> String {
+        let text = try String(contentsOfFile: ScenarioTests.topology("node-a"), encoding: .utf8)
+            .replacingOccurrences(of: "  mtu: 1450\n", with: "  mtu: 1450\n  sourcePorts: \(sourcePorts)\n")
+        return try directory.write(Array(text.utf8), to: name)
+    }
+
+    @Test func configuredSourcePortRangeIsUsed() throws {
+        let config = try nodeA(sourcePorts: "{min: 50000, max: 50015}", name: "ports.yaml")
+        let out = directory.path("ports-eth0.pcap")
+        let result = try Tool.pier(["replay", "--config", config, "--in", "pod1=\(Self.overlayCapture("pod-a"))", "--out", "eth0=\(out)"])
+        #expect(result.status == 0, "\(result)")
+        let ports = try Tool.tsharkFields(out, ["udp.srcport"]).compactMap { $0[0].first.flatMap { Int($0) } }
+        #expect(ports.count == 13)
+        #expect(ports.allSatisfy { (50000...50015).contains($0) }, "\(ports)")
+        #expect(Set(ports).count >= 4)
+    }
+
+    @Test func sourcePortRangeBackwardsIsAConfigError() throws {
+        let config = try nodeA(sourcePorts: "{min: 60000, max: 50000}", name: "backwards.yaml")
+        let result = try Tool.pier(["replay", "--config", config, "--in", "pod1=\(Self.overlayCapture("pod-a"))"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("backwards.yaml:25: overlay.sourcePorts: expected min no more than max, got min 60000 and max 50000"),
+                "\(result)")
+    }
 }
