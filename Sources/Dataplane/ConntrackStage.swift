@@ -38,6 +38,7 @@ public final class ConntrackStage {
     private let portRange: ClosedRange<UInt16>
     /// Timeouts in nanoseconds: TCP states by raw value, then UDP, UDP stream, ICMP.
     private let timeouts: [Int64]
+    private let dropInvalid: Bool
     /// The keys of the batch being prefetched (nil-free: a zero key is never looked up).
     private var batchKeys = [FlowKey](repeating: FlowKey(addresses: 0, ports: 0), count: Batch.capacity)
     private var lastFullSweep: Int64 = 0
@@ -57,6 +58,7 @@ public final class ConntrackStage {
         }
         portRange = config.nat.portRange
         let settings = config.conntrack
+        dropInvalid = settings.dropInvalid
         timeouts = (settings.tcpTimeouts + [settings.udpTimeout, settings.udpStreamTimeout, settings.icmpTimeout])
             .map { $0 * 1_000_000_000 }
     }
@@ -176,6 +178,11 @@ public final class ConntrackStage {
         }
         guard opens else {
             if isNodeAddress(key.destination) { return }  // for the node itself: the local stage's
+            guard dropInvalid else {
+                context.counters.count(.conntrackInvalidAccepted)
+                context.trace(frame, "conntrack: \(key) opens no connection and belongs to none -> invalid, accepted untranslated")
+                return
+            }
             frame.verdict = .drop(.conntrackInvalid)
             context.trace(frame, "conntrack: \(key) opens no connection and belongs to none -> drop conntrack-invalid")
             return

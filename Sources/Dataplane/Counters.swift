@@ -26,7 +26,7 @@ public final class PipelineCounters {
              echoRepliesSent, icmpErrorsSent, held, released, delivered, neighborsLearned,
              neighborAdvertisementsSent, neighborSolicitationsSent,
              conntrackNew, conntrackExpired, conntrackEvicted, sourceNAT, destinationNAT, relatedTranslated,
-             encapsulated, decapsulated
+             encapsulated, decapsulated, conntrackInvalidAccepted
 
         /// The kebab-case name used in `--stats-json`: `fdb-learned`, `icmp-errors-sent`, …
         public var name: String {
@@ -54,6 +54,7 @@ public final class PipelineCounters {
             case .relatedTranslated: "icmp-related-translated"
             case .encapsulated: "encapsulated"
             case .decapsulated: "decapsulated"
+            case .conntrackInvalidAccepted: "conntrack-invalid-accepted"
             }
         }
     }

@@ -113,6 +113,9 @@ public struct ConntrackSettings: Sendable {
     public var udpStreamTimeout: Int64
     /// Seconds an ICMP echo lives (`nf_conntrack_icmp_timeout`).
     public var icmpTimeout: Int64
+    /// Drop packets that belong to no connection and cannot open one (`conntrack-invalid`);
+    /// when false they pass untranslated, counted as `conntrack-invalid-accepted`.
+    public var dropInvalid = true
 
     /// Makes settings; Linux's defaults (262144 entries; netfilter's timeouts since 5.0).
     public init(capacity: Int = 262_144, tcpTimeouts: [Int64] = TCPState.linuxTimeouts,

@@ -43,6 +43,17 @@ public struct ConntrackConfig: Sendable, Equatable {
         }
     }
 
+    /// What becomes of a packet that belongs to no connection and cannot open one (a TCP ACK
+    /// with no connection, an echo reply nobody asked for).
+    public enum InvalidPolicy: String, Sendable, Hashable, CaseIterable {
+        /// Dropped and counted (`conntrack-invalid`), as kube-proxy's `--ctstate INVALID -j DROP`.
+        case drop
+        /// Forwarded untranslated and counted (event `conntrack-invalid-accepted`), as Linux does
+        /// without such a rule; for replaying captures that start mid-connection or hold one
+        /// direction only.
+        case accept
+    }
+
     /// The default capacity: 262144 connections.
     public static let defaultCapacity = 262_144
 
@@ -50,11 +61,14 @@ public struct ConntrackConfig: Sendable, Equatable {
     public var capacity: Int
     /// Timeouts that override Linux's defaults, in seconds (each at least 1).
     public var timeouts: [Timeout: Int]
+    /// What happens to invalid packets (`invalid: drop`, the default, or `accept`).
+    public var invalid: InvalidPolicy
 
-    /// Makes conntrack settings; by default 262144 entries and Linux's timeouts.
-    public init(capacity: Int = ConntrackConfig.defaultCapacity, timeouts: [Timeout: Int] = [:]) {
+    /// Makes conntrack settings; by default 262144 entries, Linux's timeouts, invalid dropped.
+    public init(capacity: Int = ConntrackConfig.defaultCapacity, timeouts: [Timeout: Int] = [:], invalid: InvalidPolicy = .drop) {
         self.capacity = capacity
         self.timeouts = timeouts
+        self.invalid = invalid
     }
 
     /// The timeout in effect for `timeout`, in seconds: the configured one, or Linux's default.

@@ -1,8 +1,8 @@
-/// `conntrack: {capacity, timeouts}`.
+/// `conntrack: {capacity, timeouts, invalid}`.
 extension ConfigReader {
     /// `conntrack:`.
     func conntrack(_ value: Located) -> ConntrackConfig {
-        guard let fields = entries(value, allowed: ["capacity", "timeouts"], expected: "a mapping like {capacity: 262144}")
+        guard let fields = entries(value, allowed: ["capacity", "timeouts", "invalid"], expected: "a mapping like {capacity: 262144}")
         else { return ConntrackConfig() }
         let limit = Int(Int32.max)
         let capacity = fields["capacity"].flatMap { integer($0, in: 1...limit, what: "a conntrack capacity") }
@@ -16,6 +16,7 @@ extension ConfigReader {
                 timeouts[timeout] = seconds
             }
         }
-        return ConntrackConfig(capacity: capacity ?? ConntrackConfig.defaultCapacity, timeouts: timeouts)
+        let invalid = fields["invalid"].flatMap { choice($0, of: ConntrackConfig.InvalidPolicy.self) } ?? .drop
+        return ConntrackConfig(capacity: capacity ?? ConntrackConfig.defaultCapacity, timeouts: timeouts, invalid: invalid)
     }
 }

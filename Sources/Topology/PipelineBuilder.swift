@@ -93,9 +93,11 @@ extension PipelineConfig {
     static func conntrackSettings(_ config: ConntrackConfig) -> ConntrackSettings {
         let tcp: [ConntrackConfig.Timeout] = [.tcpSynSent, .tcpSynRecv, .tcpEstablished, .tcpFinWait, .tcpCloseWait,
                                               .tcpLastAck, .tcpTimeWait, .tcpClose]
-        return ConntrackSettings(capacity: config.capacity, tcpTimeouts: tcp.map { Int64(config.seconds(for: $0)) },
-                                 udpTimeout: Int64(config.seconds(for: .udp)), udpStreamTimeout: Int64(config.seconds(for: .udpStream)),
-                                 icmpTimeout: Int64(config.seconds(for: .icmp)))
+        var settings = ConntrackSettings(capacity: config.capacity, tcpTimeouts: tcp.map { Int64(config.seconds(for: $0)) },
+                                         udpTimeout: Int64(config.seconds(for: .udp)), udpStreamTimeout: Int64(config.seconds(for: .udpStream)),
+                                         icmpTimeout: Int64(config.seconds(for: .icmp)))
+        settings.dropInvalid = config.invalid == .drop
+        return settings
     }
 
     /// `PP:PP:a:b:c:d` from the first IPv4 address, or `PP:PP:00:00:00:01` without one.

@@ -136,11 +136,19 @@ struct KernelVXLANTests {
         #expect(replies.map { $0[3] } == [["1"], ["2"], ["3"]], "the kernel answered each of Pier's encapsulated pings")
         #expect(replies.allSatisfy { $0[0] == ["192.168.1.25", "10.244.1.0"] && $0[1] == ["192.168.1.30", "10.244.2.7"] && $0[4] == ["1"] })
 
-        // And Pier decapsulates the kernel's replies for the pod.
+        // And Pier decapsulates the kernel's replies for the pod. The requests went through
+        // another run, so to this one the replies belong to no connection: the topology
+        // accepts such packets untranslated (`conntrack: {invalid: accept}`) instead of
+        // dropping them as `conntrack-invalid`.
         let answered = directory.path("pod1-replies.pcap")
-        let third = try Tool.pier(["replay", "--config", config, "--in", "eth0=\(wire)", "--out", "pod1=\(answered)"])
+        let accepting = try directory.write(Array((try String(contentsOfFile: config, encoding: .utf8)
+            + "\nconntrack: {invalid: accept}\n").utf8), to: "node-b-accept.yaml")
+        let third = try Tool.pier(["replay", "--config", accepting, "--in", "eth0=\(wire)", "--out", "pod1=\(answered)",
+                                   "--stats-json", directory.path("third.json")])
         #expect(third.status == 0, "\(third)")
         let atPod = try Tool.tsharkFields(answered, ["icmp.type", "icmp.seq", "ip.dst"])
         #expect(atPod.filter { $0[0] == ["0"] }.map { $0[1] } == [["1"], ["2"], ["3"]])
+        let stats = try JSON.parse(String(decoding: try fileBytes(directory.path("third.json")), as: UTF8.self))
+        #expect(stats["events"]?["conntrack-invalid-accepted"]?.integer == 3, "\(stats)")
     }
 }

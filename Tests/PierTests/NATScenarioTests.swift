@@ -176,4 +176,26 @@ struct NATScenarioTests {
         #expect(run.stats["drops"]?["conntrack-invalid"]?.integer == 2)
         #expect(run.stats["conntrack"]?["entries"]?.integer == 0)
     }
+
+    /// With `conntrack: {invalid: accept}` the same ACK and RST pass untranslated (the
+    /// container's own address leaves the uplink, as Linux forwards an INVALID packet when no
+    /// rule drops it), counted as accepted.
+    @Test func anInvalidPacketPassesUntranslatedWhenTheTopologyAcceptsThem() throws {
+        let directory = try TemporaryDirectory()
+        let original = try String(contentsOfFile: ScenarioTests.topology("nat"), encoding: .utf8)
+        #expect(original.contains("conntrack: {capacity: 65536}\n"))
+        let topology = try directory.write(Array(original.replacingOccurrences(
+            of: "conntrack: {capacity: 65536}\n", with: "conntrack: {capacity: 65536, invalid: accept}\n").utf8), to: "nat-accept.yaml")
+        let stats = directory.path("stats.json"), uplink = directory.path("eth0.pcap")
+        let result = try Tool.pier(["replay", "--config", topology, "--in", "c1=\(Self.capture("invalid-c1"))",
+                                    "--out", "eth0=\(uplink)", "--stats-json", stats])
+        #expect(result.status == 0, "\(result)")
+        let frames = try Tool.inspectJSON(uplink)
+        #expect(frames.count == 2)
+        #expect(frames.allSatisfy { $0["ip.src"]?.text == "172.17.0.2" && $0["ip.ttl"]?.integer == 63 })
+        try ScenarioTests.expectChecksumsGood(uplink)
+        let json = try JSON.parse(String(decoding: try fileBytes(stats), as: UTF8.self))
+        #expect(json["events"]?["conntrack-invalid-accepted"]?.integer == 2, "\(json)")
+        #expect(json["drops"]?["conntrack-invalid"] == nil)
+    }
 }

@@ -236,6 +236,11 @@ struct BadValueTests {
             services:
               - {name: web, clusterIP: 10.96.0.1, ports: [{port: 80}], sessionAffinity: Sticky}
             """, line: 4, path: "services[0].sessionAffinity", says: #"expected one of: None, ClientIP, got "Sticky""#),
+        Failure("conntrack invalid policy", """
+            node: n
+            ports: [{name: p0}]
+            conntrack: {invalid: ignore}
+            """, line: 3, path: "conntrack.invalid", says: #"expected one of: drop, accept, got "ignore""#),
         Failure("container mode", """
             node: n
             ports: [{name: p0}]

@@ -17,7 +17,7 @@ struct FormsAndDefaultsTests {
                        "fdb": {"capacity": 16, "ageing": 0}}],
           "services": [{"name": "dns", "namespace": "kube-system", "clusterIP": "10.96.0.10",
                         "ports": [{"proto": "udp", "port": 53}], "sessionAffinity": "ClientIP"}],
-          "conntrack": {"capacity": 1024, "timeouts": {"udp": 10, "tcp_established": 7440}}
+          "conntrack": {"capacity": 1024, "timeouts": {"udp": 10, "tcp_established": 7440}, "invalid": "accept"}
         }
         """
         let topology = try Topology.parse(yaml: json, file: "topo.json")
@@ -36,6 +36,7 @@ struct FormsAndDefaultsTests {
         #expect(topology.conntrack.timeouts == [.udp: 10, .tcpEstablished: 7440])
         #expect(topology.conntrack.seconds(for: .udp) == 10)
         #expect(topology.conntrack.seconds(for: .udpStream) == 120)
+        #expect(topology.conntrack.invalid == .accept)
     }
 
     @Test func defaults() throws {
