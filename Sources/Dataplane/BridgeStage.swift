@@ -17,9 +17,19 @@ final class BridgeStage {
     private let context: PipelineContext
     /// One table per bridge.
     let tables: [FDB]
+    /// Per bridge: its L3 interface's index (-1 without one), that interface's MAC, and
+    /// whether hairpin is on, copied out of the config (reading a whole `Bridge` per frame
+    /// retained its name and port arrays).
+    private let bridgeInterfaces: [Int]
+    private let bridgeMACs: [MACAddress]
+    private let bridgeHairpins: [Bool]
 
     init(context: PipelineContext) {
         self.context = context
+        let config = context.config
+        bridgeInterfaces = config.bridges.map { $0.interface ?? -1 }
+        bridgeMACs = config.bridges.map { bridge in bridge.interface.map { config.interfaces[$0].mac } ?? .zero }
+        bridgeHairpins = config.bridges.map(\.hairpin)
         tables = context.config.bridges.map { bridge in
             let table = FDB(capacity: bridge.fdbCapacity, ageing: bridge.ageingSeconds)
             for entry in bridge.staticEntries { _ = table.addStatic(entry.mac, port: entry.port) }
@@ -68,26 +78,26 @@ final class BridgeStage {
         case .refreshed, .ignored:
             break
         }
-        let config = context.config.bridges[bridge]
-        if let interface = config.interface, destination == context.config.interfaces[interface].mac {
+        let interface = bridgeInterfaces[bridge]
+        if interface >= 0, destination == bridgeMACs[bridge] {
             frame.verdict = .toInterface(interface)
-            context.trace(frame, "bridge \(config.name): to the bridge's own address")
+            context.trace(frame, "bridge \(context.config.bridges[bridge].name): to the bridge's own address")
         } else if destination.isGroup {
             frame.verdict = .flood(bridge, except: input)
             context.counters.count(.flooded)
-            context.trace(frame, "bridge \(config.name): \(destination.isBroadcast ? "broadcast" : "multicast"), flood")
+            context.trace(frame, "bridge \(context.config.bridges[bridge].name): \(destination.isBroadcast ? "broadcast" : "multicast"), flood")
         } else if let port = table.lookup(destination, now: now) {
-            if port == input && !config.hairpin {
+            if port == input && !bridgeHairpins[bridge] {
                 frame.verdict = .drop(.hairpin)
-                context.trace(frame, "bridge \(config.name): \(destination) is behind the ingress port -> drop hairpin")
+                context.trace(frame, "bridge \(context.config.bridges[bridge].name): \(destination) is behind the ingress port -> drop hairpin")
             } else {
                 frame.verdict = .output(port)
-                context.trace(frame, "bridge \(config.name): \(destination) is on \(portName(port))")
+                context.trace(frame, "bridge \(context.config.bridges[bridge].name): \(destination) is on \(portName(port))")
             }
         } else {
             frame.verdict = .flood(bridge, except: input)
             context.counters.count(.flooded)
-            context.trace(frame, "bridge \(config.name): \(destination) unknown, flood")
+            context.trace(frame, "bridge \(context.config.bridges[bridge].name): \(destination) unknown, flood")
         }
     }
 

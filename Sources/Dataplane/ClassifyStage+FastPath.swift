@@ -7,8 +7,9 @@ extension ClassifyStage {
     /// reserved group. Anything else returns false untouched, for `classify`, which reaches
     /// the same offsets for every frame this accepts (checked by `FastClassifyTests`).
     ///
-    /// Used for frames the overlay decapsulates: classifying the inner frame with the full
-    /// decoder was 40% of decap time (`pier bench vxlan-decap`).
+    /// Used for every frame that enters and for frames the overlay decapsulates: classifying
+    /// the inner frame with the full decoder was 40% of decap time (`pier bench vxlan-decap`),
+    /// and the full decode was a tenth of a routed replay's instructions (callgrind).
     func classifyPlainIPv4(_ frame: inout Frame) -> Bool {
         guard let proto = plainIPv4Protocol(frame.bytes) else { return false }
         var layers = LayerOffsets()

@@ -31,6 +31,13 @@ final class ClassifyStage {
             frame.verdict = .drop(.unknownPort)
             return
         }
+        // Plain IPv4 (most frames) takes the fast path to the same offsets.
+        if classifyPlainIPv4(&frame) { return }
+        classifyWithDecoder(&frame)
+    }
+
+    /// Classifies any frame with the general decoder (what `classifyPlainIPv4` must agree with).
+    func classifyWithDecoder(_ frame: inout Frame) {
         decoder.decode(frame.bytes, linkType: .ethernet, capturedAll: frame.count >= frame.originalLength, into: &decoded)
         if let error = decoded.error, error.depth == 0 {
             let reason = Self.reason(for: error.layer)

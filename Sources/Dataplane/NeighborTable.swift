@@ -29,9 +29,20 @@ public final class NeighborTable {
         for (address, mac) in static6 { ipv6[address] = Entry(mac: mac, isStatic: true, updated: .zero) }
     }
 
+    /// The last IPv4 address resolved and its MAC: most routed frames go to one next hop (the
+    /// gateway), and a dictionary lookup hashes the key (SipHash) every time.
+    @usableFromInline var lastAddress = IPv4Address.any
+    @usableFromInline var lastMAC = MACAddress.zero
+
     /// The MAC of `address`, if known.
     @inlinable
-    public func resolve(_ address: IPv4Address) -> MACAddress? { ipv4[address]?.mac }
+    public func resolve(_ address: IPv4Address) -> MACAddress? {
+        if address == lastAddress && lastMAC != .zero { return lastMAC }
+        guard let mac = ipv4[address]?.mac else { return nil }
+        lastAddress = address
+        lastMAC = mac
+        return mac
+    }
 
     /// The MAC of `address`, if known.
     @inlinable
@@ -41,6 +52,7 @@ public final class NeighborTable {
     /// are never overwritten.
     @discardableResult
     public func learn(_ address: IPv4Address, mac: MACAddress, now: Timestamp) -> Bool {
+        if address == lastAddress { lastMAC = .zero }
         if let existing = ipv4[address] {
             if existing.isStatic { return false }
             ipv4[address] = Entry(mac: mac, isStatic: false, updated: now)

@@ -61,10 +61,7 @@ public final class Pipeline {
         advanceClock(batch, now: now)
         for index in 0..<batch.count {
             let port = Int(batch[index].inputPort.rawValue)
-            if port < context.counters.ports.count {
-                context.counters.ports[port].framesIn += 1
-                context.counters.ports[port].bytesIn += batch[index].count
-            }
+            context.counters.received(port: port, byteCount: batch[index].count)
         }
         classify.run(&batch)
         // Frames for the node's VTEP become their inner frame, routed or switched (see the stage).
@@ -145,9 +142,8 @@ public final class Pipeline {
 
     private func send<Sink: FrameSink>(_ frame: borrowing Frame, to port: PortID, into sink: inout Sink) {
         let index = Int(port.rawValue)
-        guard index < context.counters.ports.count else { return }
-        context.counters.ports[index].framesOut += 1
-        context.counters.ports[index].bytesOut += frame.count
+        guard index < context.counters.portCount else { return }
+        context.counters.sent(port: index, byteCount: frame.count)
         sink.send(frame, to: port)
     }
 

@@ -45,11 +45,22 @@ final class RouteStage {
     private var pending: [IPv4Address: Pending] = [:]
     /// When each unresolved IPv6 next hop was last solicited.
     private var solicited: [IPv6Address: Timestamp] = [:]
+    /// Each interface's MAC and the verdict for a frame leaving by it, copied out of the
+    /// config: reading a whole `Interface` per frame retained its name and address arrays.
+    private let interfaceMACs: [MACAddress]
+    private let interfaceVerdicts: [Verdict]
 
     init(context: PipelineContext, neighbors: NeighborTable) {
         self.context = context
         self.neighbors = neighbors
         let config = context.config
+        interfaceMACs = config.interfaces.map(\.mac)
+        interfaceVerdicts = config.interfaces.map { interface in
+            switch interface.attachment {
+            case .port(let port): .output(port)
+            case .bridge(let bridge): .toBridge(bridge)
+            }
+        }
         // Connected subnets first, then configured routes (a configured route for the same
         // prefix replaces the connected one, as a more specific decision).
         for (index, interface) in config.interfaces.enumerated() {
@@ -125,14 +136,13 @@ final class RouteStage {
         let gateway = nextHop.gateway4 ?? facts.destination
         decrementTTL(&frame)
         context.counters.count(.routed)
-        let egress = context.config.interfaces[nextHop.interface]
         guard let mac = neighbors.resolve(gateway) else {
             hold(&frame, nextHop: gateway, interface: nextHop.interface)
             return
         }
-        setMACs(&frame, source: egress.mac, destination: mac)
-        frame.verdict = verdict(toward: nextHop.interface)
-        context.trace(frame, "route: \(facts.destination) via \(nextHop.gateway4.map { "\($0)" } ?? "connected") dev \(egress.name), next hop \(mac)")
+        setMACs(&frame, source: interfaceMACs[nextHop.interface], destination: mac)
+        frame.verdict = interfaceVerdicts[nextHop.interface]
+        context.trace(frame, "route: \(facts.destination) via \(nextHop.gateway4.map { "\($0)" } ?? "connected") dev \(context.config.interfaces[nextHop.interface].name), next hop \(mac)")
     }
 
     /// TTL minus one, and the header checksum patched for the TTL/protocol word.
@@ -148,10 +158,7 @@ final class RouteStage {
 
     /// The final verdict for a frame ready to leave by `interface`.
     private func verdict(toward interface: InterfaceIndex) -> Verdict {
-        switch context.config.interfaces[interface].attachment {
-        case .port(let port): .output(port)
-        case .bridge(let bridge): .toBridge(bridge)
-        }
+        interfaceVerdicts[interface]
     }
 
     private func setMACs(_ frame: inout Frame, source: MACAddress, destination: MACAddress) {

@@ -2,8 +2,9 @@ import Testing
 import Wire
 @testable import Dataplane
 
-/// The overlay's fast inner classifier agrees with the full classifier: on every frame it
-/// accepts, the offsets and types are the ones `classify` finds and `classify` keeps the frame;
+/// The fast classifier (every frame that enters, and the overlay's inner frames) agrees with
+/// the general decoder's: on every frame it accepts, the offsets and types are the ones
+/// `classifyWithDecoder` finds and `classifyWithDecoder` keeps the frame;
 /// on frames it declines, nothing changed. Checked over TCP, UDP and ICMP seeds and 20,000
 /// mutations of their first 60 bytes.
 struct FastClassifyTests {
@@ -44,7 +45,7 @@ struct FastClassifyTests {
             fast.inputPort = PortID(rawValue: 0)
             var full = Frame(bytes: bytes)
             full.inputPort = PortID(rawValue: 0)
-            classify.classify(&full)
+            classify.classifyWithDecoder(&full)
             if classify.classifyPlainIPv4(&fast) {
                 accepted += 1
                 #expect(full.verdict == .pending, "round \(round): the full classifier dropped what the fast one kept")
