@@ -2,7 +2,12 @@
 // Pier's stage benchmarks (ordo-one/benchmark), kept apart from the main package so that
 // `swift build` and CI do not build the benchmark harness. Run: `make bench`, or
 // `swift package benchmark` in this directory.
+import Foundation
 import PackageDescription
+
+/// SwiftPM names a path dependency after its directory, so the main package's identity is
+/// wherever this checkout lives (`main`, `pier`, a CI clone's name), lowercased.
+let pier = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent.lowercased()
 
 let package = Package(
     name: "PierBenchmarks",
@@ -15,8 +20,8 @@ let package = Package(
             name: "Decode",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "Wire", package: "main"),
-                .product(name: "Dataplane", package: "main"),
+                .product(name: "Wire", package: pier),
+                .product(name: "Dataplane", package: pier),
             ],
             path: "Benchmarks/Decode",
             swiftSettings: [.enableExperimentalFeature("Lifetimes")],
@@ -25,8 +30,8 @@ let package = Package(
             name: "Bridge",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "Wire", package: "main"),
-                .product(name: "Dataplane", package: "main"),
+                .product(name: "Wire", package: pier),
+                .product(name: "Dataplane", package: pier),
             ],
             path: "Benchmarks/Bridge",
             swiftSettings: [.enableExperimentalFeature("Lifetimes")],
@@ -35,8 +40,8 @@ let package = Package(
             name: "Route",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "Wire", package: "main"),
-                .product(name: "Dataplane", package: "main"),
+                .product(name: "Wire", package: pier),
+                .product(name: "Dataplane", package: pier),
             ],
             path: "Benchmarks/Route",
             swiftSettings: [.enableExperimentalFeature("Lifetimes")],
@@ -45,8 +50,8 @@ let package = Package(
             name: "Conntrack",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "Wire", package: "main"),
-                .product(name: "Dataplane", package: "main"),
+                .product(name: "Wire", package: pier),
+                .product(name: "Dataplane", package: pier),
             ],
             path: "Benchmarks/Conntrack",
             swiftSettings: [.enableExperimentalFeature("Lifetimes")],
