@@ -40,7 +40,12 @@ public final class ConntrackStage {
     private let timeouts: [Int64]
     private let dropInvalid: Bool
     /// The keys of the batch being prefetched (nil-free: a zero key is never looked up).
-    private var batchKeys = [FlowKey](repeating: FlowKey(addresses: 0, ports: 0), count: Batch.capacity)
+    /// (A buffer, not an array: an array element written inside a class pays a uniqueness check.)
+    private let batchKeys: UnsafeMutablePointer<FlowKey> = {
+        let keys = UnsafeMutablePointer<FlowKey>.allocate(capacity: Batch.capacity)
+        keys.initialize(repeating: FlowKey(addresses: 0, ports: 0), count: Batch.capacity)
+        return keys
+    }()
     private var lastFullSweep: Int64 = 0
     private var lastSweep: Int64 = 0
 
@@ -62,6 +67,8 @@ public final class ConntrackStage {
         timeouts = (settings.tcpTimeouts + [settings.udpTimeout, settings.udpStreamTimeout, settings.icmpTimeout])
             .map { $0 * 1_000_000_000 }
     }
+
+    deinit { batchKeys.deallocate() }
 
     private static let udpTimeout = 8, udpStreamTimeout = 9, icmpTimeout = 10
 

@@ -19,9 +19,14 @@ final class LocalStage {
     /// Called with each IPv4 neighbour that became known or changed.
     var onNeighborLearned: (IPv4Address, MACAddress) -> Void = { _, _ in }
 
+    /// Every IPv4 address of the node, copied out of the config once (scanning the
+    /// interfaces' structs per frame cost more than the rest of the check).
+    private let nodeAddresses4: [IPv4Address]
+
     init(context: PipelineContext, neighbors: NeighborTable) {
         self.context = context
         self.neighbors = neighbors
+        nodeAddresses4 = context.config.interfaces.flatMap { $0.ipv4.map(\.address) }
     }
 
     /// Handles one frame. The pipeline calls it frame by frame, interleaved with the route
@@ -108,9 +113,7 @@ final class LocalStage {
         if frame.bytes.mac(at: EthernetHeader.Field.destination).isGroup || destination.isMulticast || destination == .broadcast {
             return .groupAddressed
         }
-        guard context.config.interfaces.contains(where: { $0.ipv4.contains { $0.address == destination } }) else {
-            return .notOurs
-        }
+        guard nodeAddresses4.contains(destination) else { return .notOurs }
         let isEchoRequest = frame.layers.transportProtocol == .icmp && frame.layers.transport >= 0 && !ip.isFragment
             && frame.bytes.u8(at: Int(frame.layers.transport)) == ICMPv4Type.echoRequest.rawValue
         return .ours(destination, isEchoRequest: isEchoRequest)

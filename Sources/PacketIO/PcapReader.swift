@@ -10,7 +10,9 @@ import Dataplane
 import Wire
 
 /// Reads the records of a capture file (classic pcap in either byte order and resolution, or
-/// pcapng) through libpcap, one frame at a time, into a frame the caller reuses.
+/// pcapng), one frame at a time, into a frame the caller reuses. libpcap opens every file and
+/// reads pcapng and anything that cannot be mapped (a pipe); a classic pcap file on disk is
+/// read from memory (`MappedRecords`), with the same checks and messages.
 ///
 /// Timestamps always come out in nanoseconds (`Frame.timestamp`), whatever the file stores.
 /// Every good record before damage is returned; the damaged one throws a `CaptureError` naming
@@ -45,6 +47,8 @@ public final class PcapReader {
     /// Classic pcap: the offset of the next record header in the file.
     private var recordOffset: Int
     private var state = State.reading
+    /// A classic pcap file's records, mapped; nil when libpcap reads them.
+    private var mapped: MappedRecords?
 
     private enum State {
         case reading, finished
@@ -80,9 +84,17 @@ public final class PcapReader {
         precision = header.precision
         isPcapNG = header.format == .pcapNG
         recordOffset = ftell(file)
+        if !isPcapNG {
+            mapped = MappedRecords(descriptor: fileno(file), isBigEndian: header.isBigEndian,
+                                   nanoseconds: header.precision == .nanoseconds, snapLength: snapLength,
+                                   firstRecord: recordOffset)
+        }
     }
 
-    deinit { pcap_close(handle) }  // closes the file too
+    deinit {
+        mapped?.close()
+        pcap_close(handle)  // closes the file too
+    }
 
     /// Reads the next record into `frame` (bytes, `timestamp`, `originalLength`); returns false
     /// at the end of the file. Throws, naming the record, when the record is damaged.
@@ -91,6 +103,18 @@ public final class PcapReader {
         case .reading: break
         case .finished: return false
         case .failed(let error): throw error
+        }
+        if mapped != nil {
+            switch mapped!.next(into: &frame) {
+            case .record:
+                recordsRead += 1
+                return true
+            case .end:
+                state = .finished
+                return false
+            case .damaged(let problem):
+                throw failure(problem)
+            }
         }
         var recordHeader: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
