@@ -232,3 +232,101 @@ func writeRandomFile(_ path: String, count: Int) throws {
     while data.count < count { data.append(source.readData(ofLength: min(1 << 20, count - data.count))) }
     try data.write(to: URL(fileURLWithPath: path))
 }
+
+extension Live {
+    /// Runs `ip` with each argument list in turn, expecting each to succeed.
+    static func ipAll(_ commands: [[String]]) throws {
+        let ip = try #require(Tool.find("ip"))
+        for command in commands {
+            let result = try Tool.run(ip, command)
+            #expect(result.status == 0, "ip \(command.joined(separator: " ")): \(result)")
+        }
+    }
+}
+
+/// A program a test started inside a namespace (`Live.spawn`), its output in a log file;
+/// stopped by its PID.
+final class LiveProgram {
+    let process: Process
+    let logPath: String
+
+    /// Starts `arguments` in `namespace`, output to `log`.
+    init(_ namespace: String, _ arguments: [String], log: String) throws {
+        logPath = log
+        process = try Live.spawn(namespace, arguments, log: log)
+    }
+
+    deinit { stop() }
+
+    /// What it printed so far.
+    var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// The client addresses a `Scripts.namedServer` saw, in order.
+    var peers: [String] { output.split(separator: "\n").compactMap { $0.hasPrefix("peer ") ? String($0.split(separator: " ")[1]) : nil } }
+
+    /// The server names a `Scripts.namedClient` was answered with, in order.
+    var answers: [String] { output.split(separator: "\n").compactMap { $0.hasPrefix("answer ") ? String($0.split(separator: " ")[1]) : nil } }
+
+    /// Waits up to 20 s for the exit; returns the exit status (-1: killed after the wait).
+    func finish() -> Int32 {
+        if !Live.wait(seconds: 20, until: { !process.isRunning }) { stop() }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Kills it (SIGKILL, by PID) if it still runs, and reaps it.
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
+extension Scripts {
+    /// `python3 -c NAMED_SERVER PORT NAME`: serves TCP on PORT until killed; for each connection
+    /// prints `peer ADDRESS PORT` (the client as the kernel reports it, `getpeername`), answers
+    /// `NAME ADDRESS` and closes when the client does. Prints `listening` once bound.
+    static let namedServer = """
+        import socketserver, sys
+        name = sys.argv[2]
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                host, port = self.client_address[:2]
+                print("peer", host, port, flush=True)
+                self.wfile.write(("%s %s\\n" % (name, host)).encode())
+                self.wfile.flush()
+                self.rfile.read()
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        socketserver.ThreadingTCPServer.daemon_threads = True
+        server = socketserver.ThreadingTCPServer(("0.0.0.0", int(sys.argv[1])), Handler)
+        print("listening", flush=True)
+        server.serve_forever()
+        """
+
+    /// `python3 -c NAMED_CLIENT HOST PORT COUNT [HOLD]`: opens COUNT connections to HOST:PORT
+    /// one after the other (each connect retried for 5 s), printing `answer NAME ADDRESS` for
+    /// each; with HOLD, keeps each open until the file HOLD exists (at most 15 s).
+    static let namedClient = """
+        import os, socket, sys, time
+        host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+        hold = sys.argv[4] if len(sys.argv) > 4 else None
+        for _ in range(count):
+            deadline = time.time() + 5
+            while True:
+                try:
+                    connection = socket.create_connection((host, port), timeout=5)
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.1)
+            reader = connection.makefile("rb")
+            answer = reader.readline().decode().strip()
+            reader.close()
+            print("answer", answer, flush=True)
+            if hold:
+                until = time.time() + 15
+                while not os.path.exists(hold) and time.time() < until:
+                    time.sleep(0.05)
+            connection.close()
+        """
+}
