@@ -234,6 +234,20 @@ func writeRandomFile(_ path: String, count: Int) throws {
 }
 
 extension Live {
+    /// Whether the kernel can make links of `type` (`ip link add … type TYPE OPTIONS…`), tried in a
+    /// namespace made for the purpose; when not, says so on stderr (the test is skipped).
+    static func kernelHas(_ type: String, _ options: String...) -> Bool {
+        guard available, let tool = Tool.find("ip") else { return false }
+        let ns = "plx-p\(type.prefix(5))\(getpid() % 1000)"
+        _ = try? Tool.run(tool, ["netns", "add", ns])
+        defer { _ = try? Tool.run(tool, ["netns", "delete", ns]) }
+        let made = (try? Tool.run(tool, ["-n", ns, "link", "add", "plxprobe", "type", type] + options))?.status == 0
+        if !made {
+            FileHandle.standardError.write(Data("live tests with a kernel \(type) device skipped: this kernel cannot make one (module \(type) missing)\n".utf8))
+        }
+        return made
+    }
+
     /// Runs `ip` with each argument list in turn, expecting each to succeed.
     static func ipAll(_ commands: [[String]]) throws {
         let ip = try #require(Tool.find("ip"))
