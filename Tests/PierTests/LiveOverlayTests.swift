@@ -33,6 +33,35 @@ struct LiveOverlayTests {
         }
     }
 
+    /// Two Pier nodes with the other backends: IP-in-IP (tshark sees protocol 4 between the
+    /// node IPs), flannel's UDP (port 8285) and host-gw (pod addresses on the underlay, no
+    /// tunnel); ping and TCP both ways as over VXLAN.
+    @Test(arguments: ["ipip", "udp", "host-gw"])
+    func twoPierNodes(backend: String) throws {
+        let tag = ["ipip": "pi", "udp": "pu", "host-gw": "ph"][backend]!
+        let underlay = try OverlayUnderlay(tag: tag, subnet: ["ipip": 84, "udp": 85, "host-gw": 86][backend]!)
+        let capture = underlay.directory.path("a-eth0.pcap")
+        let a = try underlay.pierNode(0, backend: backend, extra: ["--capture", "eth0=\(capture)"])
+        let b = try underlay.pierNode(1, backend: backend)
+        defer { a.stop(); b.stop() }
+        try underlay.pingAndTransfer()
+        #expect(a.stop() == 0 && b.stop() == 0, "\(a.log)\n\(b.log)")
+        let frames = try Tool.tsharkFields(capture, ["ip.src", "ip.dst", "ip.proto", "udp.dstport", "ip.checksum.status"])
+        let nodes = Set([underlay.nodeIP(0), underlay.nodeIP(1)])
+        let outer = frames.filter { Set($0[0].prefix(1) + $0[1].prefix(1)) == nodes }
+        switch backend {
+        case "ipip":
+            #expect(outer.filter { $0[2] == ["4", "6"] }.count > 1_000, "IP-in-IP TCP frames: \(outer.count) of \(frames.count)")
+        case "udp":
+            #expect(outer.filter { $0[2].first == "17" && $0[3].first == "8285" }.count > 1_000, "UDP-encapsulated frames: \(outer.count) of \(frames.count)")
+        default:
+            let pods = Set([underlay.podIP(0), underlay.podIP(1)])
+            let routed = frames.filter { $0[2] == ["6"] && Set($0[0] + $0[1]) == pods }
+            #expect(routed.count > 1_000 && outer.isEmpty, "host-gw: pod to pod TCP frames, one IP header: \(routed.count) of \(frames.count)")
+        }
+        #expect(frames.allSatisfy { !$0[4].contains("0") }, "a bad IPv4 checksum on A's uplink")
+    }
+
     /// The Linux kernel as node B, for each backend as flannel or Calico set it up: `vxlan`
     /// (a VXLAN device, id 1, port 8472, with flannel's onlink route, static neighbour and FDB
     /// entries pointing at Pier's VTEP), `host-gw` (a route to A's pod subnet via A's node
