@@ -10,7 +10,8 @@ import Testing
 struct LiveNATTests {
     /// A container reaches a server outside: the server sees the node's address as its
     /// client, and while the connection is open `pier conntrack` shows it, translated. A ping
-    /// to the outside host is masqueraded too (its identifier tracked).
+    /// to the outside host is masqueraded too (its identifier tracked), and a TCP reset and an
+    /// ICMP port unreachable from the outside reach the container as refusals.
     @Test func masqueradeToTheOutside() throws {
         let node = try NATNode(tag: "m")
         let live = try node.start()
@@ -32,6 +33,10 @@ struct LiveNATTests {
         #expect(entry?.contains(" src=\(NATNode.outsideIP) dst=\(NATNode.nodeIP) sport=7000 ") == true, "reply key to the node: \(conntrack)")
         FileManager.default.createFile(atPath: hold, contents: nil)
         #expect(client.finish() == 0, "\(client.output)")
+        // Refusals come back translated: the outside kernel's TCP reset, and its ICMP port
+        // unreachable quoting the masqueraded datagram (related to the UDP connection).
+        let refused = try Live.exec(node.container(1), ["python3", "-c", Scripts.refusals, NATNode.outsideIP, "7001"])
+        #expect(refused.lines == ["tcp refused", "udp refused"], "\(refused)")
         #expect(live.stop() == 0, "\(live.log)")
         #expect(live.log.contains("snat "), "\(live.log)")
     }

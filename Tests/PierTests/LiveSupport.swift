@@ -344,3 +344,31 @@ extension Scripts {
             connection.close()
         """
 }
+
+extension Scripts {
+    /// `python3 -c REFUSALS HOST PORT`: a TCP connect to HOST:PORT and a UDP datagram to it on a
+    /// connected socket, where nothing listens; prints `tcp refused` and `udp refused` when the
+    /// kernel reports ECONNREFUSED (a reset; an ICMP port unreachable), else what happened.
+    static let refusals = """
+        import socket, sys
+        host, port = sys.argv[1], int(sys.argv[2])
+        try:
+            socket.create_connection((host, port), timeout=3)
+            print("tcp connected")
+        except ConnectionRefusedError:
+            print("tcp refused")
+        except OSError as error:
+            print("tcp", error)
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.settimeout(3)
+        udp.connect((host, port))
+        udp.send(b"probe")
+        try:
+            udp.recv(100)
+            print("udp answered")
+        except ConnectionRefusedError:
+            print("udp refused")
+        except OSError as error:
+            print("udp", error)
+        """
+}
