@@ -62,6 +62,50 @@ struct LiveOverlayTests {
         #expect(frames.allSatisfy { !$0[4].contains("0") }, "a bad IPv4 checksum on A's uplink")
     }
 
+    /// NAT and the overlay together, as on a Kubernetes node with flannel and kube-proxy:
+    /// both nodes masquerade their pods' traffic leaving by the uplink, and node A has a
+    /// Service over a pod of its own (a2) and a pod on node B (b1), with a node port. Pod a1's
+    /// connections to the cluster IP are served by both; b1 sees a1's own address (the
+    /// connection leaves by the tunnel: not masqueraded), a2 the bridge's (hairpin). A host on
+    /// the underlay (node B's namespace, 192.168.87.30) reaches both through A's node port;
+    /// b1 then sees A's tunnel address, as kube-proxy's masquerade to flannel.1 gives.
+    @Test func serviceAcrossNodesOverVXLAN() throws {
+        let underlay = try OverlayUnderlay(tag: "s", subnet: 87)
+        let service = """
+            nat:
+              masquerade:
+                - {source: 10.87.1.0/24, out: eth0}
+            services:
+              - name: web
+                clusterIP: 10.96.87.10
+                ports: [{proto: tcp, port: 80, targetPort: 8080, nodePort: 30080}]
+                endpoints: [\(underlay.podIP(0, 2)), \(underlay.podIP(1))]
+            """
+        let a = try underlay.pierNode(0, backend: "vxlan", pods: 2, more: service)
+        let b = try underlay.pierNode(1, backend: "vxlan", more: "nat:\n  masquerade:\n    - {source: 10.87.2.0/24, out: eth0}")
+        defer { a.stop(); b.stop() }
+        try Live.ipAll([["-n", underlay.node(1), "addr", "add", "192.168.87.30/24", "dev", "plxsbbr"]])
+        let reached = try Live.wait(seconds: 8) { try Live.exec(underlay.pod(0), ["ping", "-c", "1", "-W", "1", underlay.podIP(1)]).status == 0 }
+        #expect(reached, "pod a1 never reached pod b1")
+        let servers = try [(underlay.pod(0, 2), "a2"), (underlay.pod(1), "b1")].map { namespace, name in
+            let server = try LiveProgram(namespace, ["python3", "-c", Scripts.namedServer, "8080", name], log: underlay.directory.path("\(name).log"))
+            #expect(Live.wait(seconds: 5) { server.output.contains("listening") }, "\(name): \(server.output)")
+            return server
+        }
+        let client = try LiveProgram(underlay.pod(0), ["python3", "-c", Scripts.namedClient, "10.96.87.10", "80", "4"],
+                                     log: underlay.directory.path("client.log"))
+        #expect(client.finish() == 0, "\(client.output)")
+        #expect(client.answers.sorted() == ["a2", "a2", "b1", "b1"], "\(client.output)")
+        #expect(servers[0].peers == ["10.87.1.1", "10.87.1.1"], "a2 (hairpin): \(servers[0].output)")
+        #expect(servers[1].peers == [underlay.podIP(0), underlay.podIP(0)], "b1 (across the tunnel): \(servers[1].output)")
+        let outside = try LiveProgram(underlay.node(1), ["python3", "-c", Scripts.namedClient, underlay.nodeIP(0), "30080", "4"],
+                                      log: underlay.directory.path("outside.log"))
+        #expect(outside.finish() == 0, "\(outside.output)")
+        #expect(outside.answers.sorted() == ["a2", "a2", "b1", "b1"], "node port: \(outside.output)")
+        #expect(Array(servers[1].peers.dropFirst(2)) == ["10.87.1.0", "10.87.1.0"], "b1 via the node port: \(servers[1].output)")
+        #expect(a.stop() == 0 && b.stop() == 0, "\(a.log)\n\(b.log)")
+    }
+
     /// The Linux kernel as node B, for each backend as flannel or Calico set it up: `vxlan`
     /// (a VXLAN device, id 1, port 8472, with flannel's onlink route, static neighbour and FDB
     /// entries pointing at Pier's VTEP), `host-gw` (a route to A's pod subnet via A's node
@@ -133,24 +177,25 @@ final class OverlayUnderlay {
     private func letter(_ i: Int) -> String { i == 0 ? "a" : "b" }
     /// Node `i`'s namespace.
     func node(_ i: Int) -> String { "plx-\(tag)\(letter(i))" }
-    /// Node `i`'s pod namespace.
-    func pod(_ i: Int) -> String { "plx-\(tag)\(letter(i))1" }
+    /// Node `i`'s pod `n` namespace (1-based).
+    func pod(_ i: Int, _ n: Int = 1) -> String { "plx-\(tag)\(letter(i))\(n)" }
     /// Node `i`'s end of the underlay veth.
     func veth(_ i: Int) -> String { "plx\(tag)\(letter(i))v" }
     /// Node `i`'s address on the underlay.
     func nodeIP(_ i: Int) -> String { "192.168.\(subnet).\(10 + 10 * i)" }
     /// Node `i`'s pod subnet.
     func podCIDR(_ i: Int) -> String { "10.\(subnet).\(i + 1).0/24" }
-    /// Node `i`'s pod address.
-    func podIP(_ i: Int) -> String { "10.\(subnet).\(i + 1).2" }
+    /// Node `i`'s pod `n` address.
+    func podIP(_ i: Int, _ n: Int = 1) -> String { "10.\(subnet).\(i + 1).\(n + 1)" }
     /// Node `i`'s VTEP MAC.
     func vtepMAC(_ i: Int) -> String { String(format: "02:aa:00:00:%02x:%02x", subnet, i + 1) }
     /// The kernel node's tunnel device (B).
     var tunnel: String { "plx\(tag)bt" }
 
-    /// Writes node `i`'s topology (the other node its one peer), makes its uplink TAP on a
-    /// kernel bridge with its veth end, runs `pier up` and starts `pier switch` in the node's namespace.
-    func pierNode(_ i: Int, backend: String, extra: [String] = []) throws -> SwitchProcess {
+    /// Writes node `i`'s topology (the other node its one peer, `pods` pods, `more` YAML
+    /// appended: nat, services), makes its uplink TAP on a kernel bridge with its veth end,
+    /// runs `pier up` and starts `pier switch` in the node's namespace.
+    func pierNode(_ i: Int, backend: String, pods: Int = 1, more: String = "", extra: [String] = []) throws -> SwitchProcess {
         let other = 1 - i
         let path = directory.path("\(letter(i)).yaml")
         let port = backend == "vxlan" ? "\n  vni: 1\n  port: 8472\n  vtepMAC: \(vtepMAC(i))" : ""
@@ -159,16 +204,17 @@ final class OverlayUnderlay {
             node: \(node(i))
             ports:
               - {name: eth0, tap: plx\(tag)\(letter(i))up, mac: 02:00:c0:a8:\(String(format: "%02x", subnet)):\(10 + 10 * i), ip: \(nodeIP(i))/24}
-              - {name: c1, tap: plx\(tag)\(letter(i))1}
+            \((1...pods).map { "  - {name: c\($0), tap: plx\(tag)\(letter(i))\($0)}" }.joined(separator: "\n"))
             bridges:
-              - {name: cni0, ports: [c1], ip: 10.\(subnet).\(i + 1).1/24, mac: 0a:58:0a:\(String(format: "%02x", subnet)):0\(i + 1):01}
+              - {name: cni0, ports: [\((1...pods).map { "c\($0)" }.joined(separator: ", "))], ip: 10.\(subnet).\(i + 1).1/24, mac: 0a:58:0a:\(String(format: "%02x", subnet)):0\(i + 1):01}
             overlay:
               backend: \(backend)\(port)
               podCIDR: \(podCIDR(i))
               peers:
                 - {node: \(node(other)), ip: \(nodeIP(other)), podCIDR: \(podCIDR(other))\(vtep)}
             containers:
-              - {name: \(pod(i)), port: c1, ip: \(podIP(i))/24}
+            \((1...pods).map { "  - {name: \(pod(i, $0)), port: c\($0), ip: \(podIP(i, $0))/24}" }.joined(separator: "\n"))
+            \(more)
             """.write(toFile: path, atomically: true, encoding: .utf8)
         configs.append(path)
         let ns = node(i), bridge = "plx\(tag)\(letter(i))br", tap = "plx\(tag)\(letter(i))up"
@@ -181,7 +227,7 @@ final class OverlayUnderlay {
         ])
         let up = try Tool.pier("up", path)
         #expect(up.status == 0, "\(up)")
-        return try SwitchProcess(config: path, log: directory.path("\(letter(i)).log"), ports: 2, namespace: ns, extra: extra)
+        return try SwitchProcess(config: path, log: directory.path("\(letter(i)).log"), ports: 1 + pods, namespace: ns, extra: extra)
     }
 
     /// Makes node `i` a Linux node: its veth end with the node IP, a bridge with the pod
