@@ -114,6 +114,23 @@ struct LiveOverlayTests {
         #expect(a.stop() == 0 && b.stop() == 0, "\(a.log)\n\(b.log)")
     }
 
+    /// bench/live-overlay-iperf.sh runs end to end (a smoke check: its numbers are not judged).
+    @Test(.enabled(if: Live.kernelHas("vxlan", "id", "1", "dstport", "8472")))
+    func benchScriptSmoke() throws {
+        guard Tool.find("iperf3") != nil, Tool.find("bridge") != nil else {
+            Issue.record("iperf3 or iproute2's bridge is not installed (make test-deps installs them)")
+            return
+        }
+        let script = Paths.packageRoot.appendingPathComponent("bench/live-overlay-iperf.sh").path
+        let result = try Tool.run("/bin/bash", [script, "1", try #require(Paths.pier)])
+        #expect(result.status == 0, "\(result)")
+        for prefix in ["  two pier switch nodes (no offloads)", "  two pier switch nodes --offload", "  two linux nodes"] {
+            let line = result.lines.first { $0.hasPrefix(prefix) } ?? ""
+            let number = line.split(separator: ":").dropFirst().first?.split(separator: " ").first.flatMap { Double($0) }
+            #expect((number ?? 0) > 0, "no throughput for \(prefix) in \(result)")
+        }
+    }
+
     /// The Linux kernel as node B, for each backend as flannel or Calico set it up: `vxlan`
     /// (a VXLAN device, id 1, port 8472, with flannel's onlink route, static neighbour and FDB
     /// entries pointing at Pier's VTEP), `host-gw` (a route to A's pod subnet via A's node
