@@ -2,7 +2,8 @@
 # Overlay throughput on a capture, end to end through `pier replay` (read, pipeline, write):
 # the same capture replayed pass-through, through node A's overlay encap (pod port in, uplink
 # out), and the encapsulated result through node B's decap (uplink in, pod port out), frames
-# per second side by side. Best of three wall-clock runs each; compare the ratios, the
+# per second side by side (with the generated nodes also node A routing the same capture to
+# its gateway without the overlay, which tells the overlay's share from the L2/L3 pipeline's). Best of three wall-clock runs each; compare the ratios, the
 # machine is shared.
 #
 # Usage: bench/replay-overlay.sh [CAPTURE [TOPOLOGY_A POD_PORT TOPOLOGY_B]]
@@ -42,6 +43,17 @@ overlay:
   vtepMAC: "02:aa:00:00:00:01"
   peers:
     - {node: node-b, ip: 192.168.1.30, podCIDR: 10.244.2.0/24, vtepMAC: "02:aa:00:00:00:02"}
+YAML
+    # The same node without the overlay, routing to the gateway: what the L2/L3 pipeline costs alone.
+    cat >"$work/node-a-routed.yaml" <<YAML
+node: node-a
+ports:
+  - {name: eth0, mac: "02:00:c0:a8:01:19", ip: 192.168.1.25/24, gateway: 192.168.1.1}
+  - {name: pod1}
+neighbors:
+  - {ip: 192.168.1.1, mac: "02:00:c0:a8:01:01"}
+bridges:
+  - {name: cni0, ports: [pod1], ip: 10.244.1.1/24, mac: "02:00:00:00:00:02"}
 YAML
     cat >"$node_b" <<YAML
 node: node-b
@@ -86,10 +98,15 @@ delivered=$($pier "${decap[@]}" | count "$pod_port")
 pass_s=$(seconds $pier replay --in p0="$capture" --out p0="$work/pass.pcap")
 encap_s=$(seconds $pier "${encap[@]}")
 decap_s=$(seconds $pier "${decap[@]}")
-awk -v n="$frames" -v e="$encapsulated" -v d="$delivered" -v p="$pass_s" -v es="$encap_s" -v ds="$decap_s" -v b="$backend" 'BEGIN {
+routed_s=""
+if [ -f "$work/node-a-routed.yaml" ]; then
+    routed_s=$(seconds $pier replay --config "$work/node-a-routed.yaml" --in pod1="$capture" --out eth0="$work/routed.pcap")
+fi
+awk -v n="$frames" -v e="$encapsulated" -v d="$delivered" -v p="$pass_s" -v es="$encap_s" -v ds="$decap_s" -v b="$backend" -v rs="$routed_s" 'BEGIN {
     printf "capture: %d frames; backend %s: %d encapsulated by node A, %d delivered by node B\n", n, b, e, d
     printf "%-34s %8s %10s\n", "replay", "seconds", "Mfps"
     printf "%-34s %8.3f %10.2f\n", "pass-through (no topology)", p, n / p / 1e6
+    if (rs != "") printf "%-34s %8.3f %10.2f\n", "node A routed, no overlay", rs, n / rs / 1e6
     printf "%-34s %8.3f %10.2f\n", "node A: encap (pod port -> eth0)", es, n / es / 1e6
     printf "%-34s %8.3f %10.2f\n", "node B: decap (eth0 -> pod port)", ds, e / ds / 1e6
     printf "encap / pass-through speed: %.2f\n", p / es

@@ -72,6 +72,7 @@ public final class OverlayEncapStage {
             context.trace(frame, "encap: \(destination) is no peer's VTEP -> drop unknown-vtep")
             return
         }
+        if frame.layers.network < 0 { frame.layers = Self.layers(ofMade: frame.bytes) }
         guard frame.layers.networkType.rawValue == 0x0800 else {  // only IPv4 is routed into the tunnel
             frame.verdict = .drop(.localDeliveryUnsupported)
             return
@@ -101,10 +102,26 @@ public final class OverlayEncapStage {
         context.trace(frame, "encap: \(self.overlay.encapsulation.rawValue) to \(self.overlay.peers[peer].ip)")
     }
 
+    /// The offsets of a frame Pier made (an ICMP error toward a remote pod), which no stage
+    /// classified: untagged Ethernet and IPv4, as `PacketBuilder` writes them.
+    static func layers(ofMade bytes: RawSpan) -> LayerOffsets {
+        var layers = LayerOffsets()
+        guard bytes.byteCount >= EthernetHeader.length + IPv4Header.minimumLength,
+              bytes.u16(at: EthernetHeader.Field.etherType) == 0x0800 else { return layers }  // IPv4
+        let headerLength = Int(bytes.u8(at: EthernetHeader.length) & 0x0F) * 4
+        layers.network = Int32(EthernetHeader.length)
+        layers.networkType = EtherType(rawValue: 0x0800)
+        // A transport header only when its first 8 bytes are there (the flow hash reads ports).
+        guard headerLength >= IPv4Header.minimumLength, EthernetHeader.length + headerLength + 8 <= bytes.byteCount else { return layers }
+        layers.transport = Int32(EthernetHeader.length + headerLength)
+        layers.transportProtocol = IPProtocol(rawValue: bytes.u8(at: EthernetHeader.length + IPv4Header.Field.protocol))
+        return layers
+    }
+
     /// Puts the VXLAN template in front of the whole frame.
     @inline(__always)
     private func prependVXLAN(_ frame: inout Frame, peer: Int) -> Bool {
-        let sourcePort = flowPort(of: frame)
+        let sourcePort = flowPort(frame.bytes, layers: frame.layers)
         let innerCount = frame.count
         guard frame.prepend(templates.length) else { return false }
         let total = UInt16(truncatingIfNeeded: innerCount + templates.length - EthernetHeader.length)
@@ -159,15 +176,15 @@ public final class OverlayEncapStage {
     /// The UDP source port for the inner flow: a hash of the inner IPv4 addresses, protocol and
     /// (TCP, UDP, unfragmented) ports, scaled into `sourcePorts` as Linux's
     /// `udp_flow_src_port` scales its flow hash.
+    /// (Views and offsets, not the frame: borrowing the noncopyable frame copies it.)
     @inline(__always)
-    private func flowPort(of frame: borrowing Frame) -> UInt16 {
-        let network = Int(frame.layers.network)
-        let bytes = frame.bytes
+    private func flowPort(_ bytes: RawSpan, layers: LayerOffsets) -> UInt16 {
+        let network = Int(layers.network)
         var key = bytes.u64(at: network + IPv4Header.Field.source)
-        let proto = frame.layers.transportProtocol
+        let proto = layers.transportProtocol
         var extra = UInt64(bytes.u8(at: network + IPv4Header.Field.protocol))
-        if (proto.rawValue == 6 || proto.rawValue == 17) && frame.layers.transport >= 0 {  // TCP, UDP
-            extra |= UInt64(bytes.u32(at: Int(frame.layers.transport))) << 8
+        if (proto.rawValue == 6 || proto.rawValue == 17) && layers.transport >= 0 {  // TCP, UDP
+            extra |= UInt64(bytes.u32(at: Int(layers.transport))) << 8
         }
         key = (key ^ (extra &* 0xC2B2_AE3D_27D4_EB4F)) &* 0x9E37_79B9_7F4A_7C15
         let hash = (key ^ (key >> 32)) & 0xFFFF_FFFF
@@ -220,8 +237,10 @@ public final class OverlayEncapStage {
     private func sendFragmentationNeeded(about frame: borrowing Frame, sender: MACAddress) {
         let port = Int(frame.inputPort.rawValue)
         guard sender != .zero, port < context.config.ports.count else { return }
-        let ingress = context.portInterface[port] >= 0
-            ? context.portInterface[port]
+        // A frame that came out of the tunnel entered on the tunnel interface: the error goes
+        // back into the tunnel (the pipeline encapsulates what Pier makes, too).
+        let ingress = frame.inputPort == uplinkPort ? overlay.tunnelInterface
+            : context.portInterface[port] >= 0 ? context.portInterface[port]
             : context.portBridge[port] >= 0 ? context.config.bridges[context.portBridge[port]].interface : nil
         let network = Int(frame.layers.network)
         let offending = frame.bytes.slice(from: network)

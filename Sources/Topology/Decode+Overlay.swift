@@ -1,7 +1,7 @@
 /// `overlay:`, what flannel sets up on this node.
 extension ConfigReader {
     /// The keys of `overlay:`.
-    static let overlayKeys = ["backend", "vni", "port", "mtu", "podCIDR", "vtepMAC", "peers"]
+    static let overlayKeys = ["backend", "vni", "port", "mtu", "podCIDR", "vtepMAC", "peers", "sourcePorts"]
 
     /// `overlay:`; nil when it could not be read.
     func overlay(_ value: Located) -> OverlayConfig? {
@@ -19,10 +19,28 @@ extension ConfigReader {
             elements(list, expected: "a list of peers like {node: node-b, ip: 192.168.9.30, podCIDR: 10.244.2.0/24}")
                 .compactMap(peer)
         } ?? []
-        guard let backend, let podCIDR, vni != .some(nil), port != .some(nil), mtu != .some(nil) else { return nil }
-        return OverlayConfig(
+        let sourcePorts = fields["sourcePorts"].map(self.sourcePorts)
+        guard let backend, let podCIDR, vni != .some(nil), port != .some(nil), mtu != .some(nil),
+              sourcePorts != .some(nil) else { return nil }
+        var overlay = OverlayConfig(
             backend: backend, vni: (vni ?? nil) ?? OverlayConfig.defaultVNI, port: port ?? nil,
             mtu: (mtu ?? nil) ?? OverlayConfig.defaultMTU, podCIDR: podCIDR, vtepMAC: vtepMAC, peers: peers)
+        overlay.sourcePorts = (sourcePorts ?? nil) ?? OverlayConfig.defaultSourcePorts
+        return overlay
+    }
+
+    /// `sourcePorts: {min, max}`: the VXLAN UDP source-port range, min no more than max.
+    private func sourcePorts(_ value: Located) -> ClosedRange<UInt16>? {
+        let expected = "a port range like {min: 49152, max: 65535}"
+        guard let fields = entries(value, allowed: ["min", "max"], expected: expected) else { return nil }
+        let low = required(fields, "min", expected: "the lowest source port, like 49152").flatMap { portNumber($0, what: "a UDP port") }
+        let high = required(fields, "max", expected: "the highest source port, like 65535").flatMap { portNumber($0, what: "a UDP port") }
+        guard let low, let high else { return nil }
+        guard low <= high else {
+            fail(value, "expected min no more than max, got min \(low) and max \(high)")
+            return nil
+        }
+        return low...high
     }
 
     /// One peer: `{node, ip, podCIDR, vtepMAC}`.

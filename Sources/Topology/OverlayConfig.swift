@@ -43,6 +43,11 @@ public struct OverlayConfig: Sendable, Equatable {
     public var vtepMAC: MACAddress?
     /// The other nodes.
     public var peers: [OverlayPeer]
+    /// The UDP source ports VXLAN's flow hash picks from (`sourcePorts: {min, max}`, a Pier
+    /// extension; default 49152–65535, RFC 7348 §5).
+    public var sourcePorts: ClosedRange<UInt16> = OverlayConfig.defaultSourcePorts
+    /// The default source-port range: the dynamic ports, 49152–65535.
+    public static let defaultSourcePorts: ClosedRange<UInt16> = 49152...65535
 
     /// Makes an overlay; `port` defaults by backend.
     public init(

@@ -13,7 +13,8 @@ extension PipelineConfig {
     }
 
     /// Adds what `overlay:` makes flannel (or Calico) program on the node. The uplink is the
-    /// first routed port with an IPv4 address; its first address is the node IP.
+    /// first routed port with an IPv4 address; its first address is the node IP. Without such
+    /// a port (a topology that only describes a bridge) the overlay adds nothing.
     ///
     /// - host-gw: a route for each peer's pod subnet via the peer's node IP on the uplink.
     /// - vxlan, ipip, udp: a tunnel interface (flannel.1, tunl0, flannel0) with the local VTEP
@@ -64,6 +65,6 @@ extension PipelineConfig {
         self.overlay = Overlay(encapsulation: encapsulation, vni: overlay.vni,
                                port: overlay.port ?? overlay.backend.defaultPort ?? 0, mtu: overlay.mtu,
                                nodeIP: nodeIP, uplink: uplink, tunnelInterface: tunnel, tunnelMAC: tunnelMAC,
-                               podBridge: podBridge, peers: peers)
+                               podBridge: podBridge, peers: peers, sourcePorts: overlay.sourcePorts)
     }
 }

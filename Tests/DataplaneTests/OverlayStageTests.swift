@@ -173,4 +173,30 @@ struct OverlayStageTests {
         #expect(pod.bytes[22] == 62)
         #expect(Array(pod.bytes[34...]) == Array(input[34...]))
     }
+
+    @Test func icmpErrorsAboutTunnelledPacketsGoBackThroughTheTunnel() throws {
+        // A packet from the peer's pod with TTL 1 arrives in the tunnel: the route stage's ICMP
+        // time exceeded, a frame Pier makes, leaves encapsulated toward the peer.
+        let pipeline = Pipeline(config: Self.config())
+        let inner = SyntheticFrames.tcp(sourceMAC: Self.peerTunnelMAC, destinationMAC: Self.tunnelMAC,
+                                        source: IPv4Address(10, 244, 2, 7), destination: IPv4Address(10, 244, 1, 5),
+                                        sourcePort: 9, destinationPort: 80, ttl: 1)
+        var outer = SyntheticFrames.vxlan(inner: inner, vni: 42, outerSource: Self.peerIP, outerDestination: Self.nodeIP)
+        outer.withMutableRawSpan { $0.setMAC(Self.uplinkMAC, at: 0) }
+        let out = Self.run(pipeline, [(0, outer)])
+        #expect(pipeline.counters.dropped(.ttlExceeded) == 1)
+        #expect(pipeline.counters.value(.decapsulated) == 1)
+        #expect(pipeline.counters.value(.encapsulated) == 1)
+        let error = try #require(out.first)
+        #expect(error.port == 0)
+        let span = error.bytes.span.bytes
+        let ip = try IPv4Header(validating: span.slice(from: 14))
+        let (checksumValid, outerDestination) = (ip.isChecksumValid, ip.destination)
+        #expect(checksumValid && outerDestination == Self.peerIP)
+        // Inside: ICMP time exceeded from the tunnel address to the pod that sent the packet.
+        let innerIP = try IPv4Header(validating: span.slice(from: 50 + 14))
+        let (source, destination, proto) = (innerIP.source, innerIP.destination, innerIP.protocol)
+        #expect(source == IPv4Address(10, 244, 1, 0) && destination == IPv4Address(10, 244, 2, 7) && proto == .icmp)
+        #expect(error.bytes[50 + 34] == 11)
+    }
 }

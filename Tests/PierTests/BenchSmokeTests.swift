@@ -28,4 +28,20 @@ struct BenchSmokeTests {
         #expect(object["allocs_per_frame"]?.isNumber == true)
         #expect(object["memory_bytes_per_entry"]?.isNumber == true)
     }
+
+    /// The overlay stages: one object per measured stage, each with the contract's numbers.
+    /// (Allocations are only counted in the interposed release binary; the shape is what matters.)
+    @Test func overlayStagesJSON() throws {
+        let result = try Tool.pier("bench", "vxlan-encap", "vxlan-decap", "ipip", "--packets", "6400", "--json")
+        #expect(result.status == 0, "\(result)")
+        let objects = try result.lines.map { try JSON.parse($0) }
+        #expect(objects.compactMap { $0["stage"]?.text } == ["vxlan-encap", "vxlan-decap", "ipip-encap", "ipip-decap", "udp-encap", "udp-decap"])
+        for object in objects {
+            for key in ["mpps", "ns_per_frame", "allocs_per_frame"] {
+                #expect(object[key]?.isNumber == true, "\(key) is not a number: \(object)")
+            }
+        }
+        // The decap benches check their own work: a frame left undecapsulated is reported.
+        #expect(!result.stdout.contains("decapsulated"), "\(result)")
+    }
 }

@@ -166,4 +166,76 @@ struct OverlayTests {
         #expect(run.stats["events"]?["decapsulated"]?.integer == 5)
         #expect(run.stats["drops"]?["not-for-this-host"]?.integer == 5)
     }
+
+    @Test func ipInIPRoundTripDecodesInTshark() throws {
+        let a = try replay("node-a-ipip", "a", inputs: ["pod1": Self.overlayCapture("pod-a")], ports: ["eth0"])
+        let uplink = try #require(a.files["eth0"])
+        // tshark: IPv4 in IPv4 (protocol 4), outer from node-a to the peer, inner TTL 63.
+        let frames = try Tool.tsharkFields(uplink, ["ip.proto", "ip.src", "ip.dst", "ip.ttl", "ip.checksum.status", "eth.dst"])
+        #expect(frames.count == 13)
+        for frame in frames {
+            #expect(frame[0].first == "4")
+            #expect(frame[1] == ["192.168.1.25", "10.244.1.5"])
+            #expect(frame[3] == ["64", "63"])
+            #expect(frame[4].allSatisfy { $0 == "1" })
+            #expect(frame[5].count == 1, "one Ethernet header: the inner one is gone")
+        }
+        let b = try replay("node-b-ipip", "b", inputs: ["eth0": uplink], ports: ["pod1"])
+        let expected = try Self.encapsulatedInputs().filter { $0[14 + 16 ... 14 + 18] == [10, 244, 2] }
+        let delivered = try readRecords(try #require(b.files["pod1"])).records.map(\.bytes)
+        #expect(delivered.count == 12)
+        for (output, input) in zip(delivered, expected) {
+            #expect(Self.routingInvariant(output) == Self.routingInvariant(input))
+            #expect(output[14 + 8] == input[14 + 8] - 2)
+        }
+    }
+
+    @Test func hostGatewayRoutesToThePeerWithoutEncapsulation() throws {
+        let run = try replay("node-a-host-gw", "h", inputs: ["pod1": Self.overlayCapture("pod-a")], ports: ["eth0"])
+        let frames = try Tool.tsharkFields(try #require(run.files["eth0"]), ["eth.dst", "ip.dst", "ip.ttl", "udp.dstport"])
+        let toNodeB = frames.filter { $0[1] == ["10.244.2.7"] }
+        // Every IPv4 frame for node-b's pods, the 1451-byte ones too (no tunnel, no overlay MTU).
+        #expect(toNodeB.count == 14)
+        #expect(toNodeB.allSatisfy { $0[0] == ["02:00:c0:a8:01:1e"] && $0[2] == ["63"] && !$0[3].contains("8472") })
+        // node-c is no host-gw peer: its pods go by the default route, to the gateway.
+        #expect(frames.filter { $0[1] == ["10.244.3.9"] }.map { $0[0] } == [["02:00:c0:a8:01:01"]])
+        #expect(run.stats["events"]?["encapsulated"] == nil)
+    }
+
+    @Test func hostGatewayPeerOffTheUplinkSubnetIsAConfigError() throws {
+        let text = try String(contentsOfFile: ScenarioTests.topology("node-a-host-gw"), encoding: .utf8)
+            .replacingOccurrences(of: "ip: 192.168.1.30, podCIDR", with: "ip: 192.168.9.30, podCIDR")
+        let file = try directory.write(Array(text.utf8), to: "bad-host-gw.yaml")
+        let result = try Tool.pier(["replay", "--config", file, "--in", "pod1=\(Self.overlayCapture("pod-a"))"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("bad-host-gw.yaml:"))
+        #expect(result.stderr.contains("overlay.peers[0].ip"))
+        #expect(result.stderr.contains("not on eth0's subnet"))
+    }
+
+    /// node-a.yaml with `sourcePorts` added under `overlay:`, written to the test's directory.
+    func nodeA(sourcePorts: String, name: String) throws -> String {
+        let text = try String(contentsOfFile: ScenarioTests.topology("node-a"), encoding: .utf8)
+            .replacingOccurrences(of: "  mtu: 1450\n", with: "  mtu: 1450\n  sourcePorts: \(sourcePorts)\n")
+        return try directory.write(Array(text.utf8), to: name)
+    }
+
+    @Test func configuredSourcePortRangeIsUsed() throws {
+        let config = try nodeA(sourcePorts: "{min: 50000, max: 50015}", name: "ports.yaml")
+        let out = directory.path("ports-eth0.pcap")
+        let result = try Tool.pier(["replay", "--config", config, "--in", "pod1=\(Self.overlayCapture("pod-a"))", "--out", "eth0=\(out)"])
+        #expect(result.status == 0, "\(result)")
+        let ports = try Tool.tsharkFields(out, ["udp.srcport"]).compactMap { $0[0].first.flatMap { Int($0) } }
+        #expect(ports.count == 13)
+        #expect(ports.allSatisfy { (50000...50015).contains($0) }, "\(ports)")
+        #expect(Set(ports).count >= 4)
+    }
+
+    @Test func sourcePortRangeBackwardsIsAConfigError() throws {
+        let config = try nodeA(sourcePorts: "{min: 60000, max: 50000}", name: "backwards.yaml")
+        let result = try Tool.pier(["replay", "--config", config, "--in", "pod1=\(Self.overlayCapture("pod-a"))"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("backwards.yaml:25: overlay.sourcePorts: expected min no more than max, got min 60000 and max 50000"),
+                "\(result)")
+    }
 }
