@@ -48,10 +48,12 @@ struct OverlayStageTests {
         }
     }
 
-    /// A TCP frame from the pod to 10.244.2.7 through its gateway, from `sourcePort`.
+    /// A TCP SYN from the pod to 10.244.2.7 through its gateway, from `sourcePort` (a SYN: the
+    /// conntrack stage drops a mid-flow segment of a connection it never saw open).
     static func podFrame(sourcePort: UInt16) -> [UInt8] {
         SyntheticFrames.tcp(sourceMAC: podMAC, destinationMAC: cni0MAC, source: IPv4Address(10, 244, 1, 5),
-                            destination: IPv4Address(10, 244, 2, 7), sourcePort: sourcePort, destinationPort: 80, payloadLength: 10)
+                            destination: IPv4Address(10, 244, 2, 7), sourcePort: sourcePort, destinationPort: 80,
+                            flags: [.syn], payloadLength: 10)
     }
 
     static func run(_ pipeline: Pipeline, _ frames: [(port: UInt16, bytes: [UInt8])]) -> [(port: UInt16, bytes: [UInt8])] {
@@ -180,7 +182,7 @@ struct OverlayStageTests {
         let pipeline = Pipeline(config: Self.config())
         let inner = SyntheticFrames.tcp(sourceMAC: Self.peerTunnelMAC, destinationMAC: Self.tunnelMAC,
                                         source: IPv4Address(10, 244, 2, 7), destination: IPv4Address(10, 244, 1, 5),
-                                        sourcePort: 9, destinationPort: 80, ttl: 1)
+                                        sourcePort: 9, destinationPort: 80, flags: [.syn], ttl: 1)
         var outer = SyntheticFrames.vxlan(inner: inner, vni: 42, outerSource: Self.peerIP, outerDestination: Self.nodeIP)
         outer.withMutableRawSpan { $0.setMAC(Self.uplinkMAC, at: 0) }
         let out = Self.run(pipeline, [(0, outer)])
