@@ -42,8 +42,8 @@ struct LiveNATTests {
     }
 
     /// The outside host reaches a container's server through the node's address and the
-    /// published host port; the container sees the outside host's own address (Docker keeps
-    /// the client's address on a published port).
+    /// published host port, over TCP and UDP; the container sees the outside host's own
+    /// address (Docker keeps the client's address on a published port).
     @Test func publishedPortFromTheOutside() throws {
         let node = try NATNode(tag: "p")
         let live = try node.start()
@@ -57,6 +57,13 @@ struct LiveNATTests {
         // Nothing listens on another host port: the connection is refused or times out, never served.
         let other = try Live.exec(node.outside, ["python3", "-c", "import socket; socket.create_connection(('\(NATNode.nodeIP)', 8081), timeout=1)"])
         #expect(other.status != 0, "port 8081 is not published: \(other)")
+        // UDP (docker run -p 5353:53/udp): c1 sees the outside host, whose reply comes back
+        // from the node's address and the host port.
+        let udpServer = try LiveProgram(node.container(1), ["python3", "-c", Scripts.udpEcho, "53"], log: node.directory.path("udp.log"))
+        defer { udpServer.stop() }
+        #expect(Live.wait(seconds: 5) { udpServer.output.contains("listening") }, "\(udpServer.output)")
+        let udp = try Live.exec(node.outside, ["python3", "-c", Scripts.udpAsk, NATNode.nodeIP, "5353"])
+        #expect(udp.lines == ["reply from \(NATNode.nodeIP) 5353: \(NATNode.outsideIP)"], "\(udp)")
         #expect(live.stop() == 0, "\(live.log)")
         #expect(live.log.contains("dnat "), "\(live.log)")
     }
@@ -100,8 +107,8 @@ struct LiveNATTests {
 /// 192.168.79.1/24), and routes to the `outside` host (namespace `plx-<tag>o`, 203.0.113.10)
 /// over a veth. It has no route to the containers' subnet: their traffic gets out only
 /// masqueraded. Containers `plx-<tag>1…3` (172.30.79.2–4 on docker0, 172.30.79.1) are made by
-/// `pier up`. The topology masquerades the containers, publishes host port 8080 to c1:80,
-/// and has a Service 10.96.79.10:80 (node port 30080) over c2 and c3 on port 8080.
+/// `pier up`. The topology masquerades the containers, publishes host port 8080 to c1:80 and
+/// UDP 5353 to c1:53, and has a Service 10.96.79.10:80 (node port 30080) over c2 and c3 on port 8080.
 final class NATNode {
     static let nodeIP = "192.168.79.25"
     static let routerIP = "192.168.79.1"
@@ -131,6 +138,7 @@ final class NATNode {
                 - {source: 172.30.79.0/24, out: eth0}
               portMappings:
                 - {proto: tcp, hostPort: 8080, to: 172.30.79.2:80}
+                - {proto: udp, hostPort: 5353, to: 172.30.79.2:53}
             services:
               - name: web
                 clusterIP: \(NATNode.clusterIP)

@@ -372,3 +372,34 @@ extension Scripts {
             print("udp", error)
         """
 }
+
+extension Scripts {
+    /// `python3 -c UDP_ECHO PORT`: answers each datagram on PORT with the sender's address
+    /// (as the kernel reports it, `recvfrom`) until killed. Prints `listening` once bound.
+    static let udpEcho = """
+        import socket, sys
+        server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        server.bind(("0.0.0.0", int(sys.argv[1])))
+        print("listening", flush=True)
+        while True:
+            data, peer = server.recvfrom(2048)
+            server.sendto(peer[0].encode(), peer)
+        """
+
+    /// `python3 -c UDP_ASK HOST PORT`: sends a datagram to HOST:PORT on an unconnected socket
+    /// (retrying each second, 5 times) and prints `reply from ADDRESS PORT: TEXT` with the
+    /// address the reply came from.
+    static let udpAsk = """
+        import socket, sys
+        client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        client.settimeout(1)
+        for _ in range(5):
+            client.sendto(b"ask", (sys.argv[1], int(sys.argv[2])))
+            try:
+                data, peer = client.recvfrom(2048)
+                print("reply from %s %d: %s" % (peer[0], peer[1], data.decode()))
+                break
+            except socket.timeout:
+                pass
+        """
+}
