@@ -39,7 +39,7 @@ int pier_tap_open(const char *name, int create, int vnet_header) {
     }
     if (vnet_header) {
         // The header stays the default 10-byte struct virtio_net_hdr, in native byte order.
-        unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+        unsigned offloads = vnet_header == 2 ? TUN_F_CSUM : TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
         if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
             int error = errno;
             close(fd);

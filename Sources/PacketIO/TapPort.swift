@@ -60,16 +60,24 @@ public final class TapPort {
     public var counters = Counters()
     /// Frames carry a virtio-net header and the device passes TSO segments (`IFF_VNET_HDR`).
     public let offloads: Bool
+    /// With `offloads`: whether the device passes TSO segments too, or only partial checksums.
+    public let segmentation: Bool
     private var namespaceInode: UInt64 = 0
     private var openedBefore = false
 
     /// Makes a port whose device is at `location`; nothing is opened yet.
-    public init(port: PortID, name: String, location: Location, offloads: Bool = false) {
+    /// With `offloads` and not `segmentation`, the device passes partial checksums but no TSO
+    /// segments (for a switch whose frames may be encapsulated, which Pier cannot segment).
+    public init(port: PortID, name: String, location: Location, offloads: Bool = false, segmentation: Bool = true) {
         self.port = port
         self.name = name
         self.location = location
         self.offloads = offloads
+        self.segmentation = segmentation
     }
+
+    /// The `vnet_header` argument of `pier_tap_open`: 0 none, 1 checksums and TSO, 2 checksums.
+    private var offloadMode: Int32 { offloads ? (segmentation ? 1 : 2) : 0 }
 
     /// True while the device is open.
     public var isUp: Bool { descriptor >= 0 }
@@ -82,11 +90,11 @@ public final class TapPort {
         let result: Int32
         switch location {
         case .local(let device):
-            result = pier_tap_open(device, openedBefore ? 0 : 1, offloads ? 1 : 0)
+            result = pier_tap_open(device, openedBefore ? 0 : 1, offloadMode)
             if result >= 0 { _ = pier_link_up(device) }
         case .namespace(let namespace, let device):
             var inode: UInt64 = 0
-            result = pier_tap_open_in(Self.namespacePath(namespace), device, 0, offloads ? 1 : 0, &inode)
+            result = pier_tap_open_in(Self.namespacePath(namespace), device, 0, offloadMode, &inode)
             if result >= 0 { namespaceInode = inode }
         }
         guard result >= 0 else { return -result }

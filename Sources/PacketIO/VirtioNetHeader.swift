@@ -38,13 +38,17 @@ enum VirtioNetHeader {
 
     /// Writes the header for a frame of `frameLength` bytes carrying `offload` to `base`;
     /// false when it cannot be passed on (a segmentation request for a frame whose length a
-    /// stage changed: its header lengths no longer hold).
+    /// stage changed: its header lengths no longer hold). A partial checksum that started in
+    /// bytes a stage removed (a tunnel's outer UDP checksum, left to the device by a kernel
+    /// sending VXLAN with `udpcsum`, then decapsulated) went with them: the frame that is left
+    /// has its checksums complete (a packet has one partial checksum) and gets a zero header.
     static func write(_ offload: SegmentOffload, frameLength: Int, to base: UnsafeMutableRawPointer) -> Bool {
         base.initializeMemory(as: UInt8.self, repeating: 0, count: size)
         guard !offload.isNone else { return true }
         let moved = frameLength - Int(offload.frameLength)
         if moved != 0 && offload.segmentationType != 0 { return false }
         let start = Int(offload.checksumStart) + moved
+        if start < 0 { return true }
         guard start >= 0 && start <= Int(UInt16.max) else { return false }
         base.storeBytes(of: offload.flags, toByteOffset: Field.flags, as: UInt8.self)
         base.storeBytes(of: offload.segmentationType, toByteOffset: Field.segmentationType, as: UInt8.self)

@@ -43,6 +43,9 @@ struct SwitchCommand: ParsableCommand {
         do { topology = try Topology.load(path: config) } catch { throw InputError(message: error.description) }
         let pipelineConfig = PipelineConfig(topology)
         let ports = Self.tapPorts(topology, offloads: offload)
+        if offload, ports.contains(where: { !$0.segmentation }) {
+            standardOutput("switch: --offload with a \(topology.overlay?.backend.rawValue ?? "") overlay: partial checksums only, no TCP segmentation offload (Pier does not segment frames it encapsulates)")
+        }
         guard !ports.isEmpty else { throw InputError(message: "\(config): no port has a tap: device to serve") }
         var writers: [PortID: PcapWriter] = [:]
         for capture in captures {
@@ -88,13 +91,17 @@ struct SwitchCommand: ParsableCommand {
     }
 
     /// The TAP port of every topology port with a `tap:`: in the namespace of the container
-    /// that uses it (as `eth0`), else local.
+    /// that uses it (as `eth0`), else local. With an overlay that encapsulates (vxlan, ipip,
+    /// udp), offloads stop at partial checksums: a 64 KB TSO segment routed into the tunnel
+    /// could be neither passed on (its length changed) nor segmented, and TCP would stall.
     static func tapPorts(_ topology: Topology, offloads: Bool) -> [TapPort] {
-        topology.ports.enumerated().compactMap { index, port in
+        let encapsulates = topology.overlay.map { $0.backend != .hostGW } ?? false
+        return topology.ports.enumerated().compactMap { index, port in
             guard let tap = port.tap else { return nil }
             let container = topology.containers.first { $0.port == port.name && $0.mode == .bridge }
             let location: TapPort.Location = container.map { .namespace($0.name, device: "eth0") } ?? .local(device: tap)
-            return TapPort(port: PortID(rawValue: UInt16(index)), name: port.name, location: location, offloads: offloads)
+            return TapPort(port: PortID(rawValue: UInt16(index)), name: port.name, location: location, offloads: offloads,
+                           segmentation: !encapsulates)
         }
     }
 }

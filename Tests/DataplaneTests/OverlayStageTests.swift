@@ -48,12 +48,12 @@ struct OverlayStageTests {
         }
     }
 
-    /// A TCP SYN from the pod to 10.244.2.7 through its gateway, from `sourcePort` (a SYN, so
-    /// the conntrack stage opens a connection rather than dropping a stray ACK as invalid).
+    /// A TCP SYN from the pod to 10.244.2.7 through its gateway, from `sourcePort` (a SYN: the
+    /// conntrack stage drops a mid-flow segment of a connection it never saw open).
     static func podFrame(sourcePort: UInt16) -> [UInt8] {
         SyntheticFrames.tcp(sourceMAC: podMAC, destinationMAC: cni0MAC, source: IPv4Address(10, 244, 1, 5),
-                            destination: IPv4Address(10, 244, 2, 7), sourcePort: sourcePort, destinationPort: 80, flags: [.syn],
-                            payloadLength: 10)
+                            destination: IPv4Address(10, 244, 2, 7), sourcePort: sourcePort, destinationPort: 80,
+                            flags: [.syn], payloadLength: 10)
     }
 
     static func run(_ pipeline: Pipeline, _ frames: [(port: UInt16, bytes: [UInt8])]) -> [(port: UInt16, bytes: [UInt8])] {

@@ -57,6 +57,26 @@ struct LiveIOTests {
         #expect(!out.withUnsafeMutableBytes { VirtioNetHeader.write(tso, frameLength: 65_276, to: $0.baseAddress!) })
     }
 
+    /// 50 bytes removed from the front (a VXLAN decapsulation) of a frame whose partial
+    /// checksum was the outer UDP one (csum_start 34): the checksum went with the outer
+    /// headers, so the inner frame leaves with a zero header (its checksums are complete),
+    /// not refused. A partial checksum inside the inner frame moves back with it.
+    @Test func decapsulationDropsAnOuterPartialChecksum() {
+        var outerUDP = Self.tsoHeader
+        outerUDP[1] = 0   // gso_type NONE
+        outerUDP[8] = 6   // csum_offset 6: UDP's checksum field
+        let outer = outerUDP.withUnsafeBytes { VirtioNetHeader.read($0.baseAddress!, frameLength: 148) }
+        var out = [UInt8](repeating: 0xee, count: VirtioNetHeader.size)
+        #expect(out.withUnsafeMutableBytes { VirtioNetHeader.write(outer, frameLength: 98, to: $0.baseAddress!) })
+        #expect(out == [UInt8](repeating: 0, count: VirtioNetHeader.size))
+        var innerTCP = Self.tsoHeader
+        innerTCP[1] = 0
+        innerTCP[6] = 84  // csum_start 84: the inner TCP header behind 50 bytes of VXLAN
+        let inner = innerTCP.withUnsafeBytes { VirtioNetHeader.read($0.baseAddress!, frameLength: 150) }
+        #expect(out.withUnsafeMutableBytes { VirtioNetHeader.write(inner, frameLength: 100, to: $0.baseAddress!) })
+        #expect(out[0] == 1 && out[6] == 34 && out[7] == 0, "NEEDS_CSUM, csum_start 84 - 50")
+    }
+
     /// `write(_:at:)` stamps the record with the given time, not the frame's own.
     @Test func captureStampIsTheGivenTime() throws {
         let directory = try TemporaryDirectory()

@@ -232,3 +232,174 @@ func writeRandomFile(_ path: String, count: Int) throws {
     while data.count < count { data.append(source.readData(ofLength: min(1 << 20, count - data.count))) }
     try data.write(to: URL(fileURLWithPath: path))
 }
+
+extension Live {
+    /// Whether the kernel can make links of `type` (`ip link add … type TYPE OPTIONS…`), tried in a
+    /// namespace made for the purpose; when not, says so on stderr (the test is skipped).
+    static func kernelHas(_ type: String, _ options: String...) -> Bool {
+        guard available, let tool = Tool.find("ip") else { return false }
+        let ns = "plx-p\(type.prefix(5))\(getpid() % 1000)"
+        _ = try? Tool.run(tool, ["netns", "add", ns])
+        defer { _ = try? Tool.run(tool, ["netns", "delete", ns]) }
+        let made = (try? Tool.run(tool, ["-n", ns, "link", "add", "plxprobe", "type", type] + options))?.status == 0
+        if !made {
+            FileHandle.standardError.write(Data("live tests with a kernel \(type) device skipped: this kernel cannot make one (module \(type) missing)\n".utf8))
+        }
+        return made
+    }
+
+    /// Runs `ip` with each argument list in turn, expecting each to succeed.
+    static func ipAll(_ commands: [[String]]) throws {
+        let ip = try #require(Tool.find("ip"))
+        for command in commands {
+            let result = try Tool.run(ip, command)
+            #expect(result.status == 0, "ip \(command.joined(separator: " ")): \(result)")
+        }
+    }
+}
+
+/// A program a test started inside a namespace (`Live.spawn`), its output in a log file;
+/// stopped by its PID.
+final class LiveProgram {
+    let process: Process
+    let logPath: String
+
+    /// Starts `arguments` in `namespace`, output to `log`.
+    init(_ namespace: String, _ arguments: [String], log: String) throws {
+        logPath = log
+        process = try Live.spawn(namespace, arguments, log: log)
+    }
+
+    deinit { stop() }
+
+    /// What it printed so far.
+    var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// The client addresses a `Scripts.namedServer` saw, in order.
+    var peers: [String] { output.split(separator: "\n").compactMap { $0.hasPrefix("peer ") ? String($0.split(separator: " ")[1]) : nil } }
+
+    /// The server names a `Scripts.namedClient` was answered with, in order.
+    var answers: [String] { output.split(separator: "\n").compactMap { $0.hasPrefix("answer ") ? String($0.split(separator: " ")[1]) : nil } }
+
+    /// Waits up to 20 s for the exit; returns the exit status (-1: killed after the wait).
+    func finish() -> Int32 {
+        if !Live.wait(seconds: 20, until: { !process.isRunning }) { stop() }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Kills it (SIGKILL, by PID) if it still runs, and reaps it.
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
+extension Scripts {
+    /// `python3 -c NAMED_SERVER PORT NAME`: serves TCP on PORT until killed; for each connection
+    /// prints `peer ADDRESS PORT` (the client as the kernel reports it, `getpeername`), answers
+    /// `NAME ADDRESS` and closes when the client does. Prints `listening` once bound.
+    static let namedServer = """
+        import socketserver, sys
+        name = sys.argv[2]
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                host, port = self.client_address[:2]
+                print("peer", host, port, flush=True)
+                self.wfile.write(("%s %s\\n" % (name, host)).encode())
+                self.wfile.flush()
+                self.rfile.read()
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        socketserver.ThreadingTCPServer.daemon_threads = True
+        server = socketserver.ThreadingTCPServer(("0.0.0.0", int(sys.argv[1])), Handler)
+        print("listening", flush=True)
+        server.serve_forever()
+        """
+
+    /// `python3 -c NAMED_CLIENT HOST PORT COUNT [HOLD]`: opens COUNT connections to HOST:PORT
+    /// one after the other (each connect retried for 5 s), printing `answer NAME ADDRESS` for
+    /// each; with HOLD, keeps each open until the file HOLD exists (at most 15 s).
+    static let namedClient = """
+        import os, socket, sys, time
+        host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+        hold = sys.argv[4] if len(sys.argv) > 4 else None
+        for _ in range(count):
+            deadline = time.time() + 5
+            while True:
+                try:
+                    connection = socket.create_connection((host, port), timeout=5)
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.1)
+            reader = connection.makefile("rb")
+            answer = reader.readline().decode().strip()
+            reader.close()
+            print("answer", answer, flush=True)
+            if hold:
+                until = time.time() + 15
+                while not os.path.exists(hold) and time.time() < until:
+                    time.sleep(0.05)
+            connection.close()
+        """
+}
+
+extension Scripts {
+    /// `python3 -c REFUSALS HOST PORT`: a TCP connect to HOST:PORT and a UDP datagram to it on a
+    /// connected socket, where nothing listens; prints `tcp refused` and `udp refused` when the
+    /// kernel reports ECONNREFUSED (a reset; an ICMP port unreachable), else what happened.
+    static let refusals = """
+        import socket, sys
+        host, port = sys.argv[1], int(sys.argv[2])
+        try:
+            socket.create_connection((host, port), timeout=3)
+            print("tcp connected")
+        except ConnectionRefusedError:
+            print("tcp refused")
+        except OSError as error:
+            print("tcp", error)
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.settimeout(3)
+        udp.connect((host, port))
+        udp.send(b"probe")
+        try:
+            udp.recv(100)
+            print("udp answered")
+        except ConnectionRefusedError:
+            print("udp refused")
+        except OSError as error:
+            print("udp", error)
+        """
+}
+
+extension Scripts {
+    /// `python3 -c UDP_ECHO PORT`: answers each datagram on PORT with the sender's address
+    /// (as the kernel reports it, `recvfrom`) until killed. Prints `listening` once bound.
+    static let udpEcho = """
+        import socket, sys
+        server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        server.bind(("0.0.0.0", int(sys.argv[1])))
+        print("listening", flush=True)
+        while True:
+            data, peer = server.recvfrom(2048)
+            server.sendto(peer[0].encode(), peer)
+        """
+
+    /// `python3 -c UDP_ASK HOST PORT`: sends a datagram to HOST:PORT on an unconnected socket
+    /// (retrying each second, 5 times) and prints `reply from ADDRESS PORT: TEXT` with the
+    /// address the reply came from.
+    static let udpAsk = """
+        import socket, sys
+        client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        client.settimeout(1)
+        for _ in range(5):
+            client.sendto(b"ask", (sys.argv[1], int(sys.argv[2])))
+            try:
+                data, peer = client.recvfrom(2048)
+                print("reply from %s %d: %s" % (peer[0], peer[1], data.decode()))
+                break
+            except socket.timeout:
+                pass
+        """
+}

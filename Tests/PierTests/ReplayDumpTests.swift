@@ -13,9 +13,7 @@ struct ReplayDumpTests {
         #expect(result.status == 0, "\(result)")
         let tables = Array(result.lines.drop { !$0.hasPrefix("fdb ") })
         // The containers' MACs and addresses are fixtures/scenarios.py's; the routes are the
-        // topology's connected subnets and its gateway; 192.168.1.1 is its static neighbour;
-        // c1's UDP packet to 198.51.100.7 is the one routed connection (no NAT rule applies,
-        // so both keys keep its addresses, as `conntrack -L` shows an untranslated flow).
+        // topology's connected subnets and its gateway; 192.168.1.1 is its static neighbour.
         #expect(tables == [
             "fdb docker0: 2 entries",
             "  02:42:ac:11:00:02 dev c1 age 0s",
@@ -27,6 +25,8 @@ struct ReplayDumpTests {
             "neighbors:",
             "  172.17.0.2 lladdr 02:42:ac:11:00:02 REACHABLE",
             "  192.168.1.1 lladdr 02:00:c0:a8:01:01 PERMANENT",
+            // The scenario's routed UDP datagram to 198.51.100.7 (no NAT rules: the reply key
+            // is the original reversed), unreplied: netfilter's 30 s.
             "conntrack: 1 entries",
             "  udp      17 30 src=172.17.0.2 dst=198.51.100.7 sport=5000 dport=53 [UNREPLIED] src=198.51.100.7 dst=172.17.0.2 sport=53 dport=5000",
         ], "\(result)")

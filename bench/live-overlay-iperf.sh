@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Live TCP throughput between pods on two nodes over VXLAN: two `pier switch` nodes (each in
+# a network namespace, uplinks joined by a veth underlay), without and with --offload, beside
+# two Linux nodes doing the same with the kernel's own VXLAN devices set up as flannel does
+# (onlink route, static neighbour and FDB entries), in the same run. One iperf3 stream for
+# SECONDS from the pod on node A to the pod on node B, then ping RTT. Needs root, iproute2
+# (ip, bridge), iperf3 and ping. Every namespace, TAP and veth it makes starts with plx and
+# is removed on exit.
+#
+# Usage: bench/live-overlay-iperf.sh [SECONDS] [PIER]   (default: 10 s, .build/release/pier)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+pier=${2:-.build/release/pier}
+[ "$(id -u)" -eq 0 ] || { echo "live-overlay-iperf: needs root (network namespaces)"; exit 2; }
+for tool in ip bridge iperf3 ping; do
+    command -v "$tool" >/dev/null || { echo "live-overlay-iperf: $tool is not installed (make test-deps)"; exit 2; }
+done
+[ -x "$pier" ] || { echo "live-overlay-iperf: $pier is not built (swift build -c release --product pier)"; exit 2; }
+
+work=$(mktemp -d)
+pids=()
+namespaces=(plx-boa plx-bob plx-bka plx-bkb plx-bka1 plx-bkb1)
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+    for node in a b; do "$pier" down "$work/$node.yaml" >/dev/null 2>&1 || true; done
+    for ns in "${namespaces[@]}"; do ip netns delete "$ns" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+for ns in "${namespaces[@]}"; do ip netns delete "$ns" 2>/dev/null || true; done
+
+# iperf3 from namespace $1 to address $3 (server in namespace $2); prints Gbit/s at the receiver.
+throughput() {
+    ip netns exec "$2" iperf3 -s -1 -B "$3" >/dev/null 2>&1 &
+    local server=$!
+    for _ in $(seq 50); do ip netns exec "$2" ss -ltn 2>/dev/null | grep -q ":5201 " && break; sleep 0.1; done
+    ip netns exec "$1" iperf3 -c "$3" -t "$seconds" -f m | awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i+1) == "Mbits/sec") printf "%.2f\n", $i / 1000 }'
+    wait "$server" 2>/dev/null || true
+}
+rtt() { ip netns exec "$1" ping -c 20 -i 0.05 -q "$2" | awk -F/ '/^rtt/ { print $5 }'; }
+
+# Two Pier nodes: A 192.168.95.10 (pods 10.95.1.0/24), B 192.168.95.20 (10.95.2.0/24).
+ip netns add plx-boa; ip netns add plx-bob
+ip -n plx-boa link add plxboav type veth peer name plxbobv netns plx-bob
+for i in 0 1; do
+    node=$([ $i -eq 0 ] && echo a || echo b); other=$((1 - i)); peer=$([ $i -eq 0 ] && echo b || echo a)
+    cat > "$work/$node.yaml" <<YAML
+node: plx-bo$node
+ports:
+  - {name: eth0, tap: plxbo${node}up, mac: 02:00:c0:a8:5f:$((10 + 10 * i)), ip: 192.168.95.$((10 + 10 * i))/24}
+  - {name: c1, tap: plxbo${node}1}
+bridges:
+  - {name: cni0, ports: [c1], ip: 10.95.$((i + 1)).1/24, mac: 0a:58:0a:5f:0$((i + 1)):01}
+overlay:
+  backend: vxlan
+  podCIDR: 10.95.$((i + 1)).0/24
+  vtepMAC: 02:aa:00:00:5f:0$((i + 1))
+  peers:
+    - {node: plx-bo$peer, ip: 192.168.95.$((10 + 10 * other)), podCIDR: 10.95.$((other + 1)).0/24, vtepMAC: 02:aa:00:00:5f:0$((other + 1))}
+containers:
+  - {name: plx-bo${node}1, port: c1, ip: 10.95.$((i + 1)).2/24}
+YAML
+    ip -n plx-bo$node link add plxbo${node}br type bridge
+    ip -n plx-bo$node link set plxbo${node}br up
+    ip -n plx-bo$node link set plxbo${node}v master plxbo${node}br up
+    ip -n plx-bo$node tuntap add dev plxbo${node}up mode tap
+    ip -n plx-bo$node link set plxbo${node}up master plxbo${node}br up
+    "$pier" up "$work/$node.yaml" >/dev/null
+done
+namespaces+=(plx-boa1 plx-bob1)
+
+# Starts both switches ($@: extra options), measures, stops them; sets gbps, latency, stats.
+run_pier() {
+    pids=()
+    for node in a b; do
+        ip netns exec plx-bo$node "$pier" switch --config "$work/$node.yaml" "$@" > "$work/$node.log" 2>&1 &
+        pids+=($!)
+    done
+    for node in a b; do
+        for _ in $(seq 50); do [ "$(grep -c ': up (' "$work/$node.log")" -ge 2 ] && break; sleep 0.1; done
+    done
+    for _ in $(seq 10); do ip netns exec plx-boa1 ping -c 1 -W 1 10.95.2.2 >/dev/null && break; done
+    gbps=$(throughput plx-boa1 plx-bob1 10.95.2.2)
+    latency=$(rtt plx-boa1 10.95.2.2)
+    for pid in "${pids[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done
+    pids=()
+    stats="$(grep "allocations:" "$work/a.log" | sed 's/^ *//')"
+}
+run_pier
+pier_gbps=$gbps; pier_rtt=$latency; pier_stats=$stats
+run_pier --offload
+offload_gbps=$gbps; offload_rtt=$latency; offload_stats=$stats
+
+# Two Linux nodes with the kernel's VXLAN devices, as flannel sets them up.
+ip netns add plx-bka; ip netns add plx-bkb; ip netns add plx-bka1; ip netns add plx-bkb1
+ip -n plx-bka link add plxbkav type veth peer name plxbkbv netns plx-bkb
+for i in 0 1; do
+    node=$([ $i -eq 0 ] && echo a || echo b); other=$((1 - i)); ns=plx-bk$node
+    ip -n $ns addr add 192.168.96.$((10 + 10 * i))/24 dev plxbk${node}v
+    ip -n $ns link set plxbk${node}v up
+    ip -n $ns link add plxbk${node}br type bridge
+    ip -n $ns addr add 10.96.$((i + 1)).1/24 dev plxbk${node}br
+    ip -n $ns link set plxbk${node}br up
+    ip -n $ns link add plxbk${node}1 type veth peer name eth0 netns ${ns}1
+    ip -n $ns link set plxbk${node}1 master plxbk${node}br up
+    ip netns exec $ns sysctl -qw net.ipv4.ip_forward=1
+    ip -n $ns link add plxbk${node}t address 02:aa:00:00:60:0$((i + 1)) type vxlan id 1 dstport 8472 \
+        local 192.168.96.$((10 + 10 * i)) dev plxbk${node}v nolearning
+    ip -n $ns addr add 10.96.$((i + 1)).0/32 dev plxbk${node}t
+    ip -n $ns link set plxbk${node}t up
+    ip -n $ns neigh add 10.96.$((other + 1)).0 lladdr 02:aa:00:00:60:0$((other + 1)) dev plxbk${node}t nud permanent
+    ip -n $ns route add 10.96.$((other + 1)).0/24 via 10.96.$((other + 1)).0 dev plxbk${node}t onlink
+    bridge -n $ns fdb append 02:aa:00:00:60:0$((other + 1)) dev plxbk${node}t dst 192.168.96.$((10 + 10 * other))
+    ip -n ${ns}1 addr add 10.96.$((i + 1)).2/24 dev eth0
+    ip -n ${ns}1 link set eth0 up
+    ip -n ${ns}1 link set lo up
+    ip -n ${ns}1 route add default via 10.96.$((i + 1)).1
+done
+ip netns exec plx-bka1 ping -c 1 -W 2 10.96.2.2 >/dev/null
+linux_gbps=$(throughput plx-bka1 plx-bkb1 10.96.2.2)
+linux_rtt=$(rtt plx-bka1 10.96.2.2)
+
+ratio() { awk -v p="$1" -v l="$linux_gbps" 'BEGIN { if (l > 0) printf "%.2f", p / l; else print "n/a" }'; }
+echo "iperf3 TCP, one stream, ${seconds} s, pod on node A to pod on node B over VXLAN (VNI 1, port 8472):"
+printf "  two pier switch nodes (no offloads):        %6s Gbit/s   ping rtt avg %s ms   pier/linux %s\n" "$pier_gbps" "$pier_rtt" "$(ratio "$pier_gbps")"
+printf "  two pier switch nodes --offload (checksums): %6s Gbit/s   ping rtt avg %s ms   pier/linux %s\n" "$offload_gbps" "$offload_rtt" "$(ratio "$offload_gbps")"
+printf "  two linux nodes (kernel vxlan devices):      %6s Gbit/s   ping rtt avg %s ms\n" "$linux_gbps" "$linux_rtt"
+echo "  node A, no offloads: $pier_stats"
+echo "  node A, offloads:    $offload_stats"
