@@ -43,7 +43,9 @@ release: deps
 	$(SWIFT) build -c release --product pier
 
 ## The main job on the bundled captures: decode one, replay it, run two containers' traffic
-## through the two-containers topology, and measure the decoder; as root, the live switch too.
+## through the two-containers topology, masquerade three containers, encapsulate a pod's
+## traffic in VXLAN, and measure the decoder, the whole pipeline and encap; as root, the live
+## switch too.
 demo: release
 	@echo "== pier inspect fixtures/demo.pcap (a flannel VXLAN node's uplink: ARP, ping, TCP, a broken frame)"
 	@$(PIER) inspect fixtures/demo.pcap
@@ -57,8 +59,18 @@ demo: release
 	  --in c1=fixtures/scenarios/ping-c1.pcap --in c2=fixtures/scenarios/ping-c2.pcap \
 	  --out eth0=.build/demo-eth0.pcap --out c1=.build/demo-c1.pcap --out c2=.build/demo-c2.pcap --out c3=.build/demo-c3.pcap --trace
 	@echo
-	@echo "== pier bench decode"
-	@$(PIER) bench decode --packets 20000000
+	@echo "== pier replay --config fixtures/topologies/nat.yaml --dump (three containers reach one outside host from the same source port: MASQUERADE gives them three node ports)"
+	@$(PIER) replay --config fixtures/topologies/nat.yaml \
+	  --in c1=fixtures/nat/three-c1.pcap --in c2=fixtures/nat/three-c2.pcap --in c3=fixtures/nat/three-c3.pcap \
+	  --in eth0=fixtures/nat/three-eth0.pcap --out eth0=.build/demo-nat-eth0.pcap --dump | sed -n '/^replay:/,/^  events/p;/^conntrack:/,$$p'
+	@echo
+	@echo "== pier replay --config fixtures/topologies/node-a.yaml (a pod's traffic to node-b's pods leaves the uplink in VXLAN, VNI 1, port 8472)"
+	@$(PIER) replay --config fixtures/topologies/node-a.yaml --in pod1=fixtures/overlay/pod-a.pcap \
+	  --out eth0=.build/demo-vxlan.pcap --out pod1=.build/demo-pod1.pcap | head -1
+	@$(PIER) inspect .build/demo-vxlan.pcap | head -4
+	@echo
+	@echo "== pier bench decode switch vxlan-encap"
+	@$(PIER) bench decode switch vxlan-encap --packets 20000000
 	@echo
 	@if [ "$$(id -u)" -eq 0 ] && [ -e /dev/net/tun ] && command -v ip >/dev/null; then \
 	  PIER=$(PIER) scripts/demo-live.sh; \
