@@ -105,14 +105,21 @@ final class RouteStage {
         var mayTriggerError: Bool
     }
 
+    /// Reads the fields in place: the classify stage validated the header (version, length,
+    /// total length) when it set `layers.network`; only the 20 bytes read are checked again.
     private func facts(of frame: borrowing Frame) -> IPv4Facts? {
-        guard let ip = try? IPv4Header(validating: frame.bytes.slice(from: Int(frame.layers.network))) else { return nil }
-        let isICMPError = ip.protocol == .icmp && frame.layers.transport >= 0
-            && ICMPv4Type(rawValue: frame.bytes.u8(at: Int(frame.layers.transport))).isError
-        let source = ip.source
+        let network = Int(frame.layers.network)
+        let bytes = frame.bytes
+        guard network >= 0, bytes.byteCount >= network + IPv4Header.minimumLength else { return nil }
+        typealias Field = IPv4Header.Field
+        let transport = Int(frame.layers.transport)
+        let isICMPError = bytes.u8(at: network + Field.protocol) == IPProtocol.icmp.rawValue && transport >= 0
+            && transport < bytes.byteCount && ICMPv4Type(rawValue: bytes.u8(at: transport)).isError
+        let source = IPv4Address(rawValue: bytes.u32(at: network + Field.source))
         let badSource = source == .any || source == .broadcast || source.isMulticast
-        return IPv4Facts(source: source, destination: ip.destination, ttl: ip.ttl,
-                         mayTriggerError: !isICMPError && ip.fragmentOffset == 0 && !badSource)
+        let firstFragment = bytes.u16(at: network + Field.flagsAndFragmentOffset) & 0x1FFF == 0
+        return IPv4Facts(source: source, destination: IPv4Address(rawValue: bytes.u32(at: network + Field.destination)),
+                         ttl: bytes.u8(at: network + Field.ttl), mayTriggerError: !isICMPError && firstFragment && !badSource)
     }
 
     private func route4(_ frame: inout Frame, ingress: InterfaceIndex) {

@@ -12,10 +12,17 @@ public final class CaptureMerger {
     private let ports: [PortID]
     private let heads: UnsafeMutablePointer<Frame>
     private var live: [Bool]
+    /// With one input: its reader, and whether its read-ahead frame is still in the slot.
+    private let single: PcapReader?
+    private var headPending = true
+    /// Damage found while reading ahead, thrown at the next call so that the good frame
+    /// swapped out before it is still returned.
+    private var damage: CaptureError?
 
     /// Opens the merge over `inputs`, reading each one's first frame.
     public init(inputs: [(port: PortID, reader: PcapReader)]) throws(CaptureError) {
         readers = inputs.map(\.reader)
+        single = inputs.count == 1 ? inputs[0].reader : nil
         ports = inputs.map(\.port)
         heads = .allocate(capacity: max(inputs.count, 1))
         live = Array(repeating: false, count: inputs.count)
@@ -42,13 +49,34 @@ public final class CaptureMerger {
     /// Moves the earliest pending frame into `frame` (the frame's old contents go to that
     /// input's slot, to be overwritten); false when every input is finished.
     public func next(into frame: inout Frame) throws(CaptureError) -> Bool {
+        if let damage { throw damage }
+        if let single { return try nextOfOne(single, into: &frame) }
         var best = -1
         for index in readers.indices where live[index] {
             if best < 0 || heads[index].timestamp < heads[best].timestamp { best = index }
         }
         guard best >= 0 else { return false }
         swap(&frame, &heads[best])
-        try refill(best)
+        do { try refill(best) } catch { damage = error }
         return true
+    }
+
+    /// One input: nothing to order, so after the read-ahead frame the records are read
+    /// straight into `frame` (no scan of the inputs, no swap through the slot).
+    private func nextOfOne(_ reader: PcapReader, into frame: inout Frame) throws(CaptureError) -> Bool {
+        guard live[0] else { return false }
+        if headPending {
+            headPending = false
+            swap(&frame, &heads[0])
+            return true
+        }
+        do {
+            live[0] = try reader.next(into: &frame)
+        } catch {
+            live[0] = false
+            throw error
+        }
+        if live[0] { frame.inputPort = ports[0] }
+        return live[0]
     }
 }
