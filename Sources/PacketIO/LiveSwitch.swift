@@ -267,7 +267,9 @@ public final class LiveSwitch {
         let bytes = Array(reply.utf8)
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { pier_send(connection, $0.baseAddress! + offset, $0.count - offset) }
+            let written = bytes.withUnsafeBytes { buffer in
+                buffer.baseAddress.map { pier_send(connection, $0 + offset, buffer.count - offset) } ?? 0
+            }
             guard written > 0 else { return }
             offset += written
         }

@@ -104,17 +104,17 @@ public final class PcapReader {
         case .finished: return false
         case .failed(let error): throw error
         }
-        if mapped != nil {
-            switch mapped!.next(into: &frame) {
-            case .record:
-                recordsRead += 1
-                return true
-            case .end:
-                state = .finished
-                return false
-            case .damaged(let problem):
-                throw failure(problem)
-            }
+        switch mapped?.next(into: &frame) {
+        case .record:
+            recordsRead += 1
+            return true
+        case .end:
+            state = .finished
+            return false
+        case .damaged(let problem):
+            throw failure(problem)
+        case nil:
+            break  // not mapped: libpcap reads it
         }
         var recordHeader: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?

@@ -161,7 +161,7 @@ enum OverlayBench {
                     batch[index].prepend(removed)
                     if restored > 0 {
                         var bytes = batch[index].mutableBytes
-                        bytes.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: heads + index * 64, byteCount: restored) }
+                        bytes.withUnsafeMutableBytes { $0.baseAddress?.copyMemory(from: heads + index * 64, byteCount: restored) }
                     }
                 }
             }
