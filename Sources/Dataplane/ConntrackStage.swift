@@ -32,7 +32,6 @@ public final class ConntrackStage {
     private let dnat: DNATTable
     /// The egress interface of a destination (the route stage's table).
     private let egressOf: (IPv4Address) -> InterfaceIndex?
-    private let nodeAddresses: [IPv4Address]
     /// MASQUERADE rules with their output port's interface.
     private let masquerade: [(source: IPv4Prefix, interface: InterfaceIndex)]
     private let portRange: ClosedRange<UInt16>
@@ -56,8 +55,7 @@ public final class ConntrackStage {
         self.egressOf = egressOf
         let config = context.config
         table = ConntrackTable(capacity: max(1, config.conntrack.capacity))
-        nodeAddresses = config.interfaces.flatMap { $0.ipv4.map(\.address) }
-        dnat = DNATTable(rules: config.nat, nodeAddresses: nodeAddresses)
+        dnat = DNATTable(rules: config.nat, nodeAddresses: context.nodeAddresses4)
         masquerade = config.nat.masquerade.compactMap { rule in
             config.ports[Int(rule.out.rawValue)].interface.map { (rule.source, $0) }
         }
@@ -172,7 +170,7 @@ public final class ConntrackStage {
     // MARK: New connections
 
     private func isNodeAddress(_ address: IPv4Address) -> Bool {
-        nodeAddresses.contains(address)
+        context.nodeAddresses4.contains(address)
     }
 
     /// Opens a connection for a packet with no connection, or drops it as invalid.

@@ -23,7 +23,7 @@ extension LocalStage {
         let network = Int(frame.layers.network)
         guard let ip = try? IPv6Header(validating: frame.bytes.slice(from: network)), !ip.isTruncated else { return .malformed }
         let destination = ip.destination, source = ip.source
-        let isOurs = context.config.interfaces.contains { $0.ipv6.contains { $0.address == destination } }
+        let isOurs = context.nodeAddresses6.contains(destination)
         guard frame.layers.transportProtocol == .icmpv6, frame.layers.transport >= 0 else {
             return isOurs ? .ours(destination) : destination.isMulticast ? .groupAddressed : .notOurs
         }
@@ -114,27 +114,16 @@ extension LocalStage {
         context.emit(advertisement)
     }
 
-    /// Rewrites an ICMPv6 echo request into its reply in place: MACs and addresses swapped
-    /// (the pseudo-header sum does not change), hop limit 64, type 129 with the checksum
-    /// patched (RFC 1624).
+    /// Rewrites an ICMPv6 echo request into its reply in place: addresses swapped (the
+    /// pseudo-header sum does not change), hop limit 64, then `answerEcho` (type 129).
     private func turnIntoEchoReply6(_ frame: inout Frame, interface: InterfaceIndex) {
-        let network = Int(frame.layers.network), transport = Int(frame.layers.transport)
-        let ownMAC = context.config.interfaces[interface].mac
-        let peerMAC = frame.bytes.mac(at: EthernetHeader.Field.source)
+        let network = Int(frame.layers.network)
         var bytes = frame.mutableBytes
-        bytes.setMAC(peerMAC, at: EthernetHeader.Field.destination)
-        bytes.setMAC(ownMAC, at: EthernetHeader.Field.source)
         let source = bytes.bytes.ipv6(at: network + IPv6Header.Field.source)
         let destination = bytes.bytes.ipv6(at: network + IPv6Header.Field.destination)
         bytes.setIPv6(destination, at: network + IPv6Header.Field.source)
         bytes.setIPv6(source, at: network + IPv6Header.Field.destination)
         bytes.setU8(64, at: network + IPv6Header.Field.hopLimit)
-        let oldType = bytes.bytes.u16(at: transport)
-        let newType = UInt16(ICMPv6Repr.echoReply) << 8 | (oldType & 0x00FF)
-        bytes.setU16(newType, at: transport)
-        let checksum = bytes.bytes.u16(at: transport + ICMPv6Message.Field.checksum)
-        bytes.setU16(InternetChecksum.update(checksum, old: oldType, new: newType), at: transport + ICMPv6Message.Field.checksum)
-        frame.verdict = .output(frame.inputPort)
-        context.counters.count(.echoRepliesSent)
+        answerEcho(&frame, interface: interface, replyType: ICMPv6Repr.echoReply)
     }
 }

@@ -19,14 +19,9 @@ final class LocalStage {
     /// Called with each IPv4 neighbour that became known or changed.
     var onNeighborLearned: (IPv4Address, MACAddress) -> Void = { _, _ in }
 
-    /// Every IPv4 address of the node, copied out of the config once (scanning the
-    /// interfaces' structs per frame cost more than the rest of the check).
-    private let nodeAddresses4: [IPv4Address]
-
     init(context: PipelineContext, neighbors: NeighborTable) {
         self.context = context
         self.neighbors = neighbors
-        nodeAddresses4 = context.config.interfaces.flatMap { $0.ipv4.map(\.address) }
     }
 
     /// Handles one frame. The pipeline calls it frame by frame, interleaved with the route
@@ -113,7 +108,7 @@ final class LocalStage {
         if frame.bytes.mac(at: EthernetHeader.Field.destination).isGroup || destination.isMulticast || destination == .broadcast {
             return .groupAddressed
         }
-        guard nodeAddresses4.contains(destination) else { return .notOurs }
+        guard context.nodeAddresses4.contains(destination) else { return .notOurs }
         let isEchoRequest = frame.layers.transportProtocol == .icmp && frame.layers.transport >= 0 && !ip.isFragment
             && frame.bytes.u8(at: Int(frame.layers.transport)) == ICMPv4Type.echoRequest.rawValue
         return .ours(destination, isEchoRequest: isEchoRequest)
@@ -145,12 +140,8 @@ final class LocalStage {
     /// Rewrites an echo request into its reply in place: MACs and addresses swapped, type 0,
     /// TTL 64, checksums patched (RFC 1624) rather than recomputed.
     private func turnIntoEchoReply(_ frame: inout Frame, interface: InterfaceIndex) {
-        let network = Int(frame.layers.network), transport = Int(frame.layers.transport)
-        let ownMAC = context.config.interfaces[interface].mac
-        let peerMAC = frame.bytes.mac(at: EthernetHeader.Field.source)
+        let network = Int(frame.layers.network)
         var bytes = frame.mutableBytes
-        bytes.setMAC(peerMAC, at: EthernetHeader.Field.destination)
-        bytes.setMAC(ownMAC, at: EthernetHeader.Field.source)
         let source = bytes.bytes.u32(at: network + IPv4Header.Field.source)
         let destination = bytes.bytes.u32(at: network + IPv4Header.Field.destination)
         bytes.setU32(destination, at: network + IPv4Header.Field.source)
@@ -161,14 +152,26 @@ final class LocalStage {
         bytes.setU16(newWord, at: network + IPv4Header.Field.ttl)
         let ipChecksum = bytes.bytes.u16(at: network + IPv4Header.Field.checksum)
         bytes.setU16(InternetChecksum.update(ipChecksum, old: oldWord, new: newWord), at: network + IPv4Header.Field.checksum)
-        // Type 8 code 0 becomes type 0 code 0.
+        answerEcho(&frame, interface: interface, replyType: ICMPv4Type.echoReply.rawValue)
+        context.trace(frame, "local: echo request to \(IPv4Address(rawValue: destination)): reply in place out \(context.config.ports[Int(frame.inputPort.rawValue)].name)")
+    }
+
+    /// The steps an ICMPv4 and an ICMPv6 echo reply share, once the addresses are swapped: the
+    /// frame goes back to its sender from `interface`'s MAC by the port it came in on, with
+    /// the ICMP type set to `replyType` and the checksum patched for it (RFC 1624; ICMP and
+    /// ICMPv6 keep type, code and checksum at the same offsets).
+    func answerEcho(_ frame: inout Frame, interface: InterfaceIndex, replyType: UInt8) {
+        let transport = Int(frame.layers.transport)
+        let peerMAC = frame.bytes.mac(at: EthernetHeader.Field.source)
+        var bytes = frame.mutableBytes
+        bytes.setMAC(peerMAC, at: EthernetHeader.Field.destination)
+        bytes.setMAC(context.config.interfaces[interface].mac, at: EthernetHeader.Field.source)
         let oldType = bytes.bytes.u16(at: transport)
-        let newType = oldType & 0x00FF
+        let newType = UInt16(replyType) << 8 | (oldType & 0x00FF)
         bytes.setU16(newType, at: transport)
-        let icmpChecksum = bytes.bytes.u16(at: transport + ICMPv4Message.Field.checksum)
-        bytes.setU16(InternetChecksum.update(icmpChecksum, old: oldType, new: newType), at: transport + ICMPv4Message.Field.checksum)
+        let checksum = bytes.bytes.u16(at: transport + ICMPv4Message.Field.checksum)
+        bytes.setU16(InternetChecksum.update(checksum, old: oldType, new: newType), at: transport + ICMPv4Message.Field.checksum)
         frame.verdict = .output(frame.inputPort)
         context.counters.count(.echoRepliesSent)
-        context.trace(frame, "local: echo request to \(IPv4Address(rawValue: destination)): reply in place out \(context.config.ports[Int(frame.inputPort.rawValue)].name)")
     }
 }

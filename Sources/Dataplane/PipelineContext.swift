@@ -20,6 +20,10 @@ public final class PipelineContext {
     let portBridge: [Int]
     /// For each port, its routed interface's index or -1.
     let portInterface: [Int]
+    /// Every IPv4 and IPv6 address of the node's interfaces, copied out of the config once:
+    /// the stages ask "is this the node's?" per frame.
+    let nodeAddresses4: [IPv4Address]
+    let nodeAddresses6: [IPv6Address]
 
     /// Makes the shared state for `config`.
     public init(config: PipelineConfig, pool: FramePool) {
@@ -28,6 +32,8 @@ public final class PipelineContext {
         self.pool = pool
         portBridge = config.ports.map { $0.bridge ?? -1 }
         portInterface = config.ports.map { $0.interface ?? -1 }
+        nodeAddresses4 = config.interfaces.flatMap { $0.ipv4.map(\.address) }
+        nodeAddresses6 = config.interfaces.flatMap { $0.ipv6.map(\.address) }
     }
 
     /// Queues a frame Pier made, already given its final verdict; when the queue is full (it

@@ -163,9 +163,13 @@ final class RouteStage {
         bytes.setU16(InternetChecksum.update(bytes.bytes.u16(at: checksumAt), old: old, new: new), at: checksumAt)
     }
 
-    /// The final verdict for a frame ready to leave by `interface`.
-    private func verdict(toward interface: InterfaceIndex) -> Verdict {
-        interfaceVerdicts[interface]
+    /// Where a request Pier makes for a neighbour on `interface` goes: out of the routed
+    /// port, or flooded to every member of the bridge.
+    private func requestVerdict(for interface: InterfaceIndex) -> Verdict {
+        switch context.config.interfaces[interface].attachment {
+        case .port(let port): .output(port)
+        case .bridge(let bridge): .flood(bridge, except: .none)
+        }
     }
 
     private func setMACs(_ frame: inout Frame, source: MACAddress, destination: MACAddress) {
@@ -205,10 +209,7 @@ final class RouteStage {
         guard let source = context.sourceAddress(of: interface, toward: address) else { return }
         var request = context.pool.take()
         PacketBuilder.arpRequest(into: &request, senderMAC: egress.mac, senderIP: source, target: address)
-        switch egress.attachment {
-        case .port(let port): request.verdict = .output(port)
-        case .bridge(let bridge): request.verdict = .flood(bridge, except: .none)
-        }
+        request.verdict = requestVerdict(for: interface)
         request.timestamp = frame.timestamp
         context.counters.count(.arpRequestsSent)
         context.trace(frame, "route: ARP who-has \(address) tell \(source) out \(egress.name)")
@@ -222,7 +223,7 @@ final class RouteStage {
         while !entry.frames.isEmpty {
             var frame = entry.frames.removeFirst()
             setMACs(&frame, source: egress.mac, destination: mac)
-            frame.verdict = verdict(toward: entry.interface)
+            frame.verdict = interfaceVerdicts[entry.interface]
             context.counters.count(.released)
             context.trace(frame, "route: \(address) resolved to \(mac), held frame released")
             context.emit(frame)
@@ -277,7 +278,7 @@ final class RouteStage {
             frame.verdict = .drop(.malformedIPv6)
             return
         }
-        if context.config.interfaces.contains(where: { $0.ipv6.contains { $0.address == destination } }) || destination.isMulticast {
+        if context.nodeAddresses6.contains(destination) || destination.isMulticast {
             frame.verdict = .drop(destination.isMulticast ? .unhandledMulticast : .localDeliveryUnsupported)
             return
         }
@@ -302,7 +303,7 @@ final class RouteStage {
         var bytes = frame.mutableBytes
         bytes.setU8(hopLimit - 1, at: network + IPv6Header.Field.hopLimit)
         setMACs(&frame, source: context.config.interfaces[nextHop.interface].mac, destination: mac)
-        frame.verdict = verdict(toward: nextHop.interface)
+        frame.verdict = interfaceVerdicts[nextHop.interface]
         context.counters.count(.routed)
         context.trace(frame, "route: \(destination) via \(nextHop.gateway6.map { "\($0)" } ?? "connected") dev \(context.config.interfaces[nextHop.interface].name), next hop \(mac)")
     }
@@ -317,10 +318,7 @@ final class RouteStage {
         solicited[address] = frame.timestamp
         var request = context.pool.take()
         PacketBuilder.neighborSolicitation(into: &request, senderMAC: egress.mac, senderIP: source, target: address)
-        switch egress.attachment {
-        case .port(let port): request.verdict = .output(port)
-        case .bridge(let bridge): request.verdict = .flood(bridge, except: .none)
-        }
+        request.verdict = requestVerdict(for: interface)
         request.timestamp = frame.timestamp
         context.counters.count(.neighborSolicitationsSent)
         context.trace(frame, "route: neighbour solicitation for \(address) from \(source) out \(egress.name)")

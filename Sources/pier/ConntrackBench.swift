@@ -91,7 +91,7 @@ enum ConntrackBench {
         let now = Timestamp(seconds: 1_000, nanoseconds: 0)
         drive(stage, pool: pool, templates: frames((0..<count).map(key), flags: [.syn]), count: count, now: now)
         // Replies from the outside to the node, in a random order of connections.
-        var random = TableBench.SplitMix64(state: UInt64(connections))
+        var random = SplitMix64(seed: UInt64(connections))
         var order = Array(0..<count)
         for index in stride(from: count - 1, to: 0, by: -1) { order.swapAt(index, Int(random.next() % UInt64(index + 1))) }
         let replies = frames(order.map { key($0).withSource(node, port: key($0).sourcePort).reversed }, flags: [.ack])

@@ -18,7 +18,7 @@ enum SwitchBench {
                                     bridges: [PipelineConfig.Bridge(name: "br0", ports: ports, fdbCapacity: 8_192)])
         let pool = FramePool(limit: 256, preallocated: 128)
         let pipeline = Pipeline(config: config, pool: pool)
-        var random = TableBench.SplitMix64(state: 4_096)
+        var random = SplitMix64(seed: 4_096)
         let stations = (0..<4_096).map { index in
             MACAddress(rawValue: 0x0242_0000_0000 | UInt64(index) << 8 | UInt64(random.next() & 0xF0))
         }

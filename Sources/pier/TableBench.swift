@@ -6,20 +6,8 @@ import Wire
 /// 4,096 and 1,048,576 stations, and an IPv4 longest-prefix match over 10,000 prefixes.
 /// The same loops as Benchmarks/Bridge and Benchmarks/Route, in this process.
 enum TableBench {
-    /// A deterministic generator (SplitMix64), so every run draws the same tables and frames.
-    struct SplitMix64 {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func bridge(stations: Int, packets: Int) -> BenchResult {
-        var random = SplitMix64(state: UInt64(stations))
+        var random = SplitMix64(seed: UInt64(stations))
         var seen = Set<UInt64>()
         var macs: [MACAddress] = []
         while macs.count < stations {
@@ -59,7 +47,7 @@ enum TableBench {
     }
 
     static func route(packets: Int) -> BenchResult {
-        var random = SplitMix64(state: 10_000)
+        var random = SplitMix64(seed: 10_000)
         var table = RouteTable4()
         table.insert(IPv4Prefix(address: .any, length: 0), nextHop: 0)
         var inserted = 1

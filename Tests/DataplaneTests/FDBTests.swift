@@ -178,17 +178,6 @@ struct FDBTests {
 // MARK: - Property test against a Dictionary
 
 extension FDBTests {
-    /// A deterministic generator (SplitMix64), so a failure repeats exactly.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     /// The FDB's rules written the obvious way, over a Dictionary.
     struct Model {
@@ -275,7 +264,7 @@ extension FDBTests {
 
     @Test(arguments: [(capacity: 256, ageing: Int64(5)), (capacity: 64, ageing: Int64(0)), (capacity: 1_000, ageing: Int64(30))])
     func randomOperationsMatchADictionary(capacity: Int, ageing: Int64) {
-        var rng = SplitMix64(state: 0x5049_4552 &+ UInt64(capacity))
+        var rng = SplitMix64(seed: 0x5049_4552 &+ UInt64(capacity))
         let fdb = FDB(capacity: capacity, ageing: ageing, seed: rng.next())
         var model = Model(capacity: capacity, ageing: ageing * 1_000_000_000)
         // More stations than room, so the table fills; some colliding, some group or zero.

@@ -209,7 +209,7 @@ struct RouteTable4Tests {
     /// them inside a prefix, compared with the oracle; then again after removing a random
     /// third, then with everything removed.
     @Test func randomPrefixesMatchALinearScan() {
-        var random = RouteTestRandom(seed: 0x5EED_1234)
+        var random = SplitMix64(seed: 0x5EED_1234)
         var table = RouteTable4()
         var model: [IPv4Prefix: UInt32] = [:]
         while model.count < 10_000 {  // repeats replace: 10,000 different prefixes in the end
@@ -243,7 +243,7 @@ struct RouteTable4Tests {
 
     /// Compares 100,000 lookups, half uniform and half inside a prefix of `model`.
     private func expectSameAnswers(_ table: borrowing RouteTable4, _ model: [IPv4Prefix: UInt32],
-                                   random: inout RouteTestRandom) {
+                                   random: inout SplitMix64) {
         let oracle = LinearScan4(model)
         let prefixes = sorted(model.keys)
         var mismatches = 0
@@ -297,20 +297,9 @@ private struct LinearScan4 {
     }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a fixed seed gives the same prefixes every run.
-struct RouteTestRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ z >> 30) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ z >> 27) &* 0x94D0_49BB_1331_11EB
-        return z ^ z >> 31
-    }
-
+/// The route tests' draws on Dataplane's seeded generator: a fixed seed gives the same
+/// prefixes every run.
+extension SplitMix64 {
     mutating func next32() -> UInt32 { UInt32(truncatingIfNeeded: next() >> 32) }
 
     /// A prefix length from a quarter of `maximum` to `maximum` (/8 to /32 for IPv4) 19 times

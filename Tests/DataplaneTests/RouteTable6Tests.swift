@@ -107,7 +107,7 @@ struct RouteTable6Tests {
     /// 20,000 lookups, half of them inside a prefix, compared with the oracle; then again after
     /// removing a random third.
     @Test func randomPrefixesMatchALinearScan() {
-        var random = RouteTestRandom(seed: 0x6666_2001)
+        var random = SplitMix64(seed: 0x6666_2001)
         var table = RouteTable6()
         var model: [IPv6Prefix: UInt32] = [:]
         // A few /32s that most prefixes fall under, so that prefixes nest as in real tables.
@@ -135,7 +135,7 @@ struct RouteTable6Tests {
     }
 
     private func expectSameAnswers(_ table: RouteTable6, _ model: [IPv6Prefix: UInt32],
-                                   random: inout RouteTestRandom) {
+                                   random: inout SplitMix64) {
         // The oracle: a linear scan of the prefixes, longest first; the first that contains the
         // address wins.
         let oracle = model.sorted { $0.key.length > $1.key.length }.map { prefix, nextHop in

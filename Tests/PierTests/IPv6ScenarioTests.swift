@@ -23,7 +23,7 @@ struct IPv6ScenarioTests {
     }
 
     @Test func neighbourDiscoveryEchoAndRoutingOverIPv6() throws {
-        guard Tool.tshark != nil else { return }
+        _ = try #require(Tool.tshark, "tshark is not installed (make test-deps installs it)")
         let run = try ScenarioTests.replay("dual-stack",
                                            inputs: ["c1": ScenarioTests.scenario("ipv6-c1"),
                                                     "eth0": ScenarioTests.scenario("ipv6-eth0")],

@@ -25,7 +25,7 @@ final class BridgeFixture: @unchecked Sendable {
     static func port(of mac: MACAddress) -> PortID { PortID(rawValue: UInt16(truncatingIfNeeded: mac.rawValue & 0xF)) }
 
     init(stations: Int) {
-        var rng = SplitMix64(state: UInt64(stations))
+        var rng = SplitMix64(seed: UInt64(stations))
         var seen = Set<UInt64>()
         var macs: [MACAddress] = []
         macs.reserveCapacity(stations)
@@ -65,17 +65,6 @@ final class BridgeFixture: @unchecked Sendable {
     }
 }
 
-/// A small deterministic generator (SplitMix64), so every run draws the same stations and frames.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(

@@ -54,7 +54,7 @@ final class ConntrackFixture: @unchecked Sendable {
         let fixture = ConntrackFixture(capacity: count)
         fixture.templates = frames((0..<count).map(key), flags: [.syn])
         fixture.run(frames: count)
-        var rng = SplitMix64(state: UInt64(count))
+        var rng = SplitMix64(seed: UInt64(count))
         let order = (0..<count).shuffled(using: &rng)
         fixture.templates = frames(order.map { key($0).withSource(node, port: key($0).sourcePort).reversed }, flags: [.ack])
         fixture.cursor = 0
@@ -87,17 +87,6 @@ final class ConntrackFixture: @unchecked Sendable {
     }
 }
 
-/// A small deterministic generator (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(

@@ -54,29 +54,3 @@ func measureLookups(_ benchmark: Benchmark, prefixes: [IPv4Prefix], addresses: [
     blackHole(sink)
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): the same prefixes and addresses on every run.
-struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ z >> 30) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ z >> 27) &* 0x94D0_49BB_1331_11EB
-        return z ^ z >> 31
-    }
-
-    mutating func next32() -> UInt32 { UInt32(truncatingIfNeeded: next() >> 32) }
-
-    /// `count` different random prefixes of /8 to /32, in the order drawn.
-    mutating func distinctPrefixes(_ count: Int) -> [IPv4Prefix] {
-        var seen = Set<IPv4Prefix>(), prefixes: [IPv4Prefix] = []
-        while prefixes.count < count {
-            let prefix = IPv4Prefix(address: IPv4Address(rawValue: next32()), length: 8 + Int(next() % 25))
-            if seen.insert(prefix.canonical).inserted { prefixes.append(prefix.canonical) }
-        }
-        return prefixes
-    }
-}
