@@ -161,8 +161,10 @@ public final class ConntrackStage {
         let network = Int(frame.layers.network), transport = Int(frame.layers.transport)
         let (ipDelta, l4Delta) = direction == .original ? (record.originalIPDelta, record.originalL4Delta)
                                                         : (record.replyIPDelta, record.replyL4Delta)
+        let partial = frame.offload.needsChecksum
         var bytes = frame.mutableBytes
-        NATRewrite.apply(&bytes, network: network, transport: transport, old: old, new: new, ipDelta: ipDelta, l4Delta: l4Delta)
+        NATRewrite.apply(&bytes, network: network, transport: transport, old: old, new: new, ipDelta: ipDelta, l4Delta: l4Delta,
+                         partialChecksum: partial)
         context.trace(frame, "conntrack: \(direction == .original ? "original" : "reply") \(old) translated to \(new)")
         return true
     }
@@ -248,9 +250,10 @@ public final class ConntrackStage {
         if rule >= 0 { context.counters.count(.destinationNAT) }
         let connection = table[index]
         let network = Int(frame.layers.network), transport = Int(frame.layers.transport)
+        let partial = frame.offload.needsChecksum
         var bytes = frame.mutableBytes
         NATRewrite.apply(&bytes, network: network, transport: transport, old: key, new: translated,
-                         ipDelta: connection.originalIPDelta, l4Delta: connection.originalL4Delta)
+                         ipDelta: connection.originalIPDelta, l4Delta: connection.originalL4Delta, partialChecksum: partial)
         context.trace(frame, "conntrack: new \(key)\(rule >= 0 ? " (\(dnat.labels[rule]))" : ""), translated to \(translated)")
     }
 

@@ -75,14 +75,27 @@ public enum NATRewrite {
 
     /// Rewrites the packet at `network`/`transport` (whose key is `old`) to carry `new`, adding
     /// the precomputed `ipDelta` and `l4Delta` to its checksums.
+    ///
+    /// With `partialChecksum` (a frame from a TAP device with offloads whose TCP/UDP checksum
+    /// the kernel will finish, `SegmentOffload.needsChecksum`) the TCP/UDP field holds the
+    /// pseudo-header's sum, not yet complemented: only the address change is added to it, and
+    /// uncomplemented, as Linux's `inet_proto_csum_replace4` does for `CHECKSUM_PARTIAL`; the
+    /// ports are summed by the kernel later.
     @inline(__always)
     public static func apply(_ bytes: inout MutableRawSpan, network: Int, transport: Int, old: FlowKey, new: FlowKey,
-                             ipDelta: UInt16, l4Delta: UInt16) {
+                             ipDelta: UInt16, l4Delta: UInt16, partialChecksum: Bool = false) {
         if old.addresses != new.addresses {
             bytes.setU32(new.source.rawValue, at: network + IPv4Header.Field.source)
             bytes.setU32(new.destination.rawValue, at: network + IPv4Header.Field.destination)
             let at = network + IPv4Header.Field.checksum
             bytes.setU16(patch(bytes.bytes.u16(at: at), delta: ipDelta), at: at)
+        }
+        if partialChecksum && (old.protocol == .tcp || old.protocol == .udp) {
+            bytes.setU16(new.sourcePort, at: transport + TCPHeader.Field.sourcePort)  // UDP's ports sit at the same offsets
+            bytes.setU16(new.destinationPort, at: transport + TCPHeader.Field.destinationPort)
+            let at = transport + (old.protocol == .tcp ? TCPHeader.Field.checksum : UDPHeader.Field.checksum)
+            if old.addresses != new.addresses { bytes.setU16(InternetChecksum.add(bytes.bytes.u16(at: at), ipDelta), at: at) }
+            return
         }
         switch old.protocol {
         case .tcp:

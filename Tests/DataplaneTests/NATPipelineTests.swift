@@ -172,4 +172,37 @@ struct NATPipelineTests {
         #expect(outcomes >= framesIn - pipeline.heldFrames, "\(outcomes) outcomes for \(framesIn) frames")
         #expect(pipeline.conntrackLines().count == pipeline.conntrackCount)
     }
+
+    /// A frame from a TAP device with offloads carries a partial TCP checksum: the pseudo-
+    /// header's sum, uncomplemented, which the kernel finishes. MASQUERADE must leave the sum of
+    /// the translated pseudo-header there (the oracle: the pseudo-header recomputed from the
+    /// addresses that went out), not patch it as a finished checksum.
+    @Test func aPartialChecksumGetsThePseudoHeaderOfTheTranslatedAddresses() throws {
+        let pipeline = Self.pipeline()
+        var bytes = Packets.tcp(Self.container(2), 5_000, Self.outside, 443, flags: [.syn])
+        let tcpLength = bytes.count - 34
+        let partial = InternetChecksum.pseudoHeaderSum(source: Self.container(2), destination: Self.outside,
+                                                       protocol: .tcp, length: tcpLength)
+        bytes[50] = UInt8(partial >> 8)
+        bytes[51] = UInt8(partial & 0xFF)
+        var sink = Collector()
+        var batch = Batch()
+        var frame = pipeline.context.pool.take()
+        bytes.withUnsafeBytes { frame.replaceContents(with: $0) }
+        frame.originalLength = bytes.count
+        frame.inputPort = Self.c1
+        frame.timestamp = Timestamp(seconds: 1_000, nanoseconds: 0)
+        frame.offload.flags = 1  // VIRTIO_NET_HDR_F_NEEDS_CSUM
+        frame.offload.checksumStart = 34
+        frame.offload.checksumOffset = 16
+        batch.append(frame)
+        pipeline.process(&batch, into: &sink)
+        let out = try #require(sink.frames.first)
+        #expect(Array(out.bytes[26..<30]) == [192, 168, 1, 25])  // masqueraded to the node
+        let expected = InternetChecksum.pseudoHeaderSum(source: Self.node, destination: Self.outside, protocol: .tcp, length: tcpLength)
+        #expect(UInt16(out.bytes[50]) << 8 | UInt16(out.bytes[51]) == expected)
+        let header = Array(out.bytes[14..<34])
+        let headerVerifies = InternetChecksum.verify(header.span.bytes)
+        #expect(headerVerifies, "the IPv4 header checksum is a finished one and stays right")
+    }
 }
