@@ -206,7 +206,6 @@ public final class LiveSwitch {
     private func takeDown(_ tap: TapPort, reason: String) {
         _ = pier_epoll_remove(epoll, tap.descriptor)
         tap.close()
-        tap.counters.downs += 1
         pipeline.forgetLearned(on: tap.port)
         log("port \(tap.name): down (\(tap.location): \(reason))")
     }

@@ -44,8 +44,6 @@ public final class TapPort {
         public var offloadRefused = 0
         /// Writes or reads that failed otherwise.
         public var errors = 0
-        /// Times the port went down.
-        public var downs = 0
     }
 
     /// The port in the pipeline.

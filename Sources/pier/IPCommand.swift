@@ -1,4 +1,5 @@
 import CTap
+import PacketIO
 
 #if canImport(Glibc)
 import Glibc
@@ -40,7 +41,7 @@ enum IPCommand {
     static func succeeds(_ arguments: [String]) -> Bool { run(arguments).status == 0 }
 
     /// True when the namespace `name` is bound (`ip netns add` made it).
-    static func namespaceExists(_ name: String) -> Bool { pier_inode("/var/run/netns/" + name) != 0 }
+    static func namespaceExists(_ name: String) -> Bool { pier_inode(TapPort.namespacePath(name)) != 0 }
 
     /// True when the link `device` exists in namespace `namespace` (nil: the current one).
     static func linkExists(_ device: String, in namespace: String?) -> Bool {

@@ -75,7 +75,7 @@ enum OverlayBench {
             batch.append(frame)
         }
         let keepsEthernet = encapsulation == .vxlan
-        let added = keepsEthernet ? 50 : encapsulation == .ipip ? 20 : 28
+        let added = overhead(encapsulation)
         let count = packets / 64 * 64
         let layers = innerLayers
         var sink = 0
@@ -141,7 +141,7 @@ enum OverlayBench {
             frame.inputPort = uplink
             batch.append(frame)
         }
-        let removed = encapsulation == .vxlan ? 50 : encapsulation == .ipip ? 20 : 28
+        let removed = overhead(encapsulation)
         // IP-in-IP and UDP decap write an Ethernet header over the outer one: put it back.
         let restored = encapsulation == .vxlan ? 0 : 14 + removed
         let heads = UnsafeMutableRawPointer.allocate(byteCount: 64 * 64, alignment: 64)
@@ -167,7 +167,18 @@ enum OverlayBench {
             }
         }
         blackHole(sink)
-        if sink != count { print("\(name): only \(sink) of \(count) frames decapsulated") }
+        precondition(sink == count, "\(name): only \(sink) of \(count) frames decapsulated")
         return result
+    }
+
+    /// The bytes each encapsulation puts in front of the inner packet: outer Ethernet, IPv4,
+    /// UDP and VXLAN around an inner Ethernet frame (50), outer IPv4 alone (20), or outer IPv4
+    /// and UDP around the inner IP packet (28).
+    static func overhead(_ encapsulation: PipelineConfig.Overlay.Encapsulation) -> Int {
+        switch encapsulation {
+        case .vxlan: 50
+        case .ipip: 20
+        case .udp: 28
+        }
     }
 }

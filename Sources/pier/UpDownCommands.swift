@@ -1,5 +1,6 @@
 import ArgumentParser
 import CTap
+import PacketIO
 import Topology
 import Wire
 
@@ -79,7 +80,7 @@ enum ContainerNetworks {
         switch container.mode {
         case .container(let owner):
             guard !IPCommand.namespaceExists(container.name) else { return [] }
-            let result = pier_bind_mount("/var/run/netns/" + owner, "/var/run/netns/" + container.name)
+            let result = pier_bind_mount(TapPort.namespacePath(owner), TapPort.namespacePath(container.name))
             guard result == 0 else {
                 throw RuntimeFailure(message: "\(container.name): cannot share namespace \(owner): \(String(cString: strerror(-result)))")
             }
@@ -155,8 +156,7 @@ enum ContainerNetworks {
     /// keeps its MAC and its neighbours' ARP entries stay right.
     private static func dockerMAC(_ container: ContainerConfig) -> String? {
         guard let address = container.addresses.first?.address.rawValue else { return nil }
-        let bytes = [0x02, 0x42] + (0..<4).map { Int((address >> (24 - 8 * UInt32($0))) & 0xff) }
-        return bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: ":")
+        return MACAddress(rawValue: 0x0242 << 32 | UInt64(address)).description
     }
 
     /// True when `device` in `namespace` is administratively up.

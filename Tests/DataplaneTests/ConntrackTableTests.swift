@@ -52,7 +52,7 @@ struct ConntrackTableTests {
         }
         #expect(table.isFull)
         #expect(table.insert(original: Self.key(5_000), reply: Self.key(5_001), expires: 1) == nil)
-        var random = SystemRandomNumberGenerator()
+        var random = SplitMix64(seed: 0xC0_4417)  // a failure repeats
         for (key, index) in oracle.shuffled(using: &random).prefix(1_000) {
             table.remove(index)
             oracle[key] = nil

@@ -54,3 +54,18 @@ func measureLookups(_ benchmark: Benchmark, prefixes: [IPv4Prefix], addresses: [
     blackHole(sink)
 }
 
+/// The route benchmark's draws on Dataplane's seeded generator: the same prefixes and
+/// addresses on every run.
+extension SplitMix64 {
+    mutating func next32() -> UInt32 { UInt32(truncatingIfNeeded: next() >> 32) }
+
+    /// `count` different random prefixes of /8 to /32, in the order drawn.
+    mutating func distinctPrefixes(_ count: Int) -> [IPv4Prefix] {
+        var seen = Set<IPv4Prefix>(), prefixes: [IPv4Prefix] = []
+        while prefixes.count < count {
+            let prefix = IPv4Prefix(address: IPv4Address(rawValue: next32()), length: 8 + Int(next() % 25))
+            if seen.insert(prefix.canonical).inserted { prefixes.append(prefix.canonical) }
+        }
+        return prefixes
+    }
+}
