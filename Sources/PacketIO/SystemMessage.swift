@@ -9,7 +9,7 @@ import CPcap
 
 /// The C library's text for `code` (an `errno` value), lower-cased to read inside a sentence:
 /// `no such file or directory`. `ENOENT` reads `no such file`.
-func systemMessage(_ code: Int32) -> String {
+public func systemMessage(_ code: Int32) -> String {
     if code == ENOENT { return "no such file" }
     guard let text = strerror(code) else { return "error \(code)" }
     let message = String(cString: text)

@@ -1,5 +1,6 @@
 import CTap
 import Dataplane
+import PacketIO
 
 #if canImport(Glibc)
 import Glibc
@@ -33,7 +34,7 @@ enum ControlSocket {
         let socket = try socketPath(node: node)
         let connection = pier_unix_connect(socket)
         guard connection >= 0 else {
-            throw RuntimeFailure(message: "\(socket): \(String(cString: strerror(-connection))) (is pier switch running for this node?)")
+            throw RuntimeFailure(message: "\(socket): \(systemMessage(-connection)) (is pier switch running for this node?)")
         }
         defer { close(connection) }
         let request = Array((table + "\n").utf8)
@@ -44,7 +45,7 @@ enum ControlSocket {
             let count = buffer.withUnsafeMutableBytes { pier_read(connection, $0.baseAddress, $0.count) }
             if count == -Int(EINTR) { continue }
             guard count > 0 else {
-                if count < 0 { throw RuntimeFailure(message: "\(socket): \(String(cString: strerror(Int32(-count))))") }
+                if count < 0 { throw RuntimeFailure(message: "\(socket): \(systemMessage(Int32(-count)))") }
                 break
             }
             reply.append(contentsOf: buffer[0..<count])

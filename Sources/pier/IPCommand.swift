@@ -31,7 +31,7 @@ enum IPCommand {
         let outcome = run(arguments)
         guard outcome.status == 0 else {
             let reason = outcome.status < 0
-                ? "cannot run ip (\(String(cString: strerror(-outcome.status)))): install iproute2"
+                ? "cannot run ip (\(systemMessage(-outcome.status))): install iproute2"
                 : outcome.output.split(separator: "\n").first.map(String.init) ?? "exit \(outcome.status)"
             throw RuntimeFailure(message: "ip \(arguments.joined(separator: " ")): \(reason)")
         }

@@ -1,4 +1,5 @@
 import Inspect
+import PacketIO
 
 #if canImport(Glibc)
 import Glibc
@@ -44,7 +45,7 @@ struct ReplayCounters {
 /// runtime failure.
 func writeStats(_ value: JSONValue, to path: String) throws {
     guard let file = fopen(path, "w") else {
-        throw RuntimeFailure(message: "\(path): cannot write the stats: \(String(cString: strerror(errno)))")
+        throw RuntimeFailure(message: "\(path): cannot write the stats: \(systemMessage(errno))")
     }
     defer { fclose(file) }
     fputs(value.serialized + "\n", file)

@@ -59,7 +59,7 @@ struct SwitchCommand: ParsableCommand {
         }
         // A process that may not open /dev/net/tun cannot serve anything: say so once.
         guard access("/dev/net/tun", R_OK | W_OK) == 0 else {
-            throw RuntimeFailure(message: "/dev/net/tun: \(String(cString: strerror(errno))) (pier switch needs root or CAP_NET_ADMIN)")
+            throw RuntimeFailure(message: "/dev/net/tun: \(systemMessage(errno)) (pier switch needs root or CAP_NET_ADMIN)")
         }
         let pool = FramePool(limit: Batch.capacity * 8, preallocated: offload ? 0 : Batch.capacity * 2)
         if offload {

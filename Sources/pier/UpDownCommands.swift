@@ -82,7 +82,7 @@ enum ContainerNetworks {
             guard !IPCommand.namespaceExists(container.name) else { return [] }
             let result = pier_bind_mount(TapPort.namespacePath(owner), TapPort.namespacePath(container.name))
             guard result == 0 else {
-                throw RuntimeFailure(message: "\(container.name): cannot share namespace \(owner): \(String(cString: strerror(-result)))")
+                throw RuntimeFailure(message: "\(container.name): cannot share namespace \(owner): \(systemMessage(-result))")
             }
             return ["shares namespace \(owner)"]
         case .isolated, .bridge:
