@@ -17,18 +17,15 @@ final class BridgeStage {
     private let context: PipelineContext
     /// One table per bridge.
     let tables: [FDB]
-    /// Per bridge: its L3 interface's index (-1 without one), that interface's MAC, and
-    /// whether hairpin is on, copied out of the config (reading a whole `Bridge` per frame
-    /// retained its name and port arrays).
+    /// Per bridge: its L3 interface's index (-1 without one) and whether hairpin is on, copied
+    /// out of the config (reading a whole `Bridge` per frame retained its name and port arrays).
     private let bridgeInterfaces: [Int]
-    private let bridgeMACs: [MACAddress]
     private let bridgeHairpins: [Bool]
 
     init(context: PipelineContext) {
         self.context = context
         let config = context.config
         bridgeInterfaces = config.bridges.map { $0.interface ?? -1 }
-        bridgeMACs = config.bridges.map { bridge in bridge.interface.map { config.interfaces[$0].mac } ?? .zero }
         bridgeHairpins = config.bridges.map(\.hairpin)
         tables = context.config.bridges.map { bridge in
             let table = FDB(capacity: bridge.fdbCapacity, ageing: bridge.ageingSeconds)
@@ -79,7 +76,7 @@ final class BridgeStage {
             break
         }
         let interface = bridgeInterfaces[bridge]
-        if interface >= 0, destination == bridgeMACs[bridge] {
+        if interface >= 0, destination == context.interfaceMACs[interface] {
             frame.verdict = .toInterface(interface)
             context.trace(frame, "bridge \(context.config.bridges[bridge].name): to the bridge's own address")
         } else if destination.isGroup {
@@ -109,7 +106,7 @@ final class BridgeStage {
             return
         }
         let destination = frame.bytes.mac(at: EthernetHeader.Field.destination)
-        if destination == context.config.interfaces[interface].mac || destination.isGroup {
+        if destination == context.interfaceMACs[interface] || destination.isGroup {
             frame.verdict = .toInterface(interface)
         } else {
             frame.verdict = .drop(.notForThisHost)

@@ -16,7 +16,7 @@ final class DNATTable {
         /// No rule: the destination stays.
         case none
         /// To `address`:`port`; `masquerade` when kube-proxy would mark it for masquerade
-        /// (a node port); `service` names the Service for traces, or a published port.
+        /// (a node port); `rule` indexes `labels` (the Service or published port, for traces).
         case translate(address: IPv4Address, port: UInt16, masquerade: Bool, rule: Int)
         /// A Service port with no endpoints: rejected (ICMP port unreachable).
         case noEndpoints(rule: Int)
@@ -36,9 +36,6 @@ final class DNATTable {
     private var nextEndpoint: [Int]
     /// ClientIP affinity: Service index << 32 | client address → endpoint index and when it was last used.
     private var affinity: [UInt64: (endpoint: Int, lastUsed: Int64)] = [:]
-
-    /// True when there are no rules at all.
-    var isEmpty: Bool { rules.isEmpty }
 
     init(rules config: NATRules, nodeAddresses: [IPv4Address]) {
         services = config.services

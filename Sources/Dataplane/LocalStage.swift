@@ -165,7 +165,7 @@ final class LocalStage {
         let peerMAC = frame.bytes.mac(at: EthernetHeader.Field.source)
         var bytes = frame.mutableBytes
         bytes.setMAC(peerMAC, at: EthernetHeader.Field.destination)
-        bytes.setMAC(context.config.interfaces[interface].mac, at: EthernetHeader.Field.source)
+        bytes.setMAC(context.interfaceMACs[interface], at: EthernetHeader.Field.source)
         let oldType = bytes.bytes.u16(at: transport)
         let newType = UInt16(replyType) << 8 | (oldType & 0x00FF)
         bytes.setU16(newType, at: transport)

@@ -24,6 +24,9 @@ public final class PipelineContext {
     /// the stages ask "is this the node's?" per frame.
     let nodeAddresses4: [IPv4Address]
     let nodeAddresses6: [IPv6Address]
+    /// Each interface's MAC, in `InterfaceIndex` order (reading a whole `Interface` per frame
+    /// retains its name and address arrays).
+    let interfaceMACs: [MACAddress]
 
     /// Makes the shared state for `config`.
     public init(config: PipelineConfig, pool: FramePool) {
@@ -34,6 +37,7 @@ public final class PipelineContext {
         portInterface = config.ports.map { $0.interface ?? -1 }
         nodeAddresses4 = config.interfaces.flatMap { $0.ipv4.map(\.address) }
         nodeAddresses6 = config.interfaces.flatMap { $0.ipv6.map(\.address) }
+        interfaceMACs = config.interfaces.map(\.mac)
     }
 
     /// Queues a frame Pier made, already given its final verdict; when the queue is full (it

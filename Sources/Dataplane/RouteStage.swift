@@ -45,16 +45,14 @@ final class RouteStage {
     private var pending: [IPv4Address: Pending] = [:]
     /// When each unresolved IPv6 next hop was last solicited.
     private var solicited: [IPv6Address: Timestamp] = [:]
-    /// Each interface's MAC and the verdict for a frame leaving by it, copied out of the
-    /// config: reading a whole `Interface` per frame retained its name and address arrays.
-    private let interfaceMACs: [MACAddress]
+    /// The verdict for a frame leaving by each interface, copied out of the config: reading a
+    /// whole `Interface` per frame retained its name and address arrays.
     private let interfaceVerdicts: [Verdict]
 
     init(context: PipelineContext, neighbors: NeighborTable) {
         self.context = context
         self.neighbors = neighbors
         let config = context.config
-        interfaceMACs = config.interfaces.map(\.mac)
         interfaceVerdicts = config.interfaces.map { interface in
             switch interface.attachment {
             case .port(let port): .output(port)
@@ -147,7 +145,7 @@ final class RouteStage {
             hold(&frame, nextHop: gateway, interface: nextHop.interface)
             return
         }
-        setMACs(&frame, source: interfaceMACs[nextHop.interface], destination: mac)
+        setMACs(&frame, source: context.interfaceMACs[nextHop.interface], destination: mac)
         frame.verdict = interfaceVerdicts[nextHop.interface]
         context.trace(frame, "route: \(facts.destination) via \(nextHop.gateway4.map { "\($0)" } ?? "connected") dev \(context.config.interfaces[nextHop.interface].name), next hop \(mac)")
     }
@@ -219,10 +217,9 @@ final class RouteStage {
     /// Sends the frames held for `address`, now that its MAC is known.
     func release(_ address: IPv4Address, mac: MACAddress) {
         guard let entry = pending.removeValue(forKey: address) else { return }
-        let egress = context.config.interfaces[entry.interface]
         while !entry.frames.isEmpty {
             var frame = entry.frames.removeFirst()
-            setMACs(&frame, source: egress.mac, destination: mac)
+            setMACs(&frame, source: context.interfaceMACs[entry.interface], destination: mac)
             frame.verdict = interfaceVerdicts[entry.interface]
             context.counters.count(.released)
             context.trace(frame, "route: \(address) resolved to \(mac), held frame released")
@@ -278,10 +275,6 @@ final class RouteStage {
             frame.verdict = .drop(.malformedIPv6)
             return
         }
-        if context.nodeAddresses6.contains(destination) || destination.isMulticast {
-            frame.verdict = .drop(destination.isMulticast ? .unhandledMulticast : .localDeliveryUnsupported)
-            return
-        }
         guard let index = routes6.lookup(destination) else {
             frame.verdict = .drop(.noRoute)
             context.trace(frame, "route: no IPv6 route to \(destination) -> drop no-route")
@@ -302,7 +295,7 @@ final class RouteStage {
         }
         var bytes = frame.mutableBytes
         bytes.setU8(hopLimit - 1, at: network + IPv6Header.Field.hopLimit)
-        setMACs(&frame, source: context.config.interfaces[nextHop.interface].mac, destination: mac)
+        setMACs(&frame, source: context.interfaceMACs[nextHop.interface], destination: mac)
         frame.verdict = interfaceVerdicts[nextHop.interface]
         context.counters.count(.routed)
         context.trace(frame, "route: \(destination) via \(nextHop.gateway6.map { "\($0)" } ?? "connected") dev \(context.config.interfaces[nextHop.interface].name), next hop \(mac)")
