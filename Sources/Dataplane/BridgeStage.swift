@@ -17,6 +17,9 @@ final class BridgeStage {
     private let context: PipelineContext
     /// One table per bridge.
     let tables: [FDB]
+    /// The same tables, read per frame without a retain and release (`tables` keeps them
+    /// alive): the reference counting cost more than the table lookups.
+    private let unretainedTables: [Unmanaged<FDB>]
     /// Per bridge: its L3 interface's index (-1 without one) and whether hairpin is on, copied
     /// out of the config (reading a whole `Bridge` per frame retained its name and port arrays).
     private let bridgeInterfaces: [Int]
@@ -32,6 +35,13 @@ final class BridgeStage {
             for entry in bridge.staticEntries { _ = table.addStatic(entry.mac, port: entry.port) }
             return table
         }
+        unretainedTables = tables.map { Unmanaged.passUnretained($0) }
+    }
+
+    /// Calls `body` with bridge `bridge`'s table, without retaining it.
+    @inline(__always)
+    private func withTable<R>(_ bridge: BridgeIndex, _ body: (FDB) -> R) -> R {
+        unretainedTables[bridge]._withUnsafeGuaranteedRef(body)
     }
 
     func run(_ batch: inout Batch) {
@@ -40,8 +50,12 @@ final class BridgeStage {
             let bridge = context.portBridge[Int(batch[index].inputPort.rawValue)]
             guard bridge >= 0 else { continue }
             let bytes = batch[index].bytes
-            tables[bridge].prefetch(bytes.mac(at: EthernetHeader.Field.source))
-            tables[bridge].prefetch(bytes.mac(at: EthernetHeader.Field.destination))
+            let source = bytes.mac(at: EthernetHeader.Field.source)
+            let destination = bytes.mac(at: EthernetHeader.Field.destination)
+            withTable(bridge) { table in
+                table.prefetch(source)
+                table.prefetch(destination)
+            }
         }
         for index in 0..<batch.count where batch[index].verdict == .pending {
             let port = Int(batch[index].inputPort.rawValue)
@@ -56,13 +70,12 @@ final class BridgeStage {
 
     /// Learns and forwards one frame that entered on a member of `bridge`.
     private func switchFrame(_ frame: inout Frame, bridge: BridgeIndex) {
-        let table = tables[bridge]
         let source = frame.bytes.mac(at: EthernetHeader.Field.source)
         let destination = frame.bytes.mac(at: EthernetHeader.Field.destination)
         let input = frame.inputPort
         // Each frame's own time: within a replayed batch, frames span different moments.
         let now = frame.timestamp
-        switch table.learn(source, port: input, now: now) {
+        switch withTable(bridge, { table in table.learn(source, port: input, now: now) }) {
         case .new:
             context.counters.count(.fdbLearned)
             context.trace(frame, "bridge \(context.config.bridges[bridge].name): learned \(source) on \(portName(input))")
@@ -83,7 +96,7 @@ final class BridgeStage {
             frame.verdict = .flood(bridge, except: input)
             context.counters.count(.flooded)
             context.trace(frame, "bridge \(context.config.bridges[bridge].name): \(destination.isBroadcast ? "broadcast" : "multicast"), flood")
-        } else if let port = table.lookup(destination, now: now) {
+        } else if let port = withTable(bridge, { table in table.lookup(destination, now: now) }) {
             if port == input && !bridgeHairpins[bridge] {
                 frame.verdict = .drop(.hairpin)
                 context.trace(frame, "bridge \(context.config.bridges[bridge].name): \(destination) is behind the ingress port -> drop hairpin")
@@ -118,7 +131,8 @@ final class BridgeStage {
     /// on, or flooded when unknown.
     func egress(_ frame: inout Frame, bridge: BridgeIndex) {
         let destination = frame.bytes.mac(at: EthernetHeader.Field.destination)
-        if !destination.isGroup, let port = tables[bridge].lookup(destination, now: frame.timestamp) {
+        let now = frame.timestamp
+        if !destination.isGroup, let port = withTable(bridge, { table in table.lookup(destination, now: now) }) {
             frame.verdict = .output(port)
             context.trace(frame, "bridge \(context.config.bridges[bridge].name): \(destination) is on \(portName(port))")
         } else {

@@ -81,21 +81,21 @@ public final class ConntrackTable {
     /// The bits of `Connection.flags`.
     public struct Flags: OptionSet, Sendable {
         /// The record holds a connection.
-        public static let inUse = Flags(rawValue: 1)
+        @inlinable public static var inUse: Flags { Flags(rawValue: 1) }
         /// Seen in both directions and past its handshake: never evicted early (netfilter's ASSURED).
-        public static let assured = Flags(rawValue: 2)
+        @inlinable public static var assured: Flags { Flags(rawValue: 2) }
         /// A reply has been seen (netfilter's SEEN_REPLY; `[UNREPLIED]` until then).
-        public static let seenReply = Flags(rawValue: 4)
+        @inlinable public static var seenReply: Flags { Flags(rawValue: 4) }
         /// The last FIN came in the reply direction.
-        public static let finFromReply = Flags(rawValue: 8)
+        @inlinable public static var finFromReply: Flags { Flags(rawValue: 8) }
         /// The source is translated (MASQUERADE).
-        public static let sourceNAT = Flags(rawValue: 16)
+        @inlinable public static var sourceNAT: Flags { Flags(rawValue: 16) }
         /// The destination is translated (a published port or a Service).
-        public static let destinationNAT = Flags(rawValue: 32)
+        @inlinable public static var destinationNAT: Flags { Flags(rawValue: 32) }
         /// The bit pattern.
         public let rawValue: UInt8
         /// Makes flags from their bits.
-        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
     }
 
     /// Where `find` found a key: the record and the direction the key belongs to.

@@ -195,7 +195,7 @@ public struct PortID: RawRepresentable, Hashable, Sendable, CustomStringConverti
     /// Makes a port identifier from its index.
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
     /// No port: a frame the pipeline made itself.
-    public static let none = PortID(rawValue: .max)
+    @inlinable public static var none: PortID { PortID(rawValue: .max) }
     /// The index in decimal, or `none`.
     public var description: String { self == .none ? "none" : String(rawValue) }
 }
@@ -226,7 +226,7 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
     /// Makes a timestamp from seconds and nanoseconds within the second.
     @inlinable public init(seconds: Int64, nanoseconds: Int64) { self.nanoseconds = seconds * 1_000_000_000 + nanoseconds }
     /// The origin.
-    public static let zero = Timestamp(nanoseconds: 0)
+    @inlinable public static var zero: Timestamp { Timestamp(nanoseconds: 0) }
     /// Whole seconds.
     public var seconds: Int64 { nanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000).quotient }
     /// Nanoseconds within the second.

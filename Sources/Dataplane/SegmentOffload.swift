@@ -31,10 +31,10 @@ public struct SegmentOffload: Equatable, Sendable {
     public var frameLength: Int32 = 0
 
     /// No work left to the kernel.
-    public static let none = SegmentOffload()
+    @inlinable public static var none: SegmentOffload { SegmentOffload() }
 
     /// Makes an empty offload record.
-    public init() {}
+    @inlinable public init() {}
 
     /// True when the transport checksum is partial (`VIRTIO_NET_HDR_F_NEEDS_CSUM`).
     public var needsChecksum: Bool { flags & 1 != 0 }

@@ -12,8 +12,10 @@ public final class CaptureMerger {
     private let ports: [PortID]
     private let heads: UnsafeMutablePointer<Frame>
     private var live: [Bool]
-    /// With one input: its reader, and whether its read-ahead frame is still in the slot.
-    private let single: PcapReader?
+    /// With one input: its reader (unretained: `readers` keeps it alive, and a retain and
+    /// release per frame cost more than the read), and whether its read-ahead frame is still
+    /// in the slot.
+    private let single: Unmanaged<PcapReader>?
     private var headPending = true
     /// Damage found while reading ahead, thrown at the next call so that the good frame
     /// swapped out before it is still returned.
@@ -22,7 +24,7 @@ public final class CaptureMerger {
     /// Opens the merge over `inputs`, reading each one's first frame.
     public init(inputs: [(port: PortID, reader: PcapReader)]) throws(CaptureError) {
         readers = inputs.map(\.reader)
-        single = inputs.count == 1 ? inputs[0].reader : nil
+        single = inputs.count == 1 ? Unmanaged.passUnretained(inputs[0].reader) : nil
         ports = inputs.map(\.port)
         heads = .allocate(capacity: max(inputs.count, 1))
         live = Array(repeating: false, count: inputs.count)
@@ -50,7 +52,12 @@ public final class CaptureMerger {
     /// input's slot, to be overwritten); false when every input is finished.
     public func next(into frame: inout Frame) throws(CaptureError) -> Bool {
         if let damage { throw damage }
-        if let single { return try nextOfOne(single, into: &frame) }
+        if let single {
+            let outcome = single._withUnsafeGuaranteedRef { reader in
+                Result { () throws(CaptureError) in try nextOfOne(reader, into: &frame) }
+            }
+            return try outcome.get()
+        }
         var best = -1
         for index in readers.indices where live[index] {
             if best < 0 || heads[index].timestamp < heads[best].timestamp { best = index }

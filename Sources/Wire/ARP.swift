@@ -83,9 +83,9 @@ public struct ARPOperation: RawRepresentable, Hashable, Sendable {
     /// Makes an operation from its value.
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
     /// A request: who has the target address?
-    public static let request = ARPOperation(rawValue: 1)
+    @inlinable public static var request: ARPOperation { ARPOperation(rawValue: 1) }
     /// A reply: the sender has the sender address.
-    public static let reply = ARPOperation(rawValue: 2)
+    @inlinable public static var reply: ARPOperation { ARPOperation(rawValue: 2) }
 }
 
 /// The fields of an Ethernet/IPv4 ARP packet, to parse and emit.

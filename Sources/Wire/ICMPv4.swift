@@ -71,19 +71,19 @@ public struct ICMPv4Type: RawRepresentable, Hashable, Sendable {
     /// Makes a type from its number.
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
     /// Echo reply (0).
-    public static let echoReply = ICMPv4Type(rawValue: 0)
+    @inlinable public static var echoReply: ICMPv4Type { ICMPv4Type(rawValue: 0) }
     /// Destination unreachable (3).
-    public static let destinationUnreachable = ICMPv4Type(rawValue: 3)
+    @inlinable public static var destinationUnreachable: ICMPv4Type { ICMPv4Type(rawValue: 3) }
     /// Source quench (4, deprecated by RFC 6633).
-    public static let sourceQuench = ICMPv4Type(rawValue: 4)
+    @inlinable public static var sourceQuench: ICMPv4Type { ICMPv4Type(rawValue: 4) }
     /// Redirect (5).
-    public static let redirect = ICMPv4Type(rawValue: 5)
+    @inlinable public static var redirect: ICMPv4Type { ICMPv4Type(rawValue: 5) }
     /// Echo request (8).
-    public static let echoRequest = ICMPv4Type(rawValue: 8)
+    @inlinable public static var echoRequest: ICMPv4Type { ICMPv4Type(rawValue: 8) }
     /// Time exceeded (11).
-    public static let timeExceeded = ICMPv4Type(rawValue: 11)
+    @inlinable public static var timeExceeded: ICMPv4Type { ICMPv4Type(rawValue: 11) }
     /// Parameter problem (12).
-    public static let parameterProblem = ICMPv4Type(rawValue: 12)
+    @inlinable public static var parameterProblem: ICMPv4Type { ICMPv4Type(rawValue: 12) }
 
     /// True for the error messages that quote the offending datagram.
     @inlinable public var isError: Bool {

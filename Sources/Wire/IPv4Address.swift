@@ -27,9 +27,9 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
     }
 
     /// 0.0.0.0.
-    public static let any = IPv4Address(rawValue: 0)
+    @inlinable public static var any: IPv4Address { IPv4Address(rawValue: 0) }
     /// 255.255.255.255.
-    public static let broadcast = IPv4Address(rawValue: 0xFFFF_FFFF)
+    @inlinable public static var broadcast: IPv4Address { IPv4Address(rawValue: 0xFFFF_FFFF) }
 
     /// True for 224.0.0.0/4.
     public var isMulticast: Bool { rawValue >> 28 == 0xE }

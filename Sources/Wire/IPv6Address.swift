@@ -24,7 +24,7 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
     }
 
     /// :: (the unspecified address).
-    public static let any = IPv6Address(high: 0, low: 0)
+    @inlinable public static var any: IPv6Address { IPv6Address(high: 0, low: 0) }
 
     /// The eight 16-bit groups, first group first.
     public var groups: [UInt16] {

@@ -7,17 +7,17 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
     @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// LINKTYPE_ETHERNET: an Ethernet II header.
-    public static let ethernet = LinkType(rawValue: 1)
+    @inlinable public static var ethernet: LinkType { LinkType(rawValue: 1) }
     /// LINKTYPE_RAW: an IPv4 or IPv6 header, told apart by its version nibble.
-    public static let raw = LinkType(rawValue: 101)
+    @inlinable public static var raw: LinkType { LinkType(rawValue: 101) }
     /// LINKTYPE_LINUX_SLL: the 16-byte Linux "cooked" header of `tcpdump -i any`.
-    public static let linuxSLL = LinkType(rawValue: 113)
+    @inlinable public static var linuxSLL: LinkType { LinkType(rawValue: 113) }
     /// LINKTYPE_LINUX_SLL2: the 20-byte second version of the cooked header.
-    public static let linuxSLL2 = LinkType(rawValue: 276)
+    @inlinable public static var linuxSLL2: LinkType { LinkType(rawValue: 276) }
     /// LINKTYPE_IPV4: a bare IPv4 header.
-    public static let ipv4 = LinkType(rawValue: 228)
+    @inlinable public static var ipv4: LinkType { LinkType(rawValue: 228) }
     /// LINKTYPE_IPV6: a bare IPv6 header.
-    public static let ipv6 = LinkType(rawValue: 229)
+    @inlinable public static var ipv6: LinkType { LinkType(rawValue: 229) }
 
     /// The registry name (`EN10MB`, `RAW`, `LINUX_SLL`, …) or the number.
     public var description: String {

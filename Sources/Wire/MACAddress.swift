@@ -29,9 +29,9 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     }
 
     /// ff:ff:ff:ff:ff:ff.
-    public static let broadcast = MACAddress(rawValue: 0xFFFF_FFFF_FFFF)
+    @inlinable public static var broadcast: MACAddress { MACAddress(rawValue: 0xFFFF_FFFF_FFFF) }
     /// 00:00:00:00:00:00.
-    public static let zero = MACAddress(rawValue: 0)
+    @inlinable public static var zero: MACAddress { MACAddress(rawValue: 0) }
 
     /// True for group addresses (the I/G bit, the low bit of the first octet): broadcast and multicast.
     @inlinable

@@ -111,7 +111,7 @@ extension IPv6Address {
     }
 
     /// The all-nodes multicast address, ff02::1.
-    public static let allNodes = IPv6Address(high: 0xFF02_0000_0000_0000, low: 1)
+    @inlinable public static var allNodes: IPv6Address { IPv6Address(high: 0xFF02_0000_0000_0000, low: 1) }
 }
 
 extension MACAddress {

@@ -7,19 +7,19 @@ public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public init(rawValue: UInt16) { self.rawValue = rawValue }
 
     /// IPv4 (RFC 894).
-    public static let ipv4 = EtherType(rawValue: 0x0800)
+    @inlinable public static var ipv4: EtherType { EtherType(rawValue: 0x0800) }
     /// ARP (RFC 826).
-    public static let arp = EtherType(rawValue: 0x0806)
+    @inlinable public static var arp: EtherType { EtherType(rawValue: 0x0806) }
     /// A customer VLAN tag (IEEE 802.1Q).
-    public static let vlan = EtherType(rawValue: 0x8100)
+    @inlinable public static var vlan: EtherType { EtherType(rawValue: 0x8100) }
     /// A service VLAN tag (IEEE 802.1ad, "QinQ").
-    public static let qinq = EtherType(rawValue: 0x88A8)
+    @inlinable public static var qinq: EtherType { EtherType(rawValue: 0x88A8) }
     /// The pre-standard QinQ tag some switches still send.
-    public static let qinqLegacy = EtherType(rawValue: 0x9100)
+    @inlinable public static var qinqLegacy: EtherType { EtherType(rawValue: 0x9100) }
     /// IPv6 (RFC 2464).
-    public static let ipv6 = EtherType(rawValue: 0x86DD)
+    @inlinable public static var ipv6: EtherType { EtherType(rawValue: 0x86DD) }
     /// Transparent Ethernet bridging: an Ethernet frame inside GENEVE or GRE.
-    public static let transparentEthernet = EtherType(rawValue: 0x6558)
+    @inlinable public static var transparentEthernet: EtherType { EtherType(rawValue: 0x6558) }
 
     /// True for the tag types that push a 4-byte VLAN tag in front of the next EtherType.
     @inlinable
@@ -38,27 +38,27 @@ public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConv
     public init(rawValue: UInt8) { self.rawValue = rawValue }
 
     /// IPv6 hop-by-hop options (RFC 8200 §4.3).
-    public static let hopByHop = IPProtocol(rawValue: 0)
+    @inlinable public static var hopByHop: IPProtocol { IPProtocol(rawValue: 0) }
     /// ICMP for IPv4 (RFC 792).
-    public static let icmp = IPProtocol(rawValue: 1)
+    @inlinable public static var icmp: IPProtocol { IPProtocol(rawValue: 1) }
     /// IPv4 inside IP: IP-in-IP (RFC 2003), as Calico's tunl0 sends it.
-    public static let ipip = IPProtocol(rawValue: 4)
+    @inlinable public static var ipip: IPProtocol { IPProtocol(rawValue: 4) }
     /// TCP (RFC 9293).
-    public static let tcp = IPProtocol(rawValue: 6)
+    @inlinable public static var tcp: IPProtocol { IPProtocol(rawValue: 6) }
     /// UDP (RFC 768).
-    public static let udp = IPProtocol(rawValue: 17)
+    @inlinable public static var udp: IPProtocol { IPProtocol(rawValue: 17) }
     /// IPv6 inside IP (RFC 4213).
-    public static let ipv6 = IPProtocol(rawValue: 41)
+    @inlinable public static var ipv6: IPProtocol { IPProtocol(rawValue: 41) }
     /// IPv6 routing header (RFC 8200 §4.4).
-    public static let routing = IPProtocol(rawValue: 43)
+    @inlinable public static var routing: IPProtocol { IPProtocol(rawValue: 43) }
     /// IPv6 fragment header (RFC 8200 §4.5).
-    public static let fragment = IPProtocol(rawValue: 44)
+    @inlinable public static var fragment: IPProtocol { IPProtocol(rawValue: 44) }
     /// ICMP for IPv6 (RFC 4443).
-    public static let icmpv6 = IPProtocol(rawValue: 58)
+    @inlinable public static var icmpv6: IPProtocol { IPProtocol(rawValue: 58) }
     /// No next header (RFC 8200 §4.7).
-    public static let noNextHeader = IPProtocol(rawValue: 59)
+    @inlinable public static var noNextHeader: IPProtocol { IPProtocol(rawValue: 59) }
     /// IPv6 destination options (RFC 8200 §4.6).
-    public static let destinationOptions = IPProtocol(rawValue: 60)
+    @inlinable public static var destinationOptions: IPProtocol { IPProtocol(rawValue: 60) }
 
     /// True for the IPv6 extension headers Pier walks: hop-by-hop, routing, fragment,
     /// destination options.

@@ -16,11 +16,27 @@ struct ConfiguredReplay {
 
     /// Writes each port's frames to its capture, if it has one.
     struct CaptureSink: FrameSink {
-        var writers: [PcapWriter?]
+        /// The writers, kept alive here.
+        private(set) var writers: [PcapWriter] = []
+        /// Each port's writer, read per frame without a retain and release (which cost more
+        /// than the record's copy); `writers` keeps them alive.
+        private var portWriters: [Unmanaged<PcapWriter>?]
         var failure: CaptureError?
+
+        init(portCount: Int) { portWriters = Array(repeating: nil, count: portCount) }
+
+        /// Sends port `port`'s frames to `writer`.
+        mutating func attach(_ writer: PcapWriter, to port: PortID) {
+            writers.append(writer)
+            portWriters[Int(port.rawValue)] = Unmanaged.passUnretained(writer)
+        }
+
         mutating func send(_ frame: borrowing Frame, to port: PortID) {
-            guard failure == nil, let writer = writers[Int(port.rawValue)] else { return }
-            do { try writer.write(frame) } catch { failure = error }
+            guard failure == nil, let writer = portWriters[Int(port.rawValue)] else { return }
+            let outcome = writer._withUnsafeGuaranteedRef { writer in
+                Result { () throws(CaptureError) in try writer.write(frame) }
+            }
+            if case .failure(let error) = outcome { failure = error }
         }
     }
 
@@ -92,12 +108,12 @@ struct ConfiguredReplay {
             readers.append((try portID(input.port, option: "--in", config: config), reader))
         }
         let anyNanoseconds = readers.contains { input in input.reader.precision == TimestampPrecision.nanoseconds }
-        var sink = CaptureSink(writers: Array(repeating: nil, count: config.ports.count), failure: nil)
+        var sink = CaptureSink(portCount: config.ports.count)
         for output in outputs {
             let id = try portID(output.port, option: "--out", config: config)
             do {
-                sink.writers[Int(id.rawValue)] = try PcapWriter(
-                    path: output.path, linkType: .ethernet, precision: anyNanoseconds ? .nanoseconds : .microseconds)
+                sink.attach(try PcapWriter(
+                    path: output.path, linkType: .ethernet, precision: anyNanoseconds ? .nanoseconds : .microseconds), to: id)
             } catch { throw RuntimeFailure(message: error.description) }
         }
 
@@ -107,7 +123,7 @@ struct ConfiguredReplay {
         let source = Source(merger: try CaptureMerger(inputs: readers), pool: pool, config: config, trace: trace)
         let started = ContinuousClock.now
         try runLoop(source: source, pipeline: pipeline, sink: &sink)
-        for writer in sink.writers.compactMap({ $0 }) {
+        for writer in sink.writers {
             do { try writer.close() } catch { throw RuntimeFailure(message: error.description) }
         }
         let report = ReplayReport(pipeline: pipeline, elapsed: ContinuousClock.now - started)
