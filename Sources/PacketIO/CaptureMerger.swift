@@ -68,6 +68,41 @@ public final class CaptureMerger {
         return true
     }
 
+    /// Appends the next frames in timestamp order to `batch` (in its spare frames, or frames
+    /// from `pool`) until it is full or every input is finished; returns false when nothing
+    /// was added because the inputs had ended. Damage found after some frames were added is
+    /// thrown by the next call, so those frames are still returned.
+    public func fill(_ batch: inout Batch, pool: FramePool) throws(CaptureError) -> Bool {
+        if let damage { throw damage }
+        if let single, !headPending {
+            guard live[0] else { return false }
+            // One input past its read-ahead frame: its records go straight into the batch.
+            let port = ports[0]
+            let outcome = single._withUnsafeGuaranteedRef { reader in
+                Result { () throws(CaptureError) in try reader.fill(&batch, pool: pool, port: port) }
+            }
+            do {
+                let added = try outcome.get()
+                if !added { live[0] = false }
+                return added
+            } catch {
+                live[0] = false
+                throw error
+            }
+        }
+        let before = batch.count
+        do {
+            while !batch.isFull {
+                let added = try batch.refill(from: pool) { frame throws(CaptureError) in try next(into: &frame) }
+                if !added { break }
+            }
+        } catch {
+            if batch.count == before { throw error }
+            damage = error
+        }
+        return batch.count > before
+    }
+
     /// One input: nothing to order, so after the read-ahead frame the records are read
     /// straight into `frame` (no scan of the inputs, no swap through the slot).
     private func nextOfOne(_ reader: PcapReader, into frame: inout Frame) throws(CaptureError) -> Bool {

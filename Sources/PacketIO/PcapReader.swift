@@ -143,6 +143,27 @@ public final class PcapReader {
         return true
     }
 
+    /// Reads records into `batch` (in its spare frames, or frames from `pool`), each marked
+    /// as entering at `port`, until the batch is full or the file ends; returns false when
+    /// nothing was added because the file had ended. When a record is damaged, the frames
+    /// read before it stay in the batch and the next call throws (as `next` does).
+    public func fill(_ batch: inout Batch, pool: FramePool, port: PortID) throws(CaptureError) -> Bool {
+        let before = batch.count
+        do {
+            while !batch.isFull {
+                let added = try batch.refill(from: pool) { frame throws(CaptureError) in
+                    guard try next(into: &frame) else { return false }
+                    frame.inputPort = port
+                    return true
+                }
+                if !added { break }
+            }
+        } catch {
+            if batch.count == before { throw error }
+        }
+        return batch.count > before
+    }
+
     /// The error for the record after the last one returned, remembered for later calls.
     private func failure(_ problem: String) -> CaptureError {
         let error = CaptureError(file: path, record: recordsRead + 1, problem: problem)

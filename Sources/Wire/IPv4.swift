@@ -90,7 +90,28 @@ public struct IPv4Header: ~Escapable {
     @inlinable public var isTruncated: Bool { totalLength > bytes.byteCount }
 
     /// True when the header checksum verifies (RFC 1071).
-    public var isChecksumValid: Bool { InternetChecksum.verify(bytes.slice(from: 0, count: headerLength)) }
+    ///
+    /// The header is a whole number of 32-bit words (5 to 15), so it is summed a word at a
+    /// time into 64 bits, where no carry is lost, in host order (a one's-complement sum does
+    /// not depend on byte order, RFC 1071 §2(B), and 0xFFFF reads the same both ways). Every
+    /// routed or local IPv4 packet is checked: the general byte loop was 4% of a routed replay.
+    @inlinable
+    public var isChecksumValid: Bool {
+        let length = headerLength
+        assert(length <= bytes.byteCount, "header length checked by init(validating:)")
+        var total: UInt64 = 0
+        var offset = 0
+        while offset < length {
+            total &+= UInt64(bytes.unsafeLoadUnaligned(fromUncheckedByteOffset: offset, as: UInt32.self))
+            offset += 4
+        }
+        // At most 15 words: 36 bits, which two folds bring to 16.
+        total = (total & 0xFFFF_FFFF) + (total >> 32)
+        total = (total & 0xFFFF) + (total >> 16)
+        total = (total & 0xFFFF) + (total >> 16)
+        total = (total & 0xFFFF) + (total >> 16)
+        return total == 0xFFFF
+    }
 
     /// The options, between the fixed header and the payload.
     public var options: RawSpan {

@@ -61,29 +61,18 @@ struct ConfiguredReplay {
 
         /// Fills `batch` with the next frames; sets `finished` at the end or at damage.
         func fill(_ batch: inout Batch) {
-            while !batch.isFull && !finished {
-                var frame = pool.take()
-                if read(into: &frame) {
-                    batch.append(frame)
-                } else {
-                    pool.recycle(frame)
-                }
-            }
-        }
-
-        /// Reads one frame; false (and `finished`) at the end of the inputs or at damage.
-        private func read(into frame: inout Frame) -> Bool {
-            let more: Bool
+            let first = batch.count
             do {
-                more = try merger.next(into: &frame)
+                if try !merger.fill(&batch, pool: pool) { finished = true }
             } catch {
                 damage = error
-                more = false
-            }
-            guard more else {
                 finished = true
-                return false
             }
+            for index in first..<batch.count { number(&batch[index]) }
+        }
+
+        /// Numbers a frame just read, and notes its trace header.
+        private func number(_ frame: inout Frame) {
             sequence += 1
             frame.number = sequence
             if trace {
@@ -91,7 +80,6 @@ struct ConfiguredReplay {
                 let time = CaptureTime.format(frame.timestamp.nanoseconds)
                 headers[sequence] = "frame \(sequence): in \(port) at \(time), \(frame.count) bytes"
             }
-            return true
         }
     }
 
@@ -135,7 +123,7 @@ struct ConfiguredReplay {
 
     /// Batches in, pipeline, outputs out, until the inputs end.
     private func runLoop(source: Source, pipeline: Pipeline, sink: inout CaptureSink) throws {
-        var batch = Batch()
+        var batch = Batch(keepsFrames: true)
         while !source.finished {
             source.fill(&batch)
             pipeline.process(&batch, into: &sink)
