@@ -63,31 +63,20 @@ struct ReplayCommand: ParsableCommand {
         let trace = self.trace  // read once: the property wrapper's getter is not free per frame
         var counters = ReplayCounters()
         let pool = FramePool(limit: Batch.capacity * 2, preallocated: Batch.capacity)
-        var batch = Batch()
+        var batch = Batch(keepsFrames: true)
         let started = ContinuousClock.now
         var damage: CaptureError?
         var finished = false
         while !finished {
             // Fill a batch from the capture.
-            while !batch.isFull {
-                var frame = pool.take()
-                do {
-                    guard try reader.next(into: &frame) else {
-                        pool.recycle(frame)
-                        finished = true
-                        break
-                    }
-                } catch {
-                    pool.recycle(frame)
-                    damage = error
-                    finished = true
-                    break
-                }
-                frame.inputPort = PortID(rawValue: 0)
-                counters.framesIn += 1
-                counters.bytesIn += frame.count
-                batch.append(frame)
+            do {
+                if try !reader.fill(&batch, pool: pool, port: PortID(rawValue: 0)) { finished = true }
+            } catch {
+                damage = error
+                finished = true
             }
+            counters.framesIn += batch.count
+            for index in 0..<batch.count { counters.bytesIn += batch[index].count }
             // Pass-through: every frame leaves by p0.
             for index in 0..<batch.count {
                 if trace { standardOutput("frame \(counters.framesOut + 1): in p0 -> out p0 (pass-through, no config)") }

@@ -110,6 +110,38 @@ struct PcapWriterTests {
         }
         #expect(error.problem.contains("snap length \(snapLength)"))
     }
+
+    /// Writes `bytes` as the only record of a new capture at `path`.
+    static func writeCapture(_ bytes: [UInt8], to path: String) throws {
+        let writer = try PcapWriter(path: path, linkType: .ethernet, precision: .microseconds)
+        try writer.write(Frame(bytes: bytes))
+        try writer.close()
+    }
+
+    /// An existing regular file is replaced, not truncated: its new records are right, another
+    /// hard link keeps the old ones, a symbolic link is written through and stays a link, and
+    /// a capture still being read from the same path reads to its end unharmed.
+    @Test func anExistingOutputIsReplaced() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("out.pcap")
+        try Self.writeCapture(Array(repeating: 0xAA, count: 60), to: path)
+        let other = directory.path("other-link.pcap")
+        #expect(link(path, other) == 0)
+        let reading = try PcapReader(path: path)
+        try Self.writeCapture(Array(repeating: 0xBB, count: 64), to: path)
+        #expect(try PcapReader(path: path).readAll().map(\.bytes) == [Array(repeating: 0xBB, count: 64)])
+        #expect(try PcapReader(path: other).readAll().map(\.bytes) == [Array(repeating: 0xAA, count: 60)])
+        #expect(try reading.readAll().map(\.bytes) == [Array(repeating: 0xAA, count: 60)])
+
+        let target = directory.path("target.pcap")
+        let symlinkPath = directory.path("through-link.pcap")
+        try Self.writeCapture([0x01], to: target)
+        #expect(symlink(target, symlinkPath) == 0)
+        try Self.writeCapture(Array(repeating: 0xCC, count: 60), to: symlinkPath)
+        var status = stat()
+        #expect(lstat(symlinkPath, &status) == 0 && status.st_mode & S_IFMT == S_IFLNK)
+        #expect(try PcapReader(path: target).readAll().map(\.bytes) == [Array(repeating: 0xCC, count: 60)])
+    }
 }
 
 extension Record {
