@@ -9,9 +9,8 @@ import Wire
 /// UDP source port hashed from the inner flow (RFC 7348 §5: one flow keeps one port, flows
 /// spread over `sourcePorts`). IP-in-IP and flannel's UDP backend drop the inner Ethernet header.
 ///
-/// An inner IPv4 packet longer than the overlay MTU is dropped: with DF set an ICMP
-/// fragmentation-needed carrying the MTU goes back to the sender (RFC 1191), without DF it is
-/// counted as `too-big-for-tunnel` (no fragmentation yet). While the uplink's next hop toward
+/// Packets longer than the overlay MTU never get here: the route stage refuses them (the
+/// tunnel interface's MTU), as Linux does before a packet reaches flannel.1. While the uplink's next hop toward
 /// the peer has no MAC, frames are dropped (`vtep-unresolved`) and an ARP request goes out, at
 /// most one a second per peer; the template is completed when the neighbour table learns it.
 ///
@@ -31,7 +30,6 @@ public final class OverlayEncapStage {
     private let portSpan: UInt64
     // The overlay's fields as scalars: reading them through the struct retains its arrays per frame.
     private let tunnelMAC: MACAddress
-    private let mtu: Int
     private let udpPort: UInt16
     private let lowestSourcePort: UInt16
     private let isIPIP: Bool
@@ -51,7 +49,6 @@ public final class OverlayEncapStage {
         lastAsked = Array(repeating: nil, count: overlay.peers.count)
         portSpan = UInt64(overlay.sourcePorts.upperBound - overlay.sourcePorts.lowerBound) + 1
         tunnelMAC = overlay.tunnelMAC
-        mtu = overlay.mtu
         udpPort = overlay.port
         lowestSourcePort = overlay.sourcePorts.lowerBound
         isIPIP = overlay.encapsulation == .ipip
@@ -61,8 +58,7 @@ public final class OverlayEncapStage {
     }
 
     /// Encapsulates `frame` when it is bound for a peer; leaves every other frame alone.
-    /// `sender` is the frame's source MAC before routing (where an ICMP error goes), or zero.
-    public func encapsulate(_ frame: inout Frame, sender: MACAddress) {
+    public func encapsulate(_ frame: inout Frame) {
         guard case .output(let port) = frame.verdict, port == uplinkPort,
               frame.count >= EthernetHeader.length,
               frame.bytes.mac(at: EthernetHeader.Field.source) == tunnelMAC else { return }
@@ -79,10 +75,6 @@ public final class OverlayEncapStage {
         }
         let network = Int(frame.layers.network)
         let innerLength = Int(frame.bytes.u16(at: network + IPv4Header.Field.totalLength))
-        guard innerLength <= mtu else {
-            refuseTooBig(&frame, sender: sender)
-            return
-        }
         guard templates.isResolved[peer] || resolve(peer, about: frame) else {
             frame.verdict = .drop(.vtepUnresolved)
             context.trace(frame, "encap: next hop \(overlay.peers[peer].nextHop) toward \(overlay.peers[peer].ip) unresolved -> drop vtep-unresolved")
@@ -216,45 +208,5 @@ public final class OverlayEncapStage {
         for (index, peer) in overlay.peers.enumerated() where peer.nextHop == address {
             templates.setNextHopMAC(mac, peer: index)
         }
-    }
-
-    /// Drops a packet too big for the tunnel; with DF, tells the sender the MTU.
-    private func refuseTooBig(_ frame: inout Frame, sender: MACAddress) {
-        let network = Int(frame.layers.network)
-        let flags = frame.bytes.u16(at: network + IPv4Header.Field.flagsAndFragmentOffset)
-        guard flags & 0x4000 != 0 else {
-            frame.verdict = .drop(.tooBigForTunnel)
-            context.trace(frame, "encap: larger than MTU \(overlay.mtu), DF clear -> drop too-big-for-tunnel (no fragmentation)")
-            return
-        }
-        sendFragmentationNeeded(about: frame, sender: sender)
-        frame.verdict = .drop(.fragmentationNeeded)
-        context.trace(frame, "encap: larger than MTU \(overlay.mtu) with DF -> drop fragmentation-needed, ICMP sent")
-    }
-
-    /// ICMP destination unreachable, fragmentation needed (type 3 code 4) with the next-hop
-    /// MTU in the low 16 bits of the rest of the header (RFC 1191 §4), out of the ingress port.
-    private func sendFragmentationNeeded(about frame: borrowing Frame, sender: MACAddress) {
-        let port = Int(frame.inputPort.rawValue)
-        guard sender != .zero, port < context.config.ports.count else { return }
-        // A frame that came out of the tunnel entered on the tunnel interface: the error goes
-        // back into the tunnel (the pipeline encapsulates what Pier makes, too).
-        let ingress = frame.inputPort == uplinkPort ? overlay.tunnelInterface
-            : context.portInterface[port] >= 0 ? context.portInterface[port]
-            : context.portBridge[port] >= 0 ? context.config.bridges[context.portBridge[port]].interface : nil
-        let network = Int(frame.layers.network)
-        let offending = frame.bytes.slice(from: network)
-        let innerSource = offending.ipv4(at: IPv4Header.Field.source)
-        let isICMPError = frame.layers.transportProtocol == .icmp && frame.layers.transport >= 0
-            && ICMPv4Type(rawValue: frame.bytes.u8(at: Int(frame.layers.transport))).isError
-        guard let ingress, !isICMPError, let source = context.sourceAddress(of: ingress, toward: innerSource) else { return }
-        var error = context.pool.take()
-        PacketBuilder.icmpError(into: &error, type: .destinationUnreachable, code: 4, restOfHeader: UInt32(overlay.mtu),
-                                offending: offending, sourceMAC: context.config.interfaces[ingress].mac,
-                                destinationMAC: sender, source: source, destination: innerSource)
-        error.verdict = .output(frame.inputPort)
-        error.timestamp = frame.timestamp
-        context.counters.count(.icmpErrorsSent)
-        context.emit(error)
     }
 }

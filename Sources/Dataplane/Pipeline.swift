@@ -75,12 +75,9 @@ public final class Pipeline {
         for index in 0..<batch.count {
             conntrack.process(&batch[index])
             local.process(&batch[index])
-            // The sender's MAC, before routing rewrites it: where an ICMP fragmentation-needed goes.
-            let sender = overlayEncap != nil && batch[index].count >= EthernetHeader.length
-                ? batch[index].bytes.mac(at: EthernetHeader.Field.source) : MACAddress.zero
             route.process(&batch[index])
             // Frames routed toward a peer's pod subnet go into the tunnel.
-            overlayEncap?.encapsulate(&batch[index], sender: sender)
+            overlayEncap?.encapsulate(&batch[index])
         }
         if now == nil {
             for index in 0..<batch.count where batch[index].timestamp > context.now { context.now = batch[index].timestamp }
@@ -98,7 +95,7 @@ public final class Pipeline {
     public func flushGenerated<Sink: FrameSink>(into sink: inout Sink) {
         while !context.generated.isEmpty {
             var frame = context.generated.removeFirst()
-            overlayEncap?.encapsulate(&frame, sender: .zero)
+            overlayEncap?.encapsulate(&frame)
             if case .toBridge(let target) = frame.verdict { bridge.egress(&frame, bridge: target) }
             finish(frame, into: &sink)
             context.pool.recycle(frame)

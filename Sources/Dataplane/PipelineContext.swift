@@ -27,6 +27,9 @@ public final class PipelineContext {
     /// Each interface's MAC, in `InterfaceIndex` order (reading a whole `Interface` per frame
     /// retains its name and address arrays).
     let interfaceMACs: [MACAddress]
+    /// The largest IPv4 packet each interface sends (`Int.max`: no limit). Only the overlay's
+    /// tunnel interface has one, the overlay MTU, as flannel.1 and tunl0 have on Linux.
+    let interfaceMTUs: [Int]
 
     /// Makes the shared state for `config`.
     public init(config: PipelineConfig, pool: FramePool) {
@@ -38,6 +41,9 @@ public final class PipelineContext {
         nodeAddresses4 = config.interfaces.flatMap { $0.ipv4.map(\.address) }
         nodeAddresses6 = config.interfaces.flatMap { $0.ipv6.map(\.address) }
         interfaceMACs = config.interfaces.map(\.mac)
+        interfaceMTUs = config.interfaces.indices.map { index in
+            config.overlay.map { $0.tunnelInterface == index ? $0.mtu : Int.max } ?? Int.max
+        }
     }
 
     /// Queues a frame Pier made, already given its final verdict; when the queue is full (it

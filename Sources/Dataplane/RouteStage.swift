@@ -13,8 +13,11 @@ import Wire
 ///
 /// An unknown IPv6 next hop gets a neighbour solicitation (at most one a second) and the
 /// frame is dropped as unresolved (IPv6 frames are not held yet); the advertisement teaches
-/// the table for the frames after it. It does not fragment (no MTU check yet), send
-/// redirects, or send ICMPv6 errors.
+/// the table for the frames after it. An IPv4 packet longer than the egress interface's MTU
+/// (only the overlay's tunnel interface has one) is refused before its TTL drops, as Linux's
+/// `ip_forward` does: with DF set an ICMP fragmentation-needed carrying the MTU goes back
+/// (RFC 1191 §4), without DF it is dropped and counted (`too-big-for-tunnel`: Pier does not
+/// fragment). It does not send redirects or ICMPv6 errors, or check IPv6 MTUs.
 final class RouteStage {
     /// Where a route leads: the egress interface and the gateway, if not directly connected.
     struct NextHop: Equatable {
@@ -100,6 +103,8 @@ final class RouteStage {
         var source: IPv4Address
         var destination: IPv4Address
         var ttl: UInt8
+        var totalLength: Int
+        var dontFragment: Bool
         var mayTriggerError: Bool
     }
 
@@ -115,9 +120,11 @@ final class RouteStage {
             && transport < bytes.byteCount && ICMPv4Type(rawValue: bytes.u8(at: transport)).isError
         let source = IPv4Address(rawValue: bytes.u32(at: network + Field.source))
         let badSource = source == .any || source == .broadcast || source.isMulticast
-        let firstFragment = bytes.u16(at: network + Field.flagsAndFragmentOffset) & 0x1FFF == 0
+        let flags = bytes.u16(at: network + Field.flagsAndFragmentOffset)
+        let firstFragment = flags & 0x1FFF == 0
         return IPv4Facts(source: source, destination: IPv4Address(rawValue: bytes.u32(at: network + Field.destination)),
-                         ttl: bytes.u8(at: network + Field.ttl), mayTriggerError: !isICMPError && firstFragment && !badSource)
+                         ttl: bytes.u8(at: network + Field.ttl), totalLength: Int(bytes.u16(at: network + Field.totalLength)),
+                         dontFragment: flags & 0x4000 != 0, mayTriggerError: !isICMPError && firstFragment && !badSource)
     }
 
     private func route4(_ frame: inout Frame, ingress: InterfaceIndex) {
@@ -138,6 +145,11 @@ final class RouteStage {
             return
         }
         let nextHop = nextHops[Int(index)]
+        let mtu = context.interfaceMTUs[nextHop.interface]
+        guard facts.totalLength <= mtu else {
+            refuseTooBig(&frame, facts: facts, ingress: ingress, mtu: mtu)
+            return
+        }
         let gateway = nextHop.gateway4 ?? facts.destination
         decrementTTL(&frame)
         context.counters.count(.routed)
@@ -148,6 +160,19 @@ final class RouteStage {
         setMACs(&frame, source: context.interfaceMACs[nextHop.interface], destination: mac)
         frame.verdict = interfaceVerdicts[nextHop.interface]
         context.trace(frame, "route: \(facts.destination) via \(nextHop.gateway4.map { "\($0)" } ?? "connected") dev \(context.config.interfaces[nextHop.interface].name), next hop \(mac)")
+    }
+
+    /// Drops a packet longer than the egress MTU; with DF, tells the sender the MTU (the
+    /// packet is quoted as it arrived, TTL not yet decremented, as Linux quotes it).
+    private func refuseTooBig(_ frame: inout Frame, facts: IPv4Facts, ingress: InterfaceIndex, mtu: Int) {
+        guard facts.dontFragment else {
+            frame.verdict = .drop(.tooBigForTunnel)
+            context.trace(frame, "route: \(facts.totalLength) bytes over MTU \(mtu), DF clear -> drop too-big-for-tunnel (no fragmentation)")
+            return
+        }
+        sendICMPError(about: frame, facts: facts, ingress: ingress, type: .destinationUnreachable, code: 4, restOfHeader: UInt32(mtu))
+        frame.verdict = .drop(.fragmentationNeeded)
+        context.trace(frame, "route: \(facts.totalLength) bytes over MTU \(mtu) with DF -> drop fragmentation-needed, ICMP sent")
     }
 
     /// TTL minus one, and the header checksum patched for the TTL/protocol word.
@@ -245,12 +270,13 @@ final class RouteStage {
     /// Frames still waiting for a next hop.
     var heldCount: Int { pending.values.reduce(0) { $0 + $1.frames.count } }
 
-    /// Builds and sends an ICMP error about `frame` back out of its ingress port.
+    /// Builds and sends an ICMP error about `frame` back out of its ingress port (a frame
+    /// that came out of the tunnel goes back into it: the pipeline encapsulates what Pier makes).
     private func sendICMPError(about frame: borrowing Frame, facts: IPv4Facts, ingress: InterfaceIndex,
-                               type: ICMPv4Type, code: UInt8) {
+                               type: ICMPv4Type, code: UInt8, restOfHeader: UInt32 = 0) {
         guard facts.mayTriggerError, let source = context.sourceAddress(of: ingress, toward: facts.source) else { return }
         var error = context.pool.take()
-        PacketBuilder.icmpError(into: &error, type: type, code: code,
+        PacketBuilder.icmpError(into: &error, type: type, code: code, restOfHeader: restOfHeader,
                                 offending: frame.bytes.slice(from: Int(frame.layers.network)),
                                 sourceMAC: context.config.interfaces[ingress].mac,
                                 destinationMAC: frame.bytes.mac(at: EthernetHeader.Field.source),

@@ -82,7 +82,7 @@ enum OverlayBench {
         let result = measure(stage: name, frames: count) {
             for _ in 0..<(count / 64) {
                 for index in 0..<64 {
-                    stage.encapsulate(&batch[index], sender: .zero)
+                    stage.encapsulate(&batch[index])
                     sink &+= Int(batch[index].bytes.u16(at: 34))
                     batch[index].removeFirst(added)
                     if !keepsEthernet {

@@ -96,12 +96,17 @@ struct OverlayTests {
             #expect(inner[14 + 8] == input[14 + 8] - 1)
         }
         // The DF packet over the MTU: ICMP fragmentation needed, next-hop MTU 1450, back to the pod.
-        let pod = try Tool.tsharkFields(try #require(run.files["pod1"]), ["icmp.type", "icmp.code", "icmp.mtu", "eth.dst", "ip.dst"])
+        let pod = try Tool.tsharkFields(try #require(run.files["pod1"]), ["icmp.type", "icmp.code", "icmp.mtu", "eth.dst", "ip.dst", "ip.ttl"])
         let icmp = try #require(pod.first { $0[0] == ["3"] })
         #expect(icmp[1] == ["4"])
         #expect(icmp[2] == ["1450"])
         #expect(icmp[3] == ["0a:58:0a:f4:01:05"])
         #expect(icmp[4].first == "10.244.1.5")
+        // The refused packet is quoted as it arrived, before routing decremented its TTL
+        // (Linux's ip_forward checks the MTU first).
+        let sent = try readRecords(Self.overlayCapture("pod-a")).records.map(\.bytes)
+        let refusedTTL = try #require(sent.first { $0.count == 14 + 1451 && $0[14 + 6] & 0x40 != 0 }?[14 + 8])
+        #expect(icmp[5].last == String(refusedTTL))
         #expect(run.stats["drops"]?["fragmentation-needed"]?.integer == 1)
         #expect(run.stats["drops"]?["too-big-for-tunnel"]?.integer == 1)
         #expect(run.stats["events"]?["encapsulated"]?.integer == 13)
