@@ -38,12 +38,18 @@ public final class ConntrackStage {
     /// Timeouts in nanoseconds: TCP states by raw value, then UDP, UDP stream, ICMP.
     private let timeouts: [Int64]
     private let dropInvalid: Bool
-    /// The keys of the batch being prefetched (nil-free: a zero key is never looked up).
-    /// (A buffer, not an array: an array element written inside a class pays a uniqueness check.)
-    private let batchKeys: UnsafeMutablePointer<FlowKey> = {
-        let keys = UnsafeMutablePointer<FlowKey>.allocate(capacity: Batch.capacity)
-        keys.initialize(repeating: FlowKey(addresses: 0, ports: 0), count: Batch.capacity)
-        return keys
+    /// What `prefetch` read of each frame of the batch (nil: not tracked), and its key's tag,
+    /// for `process(_:prefetched:)`: each packet is parsed and hashed once.
+    /// (Buffers, not arrays: an array element written inside a class pays a uniqueness check.)
+    private let batchFacts: UnsafeMutablePointer<NATRewrite.Facts?> = {
+        let facts = UnsafeMutablePointer<NATRewrite.Facts?>.allocate(capacity: Batch.capacity)
+        facts.initialize(repeating: nil, count: Batch.capacity)
+        return facts
+    }()
+    private let batchTags: UnsafeMutablePointer<UInt32> = {
+        let tags = UnsafeMutablePointer<UInt32>.allocate(capacity: Batch.capacity)
+        tags.initialize(repeating: 0, count: Batch.capacity)
+        return tags
     }()
     private var lastFullSweep: Int64 = 0
     private var lastSweep: Int64 = 0
@@ -66,36 +72,52 @@ public final class ConntrackStage {
             .map { $0 * 1_000_000_000 }
     }
 
-    deinit { batchKeys.deallocate() }
+    deinit {
+        batchFacts.deallocate()
+        batchTags.deallocate()
+    }
 
     private static let udpTimeout = 8, udpStreamTimeout = 9, icmpTimeout = 10
 
-    /// Starts loading, for every frame of `batch` that conntrack will look up, the index slot
-    /// then the record of its connection, so the lookups that follow find them in cache (at a
-    /// million connections each would otherwise wait on two cache misses in turn).
+    /// Reads, for every frame of `batch` that conntrack will look up, its facts and key tag,
+    /// and starts loading the index slot then the record of its connection, so the lookups
+    /// that follow find them in cache (at a million connections each would otherwise wait on
+    /// two cache misses in turn). `process(_:prefetched:)` then takes the facts from here.
     public func prefetch(_ batch: inout Batch) {
         let count = batch.count
         for index in 0..<count {
-            let key = Self.trackedKey(of: batch[index]) ?? FlowKey(addresses: 0, ports: 0)
-            if key.ports != 0 { table.prefetchSlot(key) }
-            batchKeys[index] = key
+            let facts = Self.trackedFacts(of: batch[index])
+            batchFacts[index] = facts
+            guard let facts else { continue }
+            let tag = table.tag(of: facts.key)
+            batchTags[index] = tag
+            table.prefetchSlot(tag: tag)
         }
-        for index in 0..<count where batchKeys[index].ports != 0 { table.prefetchRecord(batchKeys[index]) }
+        for index in 0..<count where batchFacts[index] != nil { table.prefetchRecord(tag: batchTags[index]) }
     }
 
-    /// The key conntrack would look `frame` up by, if it is routed IPv4 TCP, UDP or ICMP.
+    /// What conntrack reads of `frame`, if it is routed IPv4 TCP, UDP or ICMP.
     @inline(__always)
-    private static func trackedKey(of frame: borrowing Frame) -> FlowKey? {
+    private static func trackedFacts(of frame: borrowing Frame) -> NATRewrite.Facts? {
         guard case .toInterface = frame.verdict, frame.layers.networkType == .ipv4, frame.layers.transport >= 0 else { return nil }
-        return NATRewrite.facts(of: frame.bytes, network: Int(frame.layers.network), transport: Int(frame.layers.transport))?.key
+        return NATRewrite.facts(of: frame.bytes, network: Int(frame.layers.network), transport: Int(frame.layers.transport))
     }
 
     /// Tracks and translates one frame the bridge or port left for the node's interfaces.
     public func process(_ frame: inout Frame) {
-        guard case .toInterface(let ingress) = frame.verdict, frame.layers.networkType == .ipv4,
-              frame.layers.transport >= 0,
-              let facts = NATRewrite.facts(of: frame.bytes, network: Int(frame.layers.network), transport: Int(frame.layers.transport))
-        else { return }
+        guard case .toInterface(let ingress) = frame.verdict, let facts = Self.trackedFacts(of: frame) else { return }
+        process(&frame, facts: facts, tag: table.tag(of: facts.key), ingress: ingress)
+    }
+
+    /// `process` for frame `index` of the batch `prefetch` last read, with what it read there
+    /// (no stage touches a frame between the two).
+    public func process(_ frame: inout Frame, prefetched index: Int) {
+        guard case .toInterface(let ingress) = frame.verdict, let facts = batchFacts[index] else { return }
+        process(&frame, facts: facts, tag: batchTags[index], ingress: ingress)
+    }
+
+    @inline(__always)
+    private func process(_ frame: inout Frame, facts: NATRewrite.Facts, tag: UInt32, ingress: InterfaceIndex) {
         if facts.key.protocol == .icmp {
             let type = ICMPv4Type(rawValue: facts.icmpType)
             if type.isError {
@@ -106,7 +128,7 @@ public final class ConntrackStage {
         }
         let now = frame.timestamp.nanoseconds
         if now - lastSweep >= 1_000_000_000 { sweep(now: now) }
-        if let hit = table.find(facts.key, now: now), track(&frame, hit: hit, facts: facts, now: now) { return }
+        if let hit = table.find(facts.key, tag: tag, now: now), track(&frame, hit: hit, facts: facts, now: now) { return }
         open(&frame, facts: facts, ingress: ingress, now: now)
     }
 

@@ -160,20 +160,24 @@ public final class ConntrackTable {
         _modify { yield &records[index] }
     }
 
+    /// The hash of `key` that places it in the index (its slot and tag): computed once per
+    /// packet and handed to the prefetches and the lookup, which take it instead of the key.
     @inline(__always)
-    private func hash32(_ key: FlowKey) -> UInt32 { UInt32(truncatingIfNeeded: key.hash(seed: seed) >> 32) }
+    public func tag(of key: FlowKey) -> UInt32 { UInt32(truncatingIfNeeded: key.hash(seed: seed) >> 32) }
 
-    /// Starts loading the cache line of `key`'s home slot (first pass over a batch).
     @inline(__always)
-    public func prefetchSlot(_ key: FlowKey) {
-        pier_prefetch(UnsafeRawPointer(slots + Int(hash32(key)) & slotMask))
+    private func hash32(_ key: FlowKey) -> UInt32 { tag(of: key) }
+
+    /// Starts loading the cache line of the home slot of the key with `tag` (first pass over a batch).
+    @inline(__always)
+    public func prefetchSlot(tag: UInt32) {
+        pier_prefetch(UnsafeRawPointer(slots + Int(tag) & slotMask))
     }
 
-    /// Starts loading the record of the first slot on `key`'s probe chain whose hash matches
-    /// (second pass over a batch, once the slots are in cache).
+    /// Starts loading the record of the first slot on the probe chain of the key with `tag`
+    /// whose hash matches (second pass over a batch, once the slots are in cache).
     @inline(__always)
-    public func prefetchRecord(_ key: FlowKey) {
-        let tag = hash32(key)
+    public func prefetchRecord(tag: UInt32) {
         var position = Int(tag) & slotMask
         while true {
             let slot = slots[position]
@@ -190,7 +194,13 @@ public final class ConntrackTable {
     /// before `now` (then it is removed).
     @inline(__always)
     public func find(_ key: FlowKey, now: Int64) -> Hit? {
-        guard let hit = lookup(key) else { return nil }
+        find(key, tag: tag(of: key), now: now)
+    }
+
+    /// `find` with the key's `tag(of:)` already computed.
+    @inline(__always)
+    public func find(_ key: FlowKey, tag: UInt32, now: Int64) -> Hit? {
+        guard let hit = lookup(key, tag: tag) else { return nil }
         if records[hit.index].expires <= now {
             remove(hit.index)
             return nil
@@ -200,8 +210,11 @@ public final class ConntrackTable {
 
     /// The connection `key` belongs to, expired or not.
     @inline(__always)
-    public func lookup(_ key: FlowKey) -> Hit? {
-        let tag = hash32(key)
+    public func lookup(_ key: FlowKey) -> Hit? { lookup(key, tag: tag(of: key)) }
+
+    /// `lookup` with the key's `tag(of:)` already computed.
+    @inline(__always)
+    public func lookup(_ key: FlowKey, tag: UInt32) -> Hit? {
         var position = Int(tag) & slotMask
         while true {
             let slot = slots[position]

@@ -73,7 +73,7 @@ public final class Pipeline {
         route.expirePending()
         conntrack.prefetch(&batch)
         for index in 0..<batch.count {
-            conntrack.process(&batch[index])
+            conntrack.process(&batch[index], prefetched: index)
             local.process(&batch[index])
             route.process(&batch[index])
             // Frames routed toward a peer's pod subnet go into the tunnel.

@@ -65,7 +65,7 @@ enum ConntrackBench {
                     if cursor == frames { cursor = 0 }
                 }
                 stage.prefetch(&batch)
-                for index in 0..<batch.count { stage.process(&batch[index]) }
+                for index in 0..<batch.count { stage.process(&batch[index], prefetched: index) }
                 batch.recycleAll(into: pool)
             }
         }
