@@ -36,7 +36,15 @@ final class BridgeStage {
             return table
         }
         unretainedTables = tables.map { Unmanaged.passUnretained($0) }
+        prefetches = tables.contains { $0.memoryBytes > Self.cachedTableBytes }
     }
+
+    /// Tables up to this size stay in cache: prefetching their slots only costs instructions
+    /// (the default 4,096 entries take 128 KiB).
+    private static let cachedTableBytes = 1 << 20
+    /// True when some bridge's table is too big to stay in cache, so the batch's slots are
+    /// prefetched before any frame needs them.
+    private let prefetches: Bool
 
     /// Calls `body` with bridge `bridge`'s table, without retaining it.
     @inline(__always)
@@ -46,7 +54,23 @@ final class BridgeStage {
 
     func run(_ batch: inout Batch) {
         // Start the table loads for the whole batch before any frame needs them.
-        for index in 0..<batch.count where batch[index].verdict == .pending {
+        if prefetches { prefetch(batch) }
+        for index in 0..<batch.count {
+            guard case .pending = batch[index].verdict else { continue }
+            let port = Int(batch[index].inputPort.rawValue)
+            let bridge = context.portBridge[port]
+            if bridge >= 0 {
+                switchFrame(&batch[index], bridge: bridge)
+            } else {
+                sortRouted(&batch[index], interface: context.portInterface[port])
+            }
+        }
+    }
+
+    /// Starts loading the slots of every pending frame's source and destination MAC.
+    private func prefetch(_ batch: borrowing Batch) {
+        for index in 0..<batch.count {
+            guard case .pending = batch[index].verdict else { continue }
             let bridge = context.portBridge[Int(batch[index].inputPort.rawValue)]
             guard bridge >= 0 else { continue }
             let bytes = batch[index].bytes
@@ -55,15 +79,6 @@ final class BridgeStage {
             withTable(bridge) { table in
                 table.prefetch(source)
                 table.prefetch(destination)
-            }
-        }
-        for index in 0..<batch.count where batch[index].verdict == .pending {
-            let port = Int(batch[index].inputPort.rawValue)
-            let bridge = context.portBridge[port]
-            if bridge >= 0 {
-                switchFrame(&batch[index], bridge: bridge)
-            } else {
-                sortRouted(&batch[index], interface: context.portInterface[port])
             }
         }
     }
