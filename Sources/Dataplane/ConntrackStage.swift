@@ -333,19 +333,7 @@ public final class ConntrackStage {
     /// kube-proxy's `REJECT --reject-with icmp-port-unreachable`), and the packet dropped.
     private func reject(_ frame: inout Frame, ingress: InterfaceIndex) {
         frame.verdict = .drop(.serviceNoEndpoints)
-        let network = Int(frame.layers.network)
-        let sender = IPv4Address(rawValue: frame.bytes.u32(at: network + IPv4Header.Field.source))
-        guard let source = context.sourceAddress(of: ingress, toward: sender) else { return }
-        var error = context.pool.take()
-        PacketBuilder.icmpError(into: &error, type: .destinationUnreachable, code: 3,
-                                offending: frame.bytes.slice(from: network),
-                                sourceMAC: context.config.interfaces[ingress].mac,
-                                destinationMAC: frame.bytes.mac(at: EthernetHeader.Field.source),
-                                source: source, destination: sender)
-        error.verdict = .output(frame.inputPort)
-        error.timestamp = frame.timestamp
-        context.counters.count(.icmpErrorsSent)
-        context.emit(error)
+        context.emitICMPError(about: frame, ingress: ingress, type: .destinationUnreachable, code: 3)
     }
 
     // MARK: Related ICMP errors

@@ -192,14 +192,10 @@ public final class OverlayEncapStage {
         }
         if let asked = lastAsked[peer], frame.timestamp.nanoseconds - asked.nanoseconds < 1_000_000_000 { return false }
         lastAsked[peer] = frame.timestamp
-        guard let source = context.sourceAddress(of: overlay.uplink, toward: nextHop) else { return false }
-        var request = context.pool.take()
-        PacketBuilder.arpRequest(into: &request, senderMAC: uplinkMAC, senderIP: source, target: nextHop)
-        request.verdict = .output(uplinkPort)
-        request.timestamp = frame.timestamp
-        context.counters.count(.arpRequestsSent)
-        context.trace(frame, "encap: ARP who-has \(nextHop) tell \(source)")
-        context.emit(request)
+        if let source = context.emitARPRequest(for: nextHop, interface: overlay.uplink, verdict: .output(uplinkPort),
+                                               at: frame.timestamp) {
+            context.trace(frame, "encap: ARP who-has \(nextHop) tell \(source)")
+        }
         return false
     }
 

@@ -228,15 +228,9 @@ final class RouteStage {
 
     /// Sends an ARP request for `address` out of `interface`.
     private func askForMAC(of address: IPv4Address, interface: InterfaceIndex, about frame: borrowing Frame) {
-        let egress = context.config.interfaces[interface]
-        guard let source = context.sourceAddress(of: interface, toward: address) else { return }
-        var request = context.pool.take()
-        PacketBuilder.arpRequest(into: &request, senderMAC: egress.mac, senderIP: source, target: address)
-        request.verdict = requestVerdict(for: interface)
-        request.timestamp = frame.timestamp
-        context.counters.count(.arpRequestsSent)
-        context.trace(frame, "route: ARP who-has \(address) tell \(source) out \(egress.name)")
-        context.emit(request)
+        guard let source = context.emitARPRequest(for: address, interface: interface, verdict: requestVerdict(for: interface),
+                                                  at: frame.timestamp) else { return }
+        context.trace(frame, "route: ARP who-has \(address) tell \(source) out \(context.config.interfaces[interface].name)")
     }
 
     /// Sends the frames held for `address`, now that its MAC is known.
@@ -270,21 +264,13 @@ final class RouteStage {
     /// Frames still waiting for a next hop.
     var heldCount: Int { pending.values.reduce(0) { $0 + $1.frames.count } }
 
-    /// Builds and sends an ICMP error about `frame` back out of its ingress port (a frame
-    /// that came out of the tunnel goes back into it: the pipeline encapsulates what Pier makes).
+    /// Sends an ICMP error about `frame` back out of its ingress port, unless RFC 1812
+    /// §4.3.2.7 forbids one (a frame that came out of the tunnel goes back into it: the
+    /// pipeline encapsulates what Pier makes).
     private func sendICMPError(about frame: borrowing Frame, facts: IPv4Facts, ingress: InterfaceIndex,
                                type: ICMPv4Type, code: UInt8, restOfHeader: UInt32 = 0) {
-        guard facts.mayTriggerError, let source = context.sourceAddress(of: ingress, toward: facts.source) else { return }
-        var error = context.pool.take()
-        PacketBuilder.icmpError(into: &error, type: type, code: code, restOfHeader: restOfHeader,
-                                offending: frame.bytes.slice(from: Int(frame.layers.network)),
-                                sourceMAC: context.config.interfaces[ingress].mac,
-                                destinationMAC: frame.bytes.mac(at: EthernetHeader.Field.source),
-                                source: source, destination: facts.source)
-        error.verdict = .output(frame.inputPort)
-        error.timestamp = frame.timestamp
-        context.counters.count(.icmpErrorsSent)
-        context.emit(error)
+        guard facts.mayTriggerError else { return }
+        context.emitICMPError(about: frame, ingress: ingress, type: type, code: code, restOfHeader: restOfHeader)
     }
 
     // MARK: IPv6

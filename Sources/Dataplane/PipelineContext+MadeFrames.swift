@@ -1,0 +1,44 @@
+import Wire
+
+// The frames stages make about a frame they handle, each queued with its final verdict for
+// the output step: one builder per kind, whichever stage asks.
+extension PipelineContext {
+    /// Sends an ARP request (RFC 826) for `address` from `interface`'s MAC and its address on
+    /// that subnet, leaving as `verdict` says, stamped `timestamp`; returns the sender address
+    /// used, or nil (nothing sent) when the interface has no IPv4 address.
+    @discardableResult
+    func emitARPRequest(for address: IPv4Address, interface: InterfaceIndex, verdict: Verdict,
+                        at timestamp: Timestamp) -> IPv4Address? {
+        guard let source = sourceAddress(of: interface, toward: address) else { return nil }
+        var request = pool.take()
+        PacketBuilder.arpRequest(into: &request, senderMAC: interfaceMACs[interface], senderIP: source, target: address)
+        request.verdict = verdict
+        request.timestamp = timestamp
+        counters.count(.arpRequestsSent)
+        emit(request)
+        return source
+    }
+
+    /// Sends an ICMPv4 error (RFC 792) about the IPv4 packet in `frame` back out of the port
+    /// it came in on: from `ingress`'s MAC and its address on the sender's subnet, to the
+    /// frame's source MAC and the packet's source, quoting the packet. `restOfHeader` is the
+    /// second word of the ICMP header (the next-hop MTU of fragmentation needed, RFC 1191).
+    /// Nothing is sent when `ingress` has no IPv4 address; whether an error may be sent about
+    /// this packet at all (RFC 1812 §4.3.2.7) is the caller's to decide.
+    func emitICMPError(about frame: borrowing Frame, ingress: InterfaceIndex, type: ICMPv4Type, code: UInt8,
+                       restOfHeader: UInt32 = 0) {
+        let network = Int(frame.layers.network)
+        let sender = frame.bytes.ipv4(at: network + IPv4Header.Field.source)
+        guard let source = sourceAddress(of: ingress, toward: sender) else { return }
+        var error = pool.take()
+        PacketBuilder.icmpError(into: &error, type: type, code: code, restOfHeader: restOfHeader,
+                                offending: frame.bytes.slice(from: network),
+                                sourceMAC: interfaceMACs[ingress],
+                                destinationMAC: frame.bytes.mac(at: EthernetHeader.Field.source),
+                                source: source, destination: sender)
+        error.verdict = .output(frame.inputPort)
+        error.timestamp = frame.timestamp
+        counters.count(.icmpErrorsSent)
+        emit(error)
+    }
+}
