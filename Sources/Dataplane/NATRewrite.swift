@@ -84,12 +84,7 @@ public enum NATRewrite {
     @inline(__always)
     public static func apply(_ bytes: inout MutableRawSpan, network: Int, transport: Int, old: FlowKey, new: FlowKey,
                              ipDelta: UInt16, l4Delta: UInt16, partialChecksum: Bool = false) {
-        if old.addresses != new.addresses {
-            bytes.setU32(new.source.rawValue, at: network + IPv4Header.Field.source)
-            bytes.setU32(new.destination.rawValue, at: network + IPv4Header.Field.destination)
-            let at = network + IPv4Header.Field.checksum
-            bytes.setU16(patch(bytes.bytes.u16(at: at), delta: ipDelta), at: at)
-        }
+        if old.addresses != new.addresses { rewriteAddresses(&bytes, network: network, new: new, ipDelta: ipDelta) }
         if partialChecksum && (old.protocol == .tcp || old.protocol == .udp) {
             bytes.setU16(new.sourcePort, at: transport + TCPHeader.Field.sourcePort)  // UDP's ports sit at the same offsets
             bytes.setU16(new.destinationPort, at: transport + TCPHeader.Field.destinationPort)
@@ -97,12 +92,31 @@ public enum NATRewrite {
             if old.addresses != new.addresses { bytes.setU16(InternetChecksum.add(bytes.bytes.u16(at: at), ipDelta), at: at) }
             return
         }
-        switch old.protocol {
+        rewriteTransport(&bytes, transport: transport, protocol: old.protocol, new: new, l4Delta: l4Delta)
+    }
+
+    /// Writes `new`'s addresses into the IPv4 header at `network` and adds `ipDelta` to its checksum.
+    @inline(__always)
+    static func rewriteAddresses(_ bytes: inout MutableRawSpan, network: Int, new: FlowKey, ipDelta: UInt16) {
+        bytes.setU32(new.source.rawValue, at: network + IPv4Header.Field.source)
+        bytes.setU32(new.destination.rawValue, at: network + IPv4Header.Field.destination)
+        let at = network + IPv4Header.Field.checksum
+        bytes.setU16(patch(bytes.bytes.u16(at: at), delta: ipDelta), at: at)
+    }
+
+    /// Writes `new`'s ports (ICMP echo: its identifier) into the `proto` header at `transport`
+    /// and adds `l4Delta` to its checksum when the checksum lies before `end` (a quoted TCP
+    /// header may be cut before it). A UDP checksum of zero (none, RFC 768) stays zero, and
+    /// one that becomes zero is sent as 0xFFFF.
+    @inline(__always)
+    static func rewriteTransport(_ bytes: inout MutableRawSpan, transport: Int, protocol proto: IPProtocol, new: FlowKey,
+                                 l4Delta: UInt16, end: Int = .max) {
+        switch proto {
         case .tcp:
             bytes.setU16(new.sourcePort, at: transport + TCPHeader.Field.sourcePort)
             bytes.setU16(new.destinationPort, at: transport + TCPHeader.Field.destinationPort)
             let at = transport + TCPHeader.Field.checksum
-            bytes.setU16(patch(bytes.bytes.u16(at: at), delta: l4Delta), at: at)
+            if at + 2 <= end { bytes.setU16(patch(bytes.bytes.u16(at: at), delta: l4Delta), at: at) }
         case .udp:
             bytes.setU16(new.sourcePort, at: transport + UDPHeader.Field.sourcePort)
             bytes.setU16(new.destinationPort, at: transport + UDPHeader.Field.destinationPort)
@@ -150,30 +164,8 @@ public enum NATRewrite {
         let blockCount = (blockEnd - network) & ~1
         let before = InternetChecksum.sum(bytes.bytes.slice(from: network, count: blockCount))
         let (ipDelta, l4Delta) = deltas(from: quotedOld, to: quotedNew)
-        bytes.setU32(quotedNew.source.rawValue, at: network + IPv4Header.Field.source)
-        bytes.setU32(quotedNew.destination.rawValue, at: network + IPv4Header.Field.destination)
-        let ipAt = network + IPv4Header.Field.checksum
-        bytes.setU16(patch(bytes.bytes.u16(at: ipAt), delta: ipDelta), at: ipAt)
-        switch quotedOld.protocol {
-        case .tcp:
-            bytes.setU16(quotedNew.sourcePort, at: transport)
-            bytes.setU16(quotedNew.destinationPort, at: transport + 2)
-            let at = transport + TCPHeader.Field.checksum
-            if at + 2 <= end { bytes.setU16(patch(bytes.bytes.u16(at: at), delta: l4Delta), at: at) }
-        case .udp:
-            bytes.setU16(quotedNew.sourcePort, at: transport)
-            bytes.setU16(quotedNew.destinationPort, at: transport + 2)
-            let at = transport + UDPHeader.Field.checksum
-            let checksum = bytes.bytes.u16(at: at)
-            if checksum != 0 {
-                let patched = patch(checksum, delta: l4Delta)
-                bytes.setU16(patched == 0 ? 0xFFFF : patched, at: at)
-            }
-        default:
-            bytes.setU16(quotedNew.sourcePort, at: transport + ICMPv4Message.Field.identifier)
-            let at = transport + ICMPv4Message.Field.checksum
-            bytes.setU16(patch(bytes.bytes.u16(at: at), delta: l4Delta), at: at)
-        }
+        rewriteAddresses(&bytes, network: network, new: quotedNew, ipDelta: ipDelta)
+        rewriteTransport(&bytes, transport: transport, protocol: quotedOld.protocol, new: quotedNew, l4Delta: l4Delta, end: end)
         let after = InternetChecksum.sum(bytes.bytes.slice(from: network, count: blockCount))
         let icmpAt = icmp + ICMPv4Message.Field.checksum
         let delta = InternetChecksum.add(~before, after)
