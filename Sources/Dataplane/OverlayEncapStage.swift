@@ -68,7 +68,6 @@ public final class OverlayEncapStage {
             context.trace(frame, "encap: \(destination) is no peer's VTEP -> drop unknown-vtep")
             return
         }
-        if frame.layers.network < 0 { frame.layers = Self.layers(ofMade: frame.bytes) }
         guard frame.layers.networkType.rawValue == 0x0800 else {  // only IPv4 is routed into the tunnel
             frame.verdict = .drop(.localDeliveryUnsupported)
             return
@@ -92,22 +91,6 @@ public final class OverlayEncapStage {
         }
         context.counters.count(.encapsulated)
         context.trace(frame, "encap: \(self.overlay.encapsulation.rawValue) to \(self.overlay.peers[peer].ip)")
-    }
-
-    /// The offsets of a frame Pier made (an ICMP error toward a remote pod), which no stage
-    /// classified: untagged Ethernet and IPv4, as `PacketBuilder` writes them.
-    static func layers(ofMade bytes: RawSpan) -> LayerOffsets {
-        var layers = LayerOffsets()
-        guard bytes.byteCount >= EthernetHeader.length + IPv4Header.minimumLength,
-              bytes.u16(at: EthernetHeader.Field.etherType) == 0x0800 else { return layers }  // IPv4
-        let headerLength = Int(bytes.u8(at: EthernetHeader.length) & 0x0F) * 4
-        layers.network = Int32(EthernetHeader.length)
-        layers.networkType = EtherType(rawValue: 0x0800)
-        // A transport header only when its first 8 bytes are there (the flow hash reads ports).
-        guard headerLength >= IPv4Header.minimumLength, EthernetHeader.length + headerLength + 8 <= bytes.byteCount else { return layers }
-        layers.transport = Int32(EthernetHeader.length + headerLength)
-        layers.transportProtocol = IPProtocol(rawValue: bytes.u8(at: EthernetHeader.length + IPv4Header.Field.protocol))
-        return layers
     }
 
     /// Puts the VXLAN template in front of the whole frame.

@@ -17,6 +17,7 @@ extension PacketBuilder {
         var message = ip.mutableSlice(from: IPv6Header.length)
         repr.emit(into: &message, pseudoHeaderSum: InternetChecksum.pseudoHeaderSum(
             source: source, destination: destination, protocol: .icmpv6, length: length))
+        frame.layers = layers(network: .ipv6, transport: .icmpv6, at: IPv6Header.length)
     }
 
     /// A solicitation for `target` to its solicited-node group, carrying `senderMAC` (RFC 4861 §7.2.2).
