@@ -10,9 +10,12 @@ import Wire
 /// spread over `sourcePorts`). IP-in-IP and flannel's UDP backend drop the inner Ethernet header.
 ///
 /// Packets longer than the overlay MTU never get here: the route stage refuses them (the
-/// tunnel interface's MTU), as Linux does before a packet reaches flannel.1. While the uplink's next hop toward
-/// the peer has no MAC, frames are dropped (`vtep-unresolved`) and an ARP request goes out, at
-/// most one a second per peer; the template is completed when the neighbour table learns it.
+/// tunnel interface's MTU), as Linux does before a packet reaches flannel.1. While the
+/// uplink's next hop toward the peer has no MAC, the encapsulated frame waits in the route
+/// stage's hold queue for that next hop (its ARP request, at most one a second, three frames,
+/// `neighbor-unresolved` when no answer comes), as Linux queues on the outer route's
+/// neighbour; the answer releases the frames with its MAC and completes the peer's template.
+/// (A stage used on its own, without a hold queue, drops such frames as `vtep-unresolved`.)
 ///
 /// It does not encapsulate IPv6, set outer DF, copy the inner TOS, or compute outer UDP
 /// checksums (zero, as Linux sends by default).
@@ -25,7 +28,9 @@ public final class OverlayEncapStage {
     private let peersByMAC: PeerIndex
     private let uplinkPort: PortID
     private let uplinkMAC: MACAddress
-    private var lastAsked: [Timestamp?]
+    /// Holds a frame until the uplink's next hop `IPv4Address` answers ARP (the route stage's
+    /// queue, which sets the frame's MACs when it releases it); nil: such frames are dropped.
+    var holdForNextHop: ((inout Frame, IPv4Address, InterfaceIndex) -> Void)?
     private var identification: UInt16 = 0
     private let portSpan: UInt64
     // The overlay's fields as scalars: reading them through the struct retains its arrays per frame.
@@ -46,7 +51,6 @@ public final class OverlayEncapStage {
         uplinkMAC = context.config.interfaces[overlay.uplink].mac
         templates = TunnelTemplates(overlay, uplinkMAC: uplinkMAC)
         peersByMAC = PeerIndex(overlay.peers.map { $0.tunnelMAC.rawValue })
-        lastAsked = Array(repeating: nil, count: overlay.peers.count)
         portSpan = UInt64(overlay.sourcePorts.upperBound - overlay.sourcePorts.lowerBound) + 1
         tunnelMAC = overlay.tunnelMAC
         udpPort = overlay.port
@@ -74,7 +78,8 @@ public final class OverlayEncapStage {
         }
         let network = Int(frame.layers.network)
         let innerLength = Int(frame.bytes.u16(at: network + IPv4Header.Field.totalLength))
-        guard templates.isResolved[peer] || resolve(peer, about: frame) else {
+        let resolved = templates.isResolved[peer] || resolveFromTable(peer)
+        if !resolved && holdForNextHop == nil {
             frame.verdict = .drop(.vtepUnresolved)
             context.trace(frame, "encap: next hop \(overlay.peers[peer].nextHop) toward \(overlay.peers[peer].ip) unresolved -> drop vtep-unresolved")
             return
@@ -91,6 +96,10 @@ public final class OverlayEncapStage {
         }
         context.counters.count(.encapsulated)
         context.trace(frame, "encap: \(self.overlay.encapsulation.rawValue) to \(self.overlay.peers[peer].ip)")
+        if !resolved, let holdForNextHop {
+            // The outer Ethernet header is completed when the next hop answers.
+            holdForNextHop(&frame, overlay.peers[peer].nextHop, overlay.uplink)
+        }
     }
 
     /// Puts the VXLAN template in front of the whole frame.
@@ -166,20 +175,11 @@ public final class OverlayEncapStage {
         return lowestSourcePort &+ UInt16(truncatingIfNeeded: (hash &* portSpan) >> 32)
     }
 
-    /// Looks up the next hop's MAC; when unknown, asks for it (at most once a second).
-    private func resolve(_ peer: Int, about frame: borrowing Frame) -> Bool {
-        let nextHop = overlay.peers[peer].nextHop
-        if let mac = neighbors.resolve(nextHop) {
-            templates.setNextHopMAC(mac, peer: peer)
-            return true
-        }
-        if let asked = lastAsked[peer], frame.timestamp.nanoseconds - asked.nanoseconds < 1_000_000_000 { return false }
-        lastAsked[peer] = frame.timestamp
-        if let source = context.emitARPRequest(for: nextHop, interface: overlay.uplink, verdict: .output(uplinkPort),
-                                               at: frame.timestamp) {
-            context.trace(frame, "encap: ARP who-has \(nextHop) tell \(source)")
-        }
-        return false
+    /// Completes peer `peer`'s template when the neighbour table knows its next hop's MAC.
+    private func resolveFromTable(_ peer: Int) -> Bool {
+        guard let mac = neighbors.resolve(overlay.peers[peer].nextHop) else { return false }
+        templates.setNextHopMAC(mac, peer: peer)
+        return true
     }
 
     /// Completes (or corrects) the templates of peers reached through `address`.

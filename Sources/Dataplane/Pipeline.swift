@@ -11,7 +11,9 @@ public protocol FrameSink {
 /// on the node's address is routed to its container), local (ARP and ping for the node's
 /// addresses), route, then output: frames routed into a bridge find their member port, and
 /// every frame leaves by its verdict. Frames Pier makes during a run (ARP replies and requests, ICMP errors,
-/// released held frames) leave after the batch.
+/// released held frames) leave right after the frame that caused them, before the next one:
+/// frames released by an ARP reply go ahead of the frames behind that reply, as Linux sends
+/// a neighbour's queue as soon as it resolves.
 ///
 /// Time is an input: `process` takes the clock from the frames' timestamps (replay) unless
 /// `now` is given (live).
@@ -28,6 +30,8 @@ public final class Pipeline {
     /// The ARP cache.
     public let neighbors: NeighborTable
     private var lastExpiry = Timestamp.zero
+    /// For each frame of the batch: how many frames Pier had made once it was processed.
+    private let generatedAfter = UnsafeMutablePointer<Int>.allocate(capacity: Batch.capacity)
 
     /// Builds the stages for `config`.
     public init(config: PipelineConfig, pool: FramePool = FramePool()) {
@@ -43,11 +47,16 @@ public final class Pipeline {
         overlayDecap = OverlayDecapStage(context: context, classify: classify)
         let overlayEncap = OverlayEncapStage(context: context, neighbors: neighbors)
         self.overlayEncap = overlayEncap
+        overlayEncap?.holdForNextHop = { [unowned route] frame, nextHop, interface in
+            route.hold(&frame, nextHop: nextHop, interface: interface)
+        }
         local.onNeighborLearned = { [unowned route] address, mac in
             route.release(address, mac: mac)
             overlayEncap?.neighborChanged(address, mac: mac)
         }
     }
+
+    deinit { generatedAfter.deallocate() }
 
     /// What the pipeline counted.
     public var counters: PipelineCounters { context.counters }
@@ -78,6 +87,7 @@ public final class Pipeline {
             route.process(&batch[index])
             // Frames routed toward a peer's pod subnet go into the tunnel.
             overlayEncap?.encapsulate(&batch[index])
+            generatedAfter[index] = context.generatedIn
         }
         if now == nil {
             for index in 0..<batch.count where batch[index].timestamp > context.now { context.now = batch[index].timestamp }
@@ -85,15 +95,18 @@ public final class Pipeline {
         for index in 0..<batch.count {
             if case .toBridge(let target) = batch[index].verdict { bridge.egress(&batch[index], bridge: target) }
             finish(batch[index], into: &sink)
+            flushGenerated(upTo: generatedAfter[index], into: &sink)
         }
         batch.recycleAll(into: context.pool)
         flushGenerated(into: &sink)
     }
 
     /// Sends the frames Pier made (which may make more, as a released frame can be routed
-    /// into a bridge); each is final.
-    public func flushGenerated<Sink: FrameSink>(into sink: inout Sink) {
-        while !context.generated.isEmpty {
+    /// into a bridge); each is final. With `limit`, only until that many were ever taken
+    /// (those made by the frames sent so far), in the order they were made.
+    public func flushGenerated<Sink: FrameSink>(upTo limit: Int = .max, into sink: inout Sink) {
+        while !context.generated.isEmpty && context.generatedOut < limit {
+            context.generatedOut += 1
             var frame = context.generated.removeFirst()
             overlayEncap?.encapsulate(&frame)
             if case .toBridge(let target) = frame.verdict { bridge.egress(&frame, bridge: target) }

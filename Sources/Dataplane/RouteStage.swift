@@ -201,8 +201,10 @@ final class RouteStage {
         bytes.setMAC(source, at: EthernetHeader.Field.source)
     }
 
-    /// Queues a copy of `frame` until `nextHop` answers ARP, asking it (at most once a second).
-    private func hold(_ frame: inout Frame, nextHop: IPv4Address, interface: InterfaceIndex) {
+    /// Queues a copy of `frame` until `nextHop` answers ARP, asking it (at most once a second);
+    /// on release the frame leaves `interface` with that interface's MAC as source and the
+    /// answer as destination. The overlay holds its encapsulated frames here too.
+    func hold(_ frame: inout Frame, nextHop: IPv4Address, interface: InterfaceIndex) {
         let entry: Pending
         if let existing = pending[nextHop] {
             entry = existing

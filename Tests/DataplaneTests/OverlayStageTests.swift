@@ -105,17 +105,20 @@ struct OverlayStageTests {
         #expect(pipeline.counters.value(.encapsulated) == inputs.count)
     }
 
-    @Test func unresolvedNextHopDropsAsksAndThenLearns() throws {
+    @Test func unresolvedNextHopHoldsAsksAndReleases() throws {
         let pipeline = Pipeline(config: Self.config(knowsPeer: false))
-        let first = Self.run(pipeline, [(1, Self.podFrame(sourcePort: 1))])
-        // Dropped, and an ARP request for the peer's node IP goes out of the uplink.
-        #expect(pipeline.counters.dropped(.vtepUnresolved) == 1)
+        // Four frames for the peer while its node IP is unknown: three wait (Linux's queue of
+        // three on the outer neighbour), the fourth is dropped, one ARP request goes out.
+        let first = Self.run(pipeline, (1...4).map { (1, Self.podFrame(sourcePort: UInt16($0))) })
+        #expect(pipeline.counters.value(.held) == 3)
+        #expect(pipeline.counters.dropped(.neighborQueueFull) == 1)
+        #expect(pipeline.counters.dropped(.vtepUnresolved) == 0)
         #expect(first.count == 1)
         let request = try #require(first.first)
         #expect(request.port == 0)
         let arp = try ARPRepr(ARPPacket(validating: request.bytes.span.bytes.slice(from: 14)))
         #expect(arp.operation == .request && arp.targetIP == Self.peerIP && arp.senderIP == Self.nodeIP)
-        // The peer answers; the next frame goes out with its MAC.
+        // The peer answers: the held frames leave with its MAC, then the next frame does too.
         var reply = [UInt8](repeating: 0, count: 42)
         reply.withMutableRawSpan { span in
             EthernetRepr(destination: Self.uplinkMAC, source: Self.peerUplinkMAC, etherType: .arp).emit(into: &span)
@@ -123,10 +126,23 @@ struct OverlayStageTests {
             ARPRepr(operation: .reply, senderMAC: Self.peerUplinkMAC, senderIP: Self.peerIP, targetMAC: Self.uplinkMAC,
                     targetIP: Self.nodeIP).emit(into: &body)
         }
-        let second = Self.run(pipeline, [(0, reply), (1, Self.podFrame(sourcePort: 2))])
-        #expect(second.count == 1)
-        #expect(second.first.map { Array($0.bytes[0..<6]) } == [0x02, 0, 0xC0, 0xA8, 1, 30])
-        #expect(pipeline.counters.value(.encapsulated) == 1)
+        let second = Self.run(pipeline, [(0, reply), (1, Self.podFrame(sourcePort: 9))])
+        #expect(second.count == 4)
+        #expect(pipeline.counters.value(.released) == 3)
+        #expect(pipeline.counters.value(.encapsulated) == 5, "four held or dropped after encapsulation, and the fifth")
+        var innerPorts: [UInt16] = []
+        for frame in second {
+            #expect(frame.port == 0)
+            // Outer Ethernet: from the uplink to the peer's node; the VXLAN packet whole and valid.
+            #expect(Array(frame.bytes[0..<6]) == [0x02, 0, 0xC0, 0xA8, 1, 30])
+            #expect(Array(frame.bytes[6..<12]) == [0x02, 0, 0xC0, 0xA8, 1, 25])
+            let outer = try IPv4Header(validating: frame.bytes.span.bytes.slice(from: 14))
+            let checksumValid = outer.isChecksumValid, destination = outer.destination
+            #expect(checksumValid)
+            #expect(destination == Self.peerIP)
+            innerPorts.append(UInt16(frame.bytes[50 + 34]) << 8 | UInt16(frame.bytes[50 + 35]))
+        }
+        #expect(innerPorts == [1, 2, 3, 9], "the held frames first, in order, then the new one")
     }
 
     @Test(arguments: [PipelineConfig.Overlay.Encapsulation.ipip, .udp])
