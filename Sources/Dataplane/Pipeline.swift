@@ -95,7 +95,7 @@ public final class Pipeline {
         for index in 0..<batch.count {
             if case .toBridge(let target) = batch[index].verdict { bridge.egress(&batch[index], bridge: target) }
             finish(batch[index], into: &sink)
-            flushGenerated(upTo: generatedAfter[index], into: &sink)
+            if generatedAfter[index] > context.generatedOut { flushGenerated(upTo: generatedAfter[index], into: &sink) }
         }
         batch.recycleAll(into: context.pool)
         flushGenerated(into: &sink)
