@@ -145,7 +145,7 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .tunnelFragment: "outer IPv4 fragment of a tunnel packet (no reassembly yet)"
         case .fragmentationNeeded: "inner IPv4 larger than the overlay MTU with DF set (ICMP fragmentation needed sent)"
         case .tooBigForTunnel: "inner IPv4 larger than the overlay MTU without DF (no fragmentation yet)"
-        case .vtepUnresolved: "the uplink's next hop toward the peer has no MAC yet (ARP request sent)"
+        case .vtepUnresolved: "the uplink's next hop toward the peer has no MAC and the encap stage runs without a hold queue (outside a pipeline)"
         case .noHeadroom: "no headroom left in front of the frame for the outer headers"
         }
     }
