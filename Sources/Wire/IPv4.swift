@@ -99,9 +99,13 @@ public struct IPv4Header: ~Escapable {
     public var isChecksumValid: Bool {
         let length = headerLength
         assert(length <= bytes.byteCount, "header length checked by init(validating:)")
-        var total: UInt64 = 0
-        var offset = 0
-        while offset < length {
+        var total = UInt64(bytes.unsafeLoadUnaligned(fromUncheckedByteOffset: 0, as: UInt32.self))
+            &+ UInt64(bytes.unsafeLoadUnaligned(fromUncheckedByteOffset: 4, as: UInt32.self))
+            &+ UInt64(bytes.unsafeLoadUnaligned(fromUncheckedByteOffset: 8, as: UInt32.self))
+            &+ UInt64(bytes.unsafeLoadUnaligned(fromUncheckedByteOffset: 12, as: UInt32.self))
+            &+ UInt64(bytes.unsafeLoadUnaligned(fromUncheckedByteOffset: 16, as: UInt32.self))
+        var offset = IPv4Header.minimumLength
+        while offset < length {  // options
             total &+= UInt64(bytes.unsafeLoadUnaligned(fromUncheckedByteOffset: offset, as: UInt32.self))
             offset += 4
         }
