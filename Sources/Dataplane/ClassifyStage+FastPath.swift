@@ -14,7 +14,7 @@ extension ClassifyStage {
         guard let proto = plainIPv4Protocol(frame.bytes) else { return false }
         var layers = LayerOffsets()
         layers.network = Int32(EthernetHeader.length)
-        layers.networkType = EtherType(rawValue: 0x0800)
+        layers.networkType = .ipv4
         layers.transport = Int32(EthernetHeader.length + IPv4Header.minimumLength)
         layers.transportProtocol = IPProtocol(rawValue: proto)
         frame.layers = layers

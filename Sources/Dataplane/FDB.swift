@@ -207,9 +207,7 @@ public final class FDB {
     @inlinable @discardableResult
     public func learn(_ mac: MACAddress, port: PortID, now: Timestamp) -> LearnResult {
         let key = mac.rawValue
-        // PortID.none spelled as its value: reading the `static let` costs a call to its lazy
-        // initializer's accessor on every frame, across the module boundary.
-        guard !mac.isGroup, key != 0, port.rawValue != UInt16.max else { return .ignored }
+        guard !mac.isGroup, key != 0, port != .none else { return .ignored }
         let word = key | UInt64(port.rawValue) << 48
         let time = now.nanoseconds
         var index = home(key)

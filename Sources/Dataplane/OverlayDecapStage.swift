@@ -106,7 +106,7 @@ public final class OverlayDecapStage {
     /// Views and offsets, not the frame: borrowing the noncopyable frame copied its fields to
     /// the stack on every call, which the profile of `pier bench vxlan-decap` showed stalling.
     private func locate(_ bytes: RawSpan, layers: LayerOffsets) -> Outcome {
-        guard layers.networkType.rawValue == 0x0800 else { return .notTunnel }  // IPv4
+        guard layers.networkType == .ipv4 else { return .notTunnel }
         let network = Int(layers.network)
         guard bytes.mac(at: EthernetHeader.Field.destination) == uplinkMAC,
               bytes.u32(at: network + IPv4Header.Field.destination) == nodeIP else { return .notTunnel }
@@ -190,12 +190,12 @@ public final class OverlayDecapStage {
     /// True when the inner packet is a tunnel packet of the same kind (VXLAN to the
     /// configured port or 4789, UDP to the configured port, IP-in-IP).
     private func isTunnel(_ bytes: RawSpan, layers: LayerOffsets) -> Bool {
-        guard layers.networkType.rawValue == 0x0800 else { return false }  // IPv4
+        guard layers.networkType == .ipv4 else { return false }
         let network = Int(layers.network)
         if encapsulation == .ipip {
             return bytes.u8(at: network + IPv4Header.Field.protocol) == 4
         }
-        guard layers.transportProtocol.rawValue == 17, layers.transport >= 0 else { return false }
+        guard layers.transportProtocol == .udp, layers.transport >= 0 else { return false }
         let port = bytes.u16(at: Int(layers.transport) + UDPHeader.Field.destinationPort)
         return port == udpPort || (encapsulation == .vxlan && port == 4789)
     }

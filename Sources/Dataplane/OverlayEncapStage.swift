@@ -72,7 +72,7 @@ public final class OverlayEncapStage {
             context.trace(frame, "encap: \(destination) is no peer's VTEP -> drop unknown-vtep")
             return
         }
-        guard frame.layers.networkType.rawValue == 0x0800 else {  // only IPv4 is routed into the tunnel
+        guard frame.layers.networkType == .ipv4 else {  // only IPv4 is routed into the tunnel
             frame.verdict = .drop(.localDeliveryUnsupported)
             return
         }
@@ -167,7 +167,7 @@ public final class OverlayEncapStage {
         var key = bytes.u64(at: network + IPv4Header.Field.source)
         let proto = layers.transportProtocol
         var extra = UInt64(bytes.u8(at: network + IPv4Header.Field.protocol))
-        if (proto.rawValue == 6 || proto.rawValue == 17) && layers.transport >= 0 {  // TCP, UDP
+        if (proto == .tcp || proto == .udp) && layers.transport >= 0 {
             extra |= UInt64(bytes.u32(at: Int(layers.transport))) << 8
         }
         key = (key ^ (extra &* 0xC2B2_AE3D_27D4_EB4F)) &* 0x9E37_79B9_7F4A_7C15
