@@ -60,6 +60,10 @@ struct LiveBlockedPortTests {
         let final = try #require(PortStats.last(in: live.log))
         #expect(try setup.tapCounter("rx_packets") == final.sent, "\(final)")
         #expect(try setup.tapCounter("rx_dropped") == 0)
+        // The pipeline's own count of frames it gave the port: each one either written or refused.
+        let summary = live.log.split(separator: "\n").first { $0.hasPrefix("  slow: in ") } ?? ""
+        let handed = summary.components(separatedBy: ", out ").last?.split(separator: " ").first.flatMap { Int($0) }
+        #expect(handed == final.sent + final.blocked, "\(summary) vs \(final)")
     }
 
     /// Pings c1 -> c2 and c2 -> c1, `count` each, every one answered.
