@@ -20,6 +20,10 @@ import Testing
 /// reason, when not root or when `tc`, the kernel bridge, veth or tbf is missing.
 @Suite(.serialized, .enabled(if: BlockedPort.available, "needs root, ip, tc, python3, a kernel bridge, veth and tbf"))
 struct LiveBlockedPortTests {
+    /// 20 frames flooded to the slow port with the default send buffer are all written (the
+    /// qdisc holds them); with one byte, the next 20 are all refused, exactly (nothing else is
+    /// flooded there: IPv6 off, neighbours static), while c1 and c2 ping each other; after the
+    /// qdisc lets go, 20 more are all written.
     @Test func blockedPortCountsEveryRefusedWriteWhileOthersForward() throws {
         let setup = try BlockedPort()
         defer { setup.cleanUp() }
