@@ -6,7 +6,8 @@ import Dataplane
 
 /// Where the live switch's pipeline sends frames: each port's TAP device, and its capture
 /// file if it has one. A write that would block drops the frame and counts it (the other
-/// ports never wait for a slow one); a port that is down counts the frame too.
+/// ports never wait for a slow one); a port that is down, or whose device is down (EIO),
+/// counts the frame too; a device that is gone (EBADFD, ENXIO, ENODEV) fails the port.
 struct LiveSink: FrameSink {
     /// The TAP port of each pipeline port, nil for a port without a device.
     var ports: [TapPort?]
@@ -20,6 +21,8 @@ struct LiveSink: FrameSink {
     let header: UnsafeMutableRawPointer
     /// Ports whose device failed and that the switch must mark down after the batch.
     var failedPorts: [PortID] = []
+    /// Ports whose link went down or came back during the batch, for the switch to log.
+    var linkChanges: [PortID] = []
 
     mutating func send(_ frame: borrowing Frame, to port: PortID) {
         let index = Int(port.rawValue)
@@ -42,12 +45,24 @@ struct LiveSink: FrameSink {
         }
         if written >= 0 {
             tap.counters.sent += 1
+            if tap.linkDown {
+                tap.linkDown = false
+                linkChanges.append(port)
+            }
             capture(frame, port: index)
         } else if written == -Int(EAGAIN) {
             tap.counters.sendBlocked += 1
+        } else if written == -Int(EIO) {
+            // tun refuses writes to a device that is not up (`ip link set eth0 down`): the
+            // link is down, the device is fine. Reopening it would not help.
+            tap.counters.sendWhileDown += 1
+            if !tap.linkDown {
+                tap.linkDown = true
+                linkChanges.append(port)
+            }
         } else {
             tap.counters.errors += 1
-            if written == -Int(EIO) || written == -Int(EBADFD) || written == -Int(ENXIO) || written == -Int(ENODEV) {
+            if written == -Int(EBADFD) || written == -Int(ENXIO) || written == -Int(ENODEV) {
                 failedPorts.append(port)
             }
         }

@@ -171,6 +171,10 @@ public final class LiveSwitch {
                 pipeline.context.pool.recycle(frame)
                 continue
             }
+            if tap.linkDown {
+                tap.linkDown = false
+                linkChanged(tap)
+            }
             frame.inputPort = tap.port
             frame.timestamp = now
             frame.originalLength = frame.count
@@ -196,6 +200,23 @@ public final class LiveSwitch {
         if let failure = sink.captureFailure { throw Failure(description: failure.description) }
         while let port = sink.failedPorts.popLast() {
             if let tap = ports.first(where: { $0.port == port }), tap.isUp { portFailed(tap, errno: EIO) }
+        }
+        for port in sink.linkChanges {
+            guard let tap = ports.first(where: { $0.port == port }) else { continue }
+            linkChanged(tap)
+        }
+        sink.linkChanges.removeAll(keepingCapacity: true)
+    }
+
+    /// Logs a port whose device went down or came back up. Going down forgets the MACs
+    /// learned on it, as Linux's bridge flushes a disabled port's entries; the descriptor
+    /// stays open, so the port carries frames again as soon as the device is up.
+    private func linkChanged(_ tap: TapPort) {
+        if tap.linkDown {
+            pipeline.forgetLearned(on: tap.port)
+            log("port \(tap.name): link down (\(tap.location) is down), its frames dropped as tx-down")
+        } else {
+            log("port \(tap.name): link up (\(tap.location))")
         }
     }
 
@@ -274,11 +295,12 @@ public final class LiveSwitch {
         }
     }
 
-    /// `stats: c1 up rx 10 tx 12 …` for every port.
+    /// `stats: c1 up rx 10 tx 12 …` for every port (`down`: closed; `link-down`: open, its
+    /// device down).
     public func statsLine() -> String {
         "stats: " + ports.map { tap in
             let c = tap.counters
-            var text = "\(tap.name) \(tap.isUp ? "up" : "down") rx \(c.received) tx \(c.sent)"
+            var text = "\(tap.name) \(tap.isUp ? (tap.linkDown ? "link-down" : "up") : "down") rx \(c.received) tx \(c.sent)"
             if c.sendBlocked > 0 { text += " tx-blocked \(c.sendBlocked)" }
             if c.sendWhileDown > 0 { text += " tx-down \(c.sendWhileDown)" }
             if c.offloadRefused > 0 { text += " offload-refused \(c.offloadRefused)" }

@@ -56,6 +56,10 @@ public final class TapPort {
     public private(set) var descriptor: Int32 = -1
     /// What went through it.
     public var counters = Counters()
+    /// True while the device is there but administratively down (`ip link set eth0 down` in
+    /// the container): the kernel refuses writes with EIO. The port stays open; its frames
+    /// count as `sendWhileDown` until a write or a read succeeds again.
+    public internal(set) var linkDown = false
     /// Frames carry a virtio-net header and the device passes TSO segments (`IFF_VNET_HDR`).
     public let offloads: Bool
     /// With `offloads`: whether the device passes TSO segments too, or only partial checksums.
@@ -106,6 +110,7 @@ public final class TapPort {
         guard descriptor >= 0 else { return }
         _ = Glibc.close(descriptor)
         descriptor = -1
+        linkDown = false
     }
 
     /// True when the port's namespace was deleted, or its name now leads to another one.

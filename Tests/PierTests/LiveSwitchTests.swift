@@ -121,6 +121,42 @@ struct LiveSwitchTests {
         #expect(live.stop() == 0, "\(live.log)")
     }
 
+    /// A container that sets its own eth0 down: the kernel refuses Pier's writes to it with
+    /// EIO. The port stays open (one "link down" line, its MAC forgotten, frames for it
+    /// counted as tx-down, no flapping), and when the container sets eth0 up again the port
+    /// carries traffic at once (one "link up" line), without being reopened.
+    @Test func containerLinkDownAndUp() throws {
+        let topology = try LiveTopology(tag: "ll", containers: 3, subnet: 19)
+        let live = try SwitchProcess(topology, extra: ["--stats-interval", "1"])
+        defer { live.stop() }
+        let first = try Live.exec(topology.namespace(1), ["ping", "-c", "2", "-i", "0.2", "-W", "2", topology.address(2)])
+        #expect(first.stdout.contains("2 received"), "\(first)")
+        try Live.ip("netns", "exec", topology.namespace(2), "ip", "link", "set", "eth0", "down")
+        // c1 keeps sending to c2 (its ARP entry stays): the frames reach the port and are refused.
+        let refused = try Live.exec(topology.namespace(1), ["ping", "-c", "20", "-i", "0.1", "-W", "1", topology.address(2)])
+        #expect(refused.stdout.contains(" 0 received"), "c2's eth0 is down: \(refused)")
+        let downLine = Live.wait(seconds: 3) { live.log.contains("port c2: link down") }
+        #expect(downLine, "\(live.log)")
+        let fdb = try Tool.pier("fdb", "--node", topology.node)
+        #expect(fdb.status == 0 && !fdb.stdout.contains(" dev c2 "), "c2's MAC outlived its link: \(fdb)")
+        let others = try Live.exec(topology.namespace(1), ["ping", "-c", "2", "-i", "0.2", "-W", "2", topology.address(3)])
+        #expect(others.stdout.contains("2 received"), "c1 -> c3 while c2's link is down: \(others)")
+        Thread.sleep(forTimeInterval: 1.2)  // a stats line, and time for any flapping to show
+        let stats = live.log.split(separator: "\n").last { $0.hasPrefix("switch: stats: ") }.map(String.init) ?? ""
+        #expect(stats.contains("c2 link-down rx "), "\(live.log)")
+        let txDown = stats.components(separatedBy: "c2 link-down ").last?.components(separatedBy: ", ").first?
+            .components(separatedBy: " tx-down ").last.flatMap { Int($0.split(separator: " ").first ?? "") } ?? 0
+        #expect(txDown >= 20, "the refused pings count as tx-down: \(stats)")
+        try Live.ip("netns", "exec", topology.namespace(2), "ip", "link", "set", "eth0", "up")
+        let after = try Live.exec(topology.namespace(1), ["ping", "-c", "3", "-i", "0.2", "-W", "2", topology.address(2)])
+        #expect(after.stdout.contains("3 received"), "c1 -> c2 after its eth0 came back up: \(after)")
+        #expect(live.log.components(separatedBy: "port c2: link down").count == 2, "one line for the one loss: \(live.log)")
+        #expect(live.log.components(separatedBy: "port c2: link up").count == 2, "\(live.log)")
+        #expect(!live.log.contains("port c2: down"), "the port was never closed: \(live.log)")
+        #expect(live.log.components(separatedBy: "port c2: up (").count == 2, "opened once, at start: \(live.log)")
+        #expect(live.stop() == 0, "\(live.log)")
+    }
+
     /// SIGTERM in the middle of a transfer: the switch exits 0 and its capture is whole, as
     /// many records as it says it wrote, readable by tcpdump and by Pier's reader.
     @Test func sigtermDuringTransferLeavesACompleteCapture() throws {
