@@ -91,6 +91,7 @@ extension LocalStage {
            config.ipv6.contains(where: { $0.contains(address) }), neighbors.learn(address, mac: mac, now: context.now) {
             context.counters.count(.neighborsLearned)
             context.trace(frame, "local: neighbour \(address) is at \(mac)")
+            onNeighborLearned6(address, mac)
         }
         guard repr.kind == .solicitation, config.ipv6.contains(where: { $0.address == repr.target }) else {
             context.trace(frame, "local: neighbour \(repr.kind == .solicitation ? "solicitation" : "advertisement") for \(repr.target), taken")

@@ -18,6 +18,8 @@ final class LocalStage {
     let neighbors: NeighborTable
     /// Called with each IPv4 neighbour that became known or changed.
     var onNeighborLearned: (IPv4Address, MACAddress) -> Void = { _, _ in }
+    /// Called with each IPv6 neighbour that became known or changed.
+    var onNeighborLearned6: (IPv6Address, MACAddress) -> Void = { _, _ in }
 
     init(context: PipelineContext, neighbors: NeighborTable) {
         self.context = context

@@ -48,10 +48,11 @@ public final class Pipeline {
         let overlayEncap = OverlayEncapStage(context: context, neighbors: neighbors)
         self.overlayEncap = overlayEncap
         overlayEncap?.holdForNextHop = { [unowned route] frame, nextHop, interface in
-            route.hold(&frame, nextHop: nextHop, interface: interface)
+            route.hold(&frame, nextHop: .ipv4(nextHop), interface: interface)
         }
+        local.onNeighborLearned6 = { [unowned route] address, mac in route.release(.ipv6(address), mac: mac) }
         local.onNeighborLearned = { [unowned route] address, mac in
-            route.release(address, mac: mac)
+            route.release(.ipv4(address), mac: mac)
             overlayEncap?.neighborChanged(address, mac: mac)
         }
     }

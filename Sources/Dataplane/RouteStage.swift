@@ -11,9 +11,8 @@ import Wire
 /// exceeded; no route: ICMP destination unreachable (RFC 792, RFC 1812 §4.3.2.7: never about
 /// an ICMP error, a non-first fragment or a broadcast or multicast source).
 ///
-/// An unknown IPv6 next hop gets a neighbour solicitation (at most one a second) and the
-/// frame is dropped as unresolved (IPv6 frames are not held yet); the advertisement teaches
-/// the table for the frames after it. An IPv4 packet longer than the egress interface's MTU
+/// An unknown IPv6 next hop is the same with a neighbour solicitation (RFC 4861 §7.2.2) for
+/// the ARP request: the frames wait, and the advertisement releases them. An IPv4 packet longer than the egress interface's MTU
 /// (only the overlay's tunnel interface has one) is refused before its TTL drops, as Linux's
 /// `ip_forward` does: with DF set an ICMP fragmentation-needed carrying the MTU goes back
 /// (RFC 1191 §4), without DF it is dropped and counted (`too-big-for-tunnel`: Pier does not
@@ -24,6 +23,18 @@ final class RouteStage {
         var interface: InterfaceIndex
         var gateway4: IPv4Address?
         var gateway6: IPv6Address?
+    }
+
+    /// A next hop whose MAC is asked for: by ARP (IPv4) or neighbour solicitation (IPv6).
+    enum NeighborAddress: Hashable, CustomStringConvertible {
+        case ipv4(IPv4Address)
+        case ipv6(IPv6Address)
+        var description: String {
+            switch self {
+            case .ipv4(let address): address.description
+            case .ipv6(let address): address.description
+            }
+        }
     }
 
     /// Frames waiting for one next hop's MAC.
@@ -45,9 +56,7 @@ final class RouteStage {
     var routes4 = RouteTable4()
     var routes6 = RouteTable6()
     private(set) var nextHops: [NextHop] = []
-    private var pending: [IPv4Address: Pending] = [:]
-    /// When each unresolved IPv6 next hop was last solicited.
-    private var solicited: [IPv6Address: Timestamp] = [:]
+    private var pending: [NeighborAddress: Pending] = [:]
     /// The verdict for a frame leaving by each interface, copied out of the config: reading a
     /// whole `Interface` per frame retained its name and address arrays.
     private let interfaceVerdicts: [Verdict]
@@ -154,7 +163,7 @@ final class RouteStage {
         decrementTTL(&frame)
         context.counters.count(.routed)
         guard let mac = neighbors.resolve(gateway) else {
-            hold(&frame, nextHop: gateway, interface: nextHop.interface)
+            hold(&frame, nextHop: .ipv4(gateway), interface: nextHop.interface)
             return
         }
         setMACs(&frame, source: context.interfaceMACs[nextHop.interface], destination: mac)
@@ -201,10 +210,11 @@ final class RouteStage {
         bytes.setMAC(source, at: EthernetHeader.Field.source)
     }
 
-    /// Queues a copy of `frame` until `nextHop` answers ARP, asking it (at most once a second);
-    /// on release the frame leaves `interface` with that interface's MAC as source and the
-    /// answer as destination. The overlay holds its encapsulated frames here too.
-    func hold(_ frame: inout Frame, nextHop: IPv4Address, interface: InterfaceIndex) {
+    /// Queues a copy of `frame` until `nextHop` answers, asking it (ARP or a neighbour
+    /// solicitation, at most once a second); on release the frame leaves `interface` with that
+    /// interface's MAC as source and the answer as destination. The overlay holds its
+    /// encapsulated frames here too.
+    func hold(_ frame: inout Frame, nextHop: NeighborAddress, interface: InterfaceIndex) {
         let entry: Pending
         if let existing = pending[nextHop] {
             entry = existing
@@ -228,6 +238,14 @@ final class RouteStage {
         context.trace(frame, "route: next hop \(nextHop) unresolved, held (\(entry.frames.count) waiting)")
     }
 
+    /// Sends an ARP request or a neighbour solicitation for `address` out of `interface`.
+    private func askForMAC(of address: NeighborAddress, interface: InterfaceIndex, about frame: borrowing Frame) {
+        switch address {
+        case .ipv4(let address): askForMAC(of: address, interface: interface, about: frame)
+        case .ipv6(let address): solicit(address, interface: interface, about: frame)
+        }
+    }
+
     /// Sends an ARP request for `address` out of `interface`.
     private func askForMAC(of address: IPv4Address, interface: InterfaceIndex, about frame: borrowing Frame) {
         guard let source = context.emitARPRequest(for: address, interface: interface, verdict: requestVerdict(for: interface),
@@ -236,7 +254,7 @@ final class RouteStage {
     }
 
     /// Sends the frames held for `address`, now that its MAC is known.
-    func release(_ address: IPv4Address, mac: MACAddress) {
+    func release(_ address: NeighborAddress, mac: MACAddress) {
         guard let entry = pending.removeValue(forKey: address) else { return }
         while !entry.frames.isEmpty {
             var frame = entry.frames.removeFirst()
@@ -301,28 +319,23 @@ final class RouteStage {
         }
         let nextHop = nextHops[Int(index)]
         let gateway = nextHop.gateway6 ?? destination
-        guard let mac = neighbors.resolve(gateway) else {
-            solicit(gateway, interface: nextHop.interface, about: frame)
-            frame.verdict = .drop(.neighborUnresolved)
-            context.trace(frame, "route: IPv6 next hop \(gateway) unknown -> drop neighbor-unresolved")
-            return
-        }
         var bytes = frame.mutableBytes
         bytes.setU8(hopLimit - 1, at: network + IPv6Header.Field.hopLimit)
+        context.counters.count(.routed)
+        guard let mac = neighbors.resolve(gateway) else {
+            hold(&frame, nextHop: .ipv6(gateway), interface: nextHop.interface)
+            return
+        }
         setMACs(&frame, source: context.interfaceMACs[nextHop.interface], destination: mac)
         frame.verdict = interfaceVerdicts[nextHop.interface]
-        context.counters.count(.routed)
         context.trace(frame, "route: \(destination) via \(nextHop.gateway6.map { "\($0)" } ?? "connected") dev \(context.config.interfaces[nextHop.interface].name), next hop \(mac)")
     }
 
-    /// Sends a neighbour solicitation for `address` out of `interface`, at most once a second
-    /// per address.
+    /// Sends a neighbour solicitation for `address` out of `interface` (the hold queue asks
+    /// at most once a second).
     private func solicit(_ address: IPv6Address, interface: InterfaceIndex, about frame: borrowing Frame) {
-        if let last = solicited[address], frame.timestamp.nanoseconds - last.nanoseconds < 1_000_000_000 { return }
         let egress = context.config.interfaces[interface]
         guard let source = egress.ipv6.first(where: { $0.contains(address) })?.address ?? egress.ipv6.first?.address else { return }
-        if solicited.count >= 4_096 { solicited.removeAll(keepingCapacity: true) }
-        solicited[address] = frame.timestamp
         var request = context.pool.take()
         PacketBuilder.neighborSolicitation(into: &request, senderMAC: egress.mac, senderIP: source, target: address)
         request.verdict = requestVerdict(for: interface)

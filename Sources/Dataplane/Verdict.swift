@@ -128,7 +128,7 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .noRoute: "no route to the destination (ICMP destination unreachable sent)"
         case .ttlExceeded: "TTL or hop limit ran out (ICMP time exceeded sent)"
         case .neighborQueueFull: "next hop unresolved and its hold queue full"
-        case .neighborUnresolved: "next hop did not answer ARP in time (IPv6: not known yet; a solicitation was sent)"
+        case .neighborUnresolved: "next hop did not answer ARP or neighbour solicitation in time"
         case .unknownPort: "entered on a port the pipeline does not know"
         case .noInterfaceAddress: "the egress interface has no address to send from"
         case .generatedOverflow: "a frame Pier made (reply, request, error) found its output queue full"
