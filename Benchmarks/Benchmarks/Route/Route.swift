@@ -5,19 +5,12 @@
 //   RouteLookupV4-10k-matched  addresses inside the inserted prefixes (most reach a chunk)
 // Target (issue: routing): >= 20 Mpps on one core, zero allocations per lookup.
 import Benchmark
+import BenchmarkDefaults
 import Dataplane
 import Wire
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.throughput, .wallClock, .mallocCountTotal],
-        timeUnits: .nanoseconds,
-        scalingFactor: .mega,
-        maxDuration: .seconds(3),
-        thresholds: [
-            .mallocCountTotal: .init(absolute: [.p90: 0]),
-            .throughput: .init(relative: [.p50: 10]),
-        ])
+    Benchmark.defaultConfiguration = .pierStage(drift: 10, of: [.throughput])
 
     Benchmark("RouteLookupV4-10k") { benchmark in
         var random = SplitMix64(seed: 0x0A11_0C47)
