@@ -16,13 +16,6 @@ let benchmarks: @Sendable () -> Void = {
 
     // 1,000,000 frames a measured iteration (scalingFactor .mega), a multiple of 64.
     for (name, stations) in [("BridgeFDB-4096", 4_096), ("BridgeFDB-1M", 1 << 20)] {
-        Benchmark(name) { benchmark, fixture in
-            benchmark.startMeasurement()
-            let sink = fixture.run(frames: benchmark.scaledIterations.count)
-            benchmark.stopMeasurement()
-            blackHole(sink)
-        } setup: {
-            BridgeWorkload(stations: stations)
-        }
+        stageBenchmark(name) { BridgeWorkload(stations: stations) } run: { $0.run(frames: $1) }
     }
 }

@@ -17,13 +17,9 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .pierStage(drift: 15)
 
     for (name, connections) in [("ConntrackEstablished-10k", 9_984), ("ConntrackEstablished-1M", 999_936)] {
-        Benchmark(name) { benchmark, fixture in
-            benchmark.startMeasurement()
-            fixture.run(frames: benchmark.scaledIterations.count / 64 * 64)
-            benchmark.stopMeasurement()
-            blackHole(fixture.stage.table.count)
-        } setup: {
-            ConntrackWorkload.established(connections)
+        stageBenchmark(name) { ConntrackWorkload.established(connections) } run: { workload, count in
+            workload.run(frames: count / 64 * 64)
+            return workload.stage.table.count
         }
     }
 

@@ -14,13 +14,6 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .pierStage(drift: 10, of: [.throughput])
 
     for (name, addresses) in [("RouteLookupV4-10k", RouteWorkload.Addresses.uniform), ("RouteLookupV4-10k-matched", .matched)] {
-        Benchmark(name) { benchmark, workload in
-            benchmark.startMeasurement()
-            let sink = workload.run(lookups: benchmark.scaledIterations.count)
-            benchmark.stopMeasurement()
-            blackHole(sink)
-        } setup: {
-            RouteWorkload(addresses: addresses)
-        }
+        stageBenchmark(name) { RouteWorkload(addresses: addresses) } run: { $0.run(lookups: $1) }
     }
 }

@@ -18,3 +18,19 @@ extension Benchmark.Configuration {
                      thresholds: thresholds)
     }
 }
+
+/// Registers the benchmark `name` over a workload: `setup` builds the workload once, before
+/// the measured runs; each run measures `run` on it with the run's iteration count (frames or
+/// lookups, a million under `pierStage`), and passes its result to `blackHole` so that the
+/// work is not optimized away.
+public func stageBenchmark<Workload, Result>(_ name: String, setup: @escaping () -> Workload,
+                                             run: @escaping (Workload, Int) -> Result) {
+    Benchmark(name) { benchmark, workload in
+        benchmark.startMeasurement()
+        let result = run(workload, benchmark.scaledIterations.count)
+        benchmark.stopMeasurement()
+        blackHole(result)
+    } setup: {
+        setup()
+    }
+}
