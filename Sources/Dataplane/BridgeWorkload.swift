@@ -3,8 +3,8 @@ import Wire
 /// The bridge table benchmark workload, shared by `pier bench bridge` and the Benchmarks
 /// package's Bridge suite so that both measure the same thing: per frame, learn the source
 /// MAC on its input port and look up the destination, as Linux's `br_handle_frame_finish`
-/// does, in batches of 64 whose 128 MACs' slots are prefetched first, as the bridge stage does
-/// with a table too big for the cache.
+/// does, in batches of 64 whose 128 MACs' slots are prefetched first (the bridge stage itself
+/// prefetches only when its table is too big to stay in cache).
 ///
 /// `stations` random unicast, locally administered MACs (what Docker and CNI plugins hand
 /// out), all learned already (the steady state of a busy bridge), and 2^20 frames drawn at
