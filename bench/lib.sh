@@ -63,5 +63,15 @@ measure_linux() {
 # Average ping RTT in ms from namespace $1 to address $2.
 rtt() { ip netns exec "$1" ping -c 20 -i 0.05 -q "$2" | awk -F/ '/^rtt/ { print $5 }'; }
 
+# One result line: "  $1" (the label, padded as printed), $2 Gbit/s in 6 columns, RTT $3 ms,
+# and with a fourth argument (any) the pier/linux ratio of $2.
+result_line() {
+    if [ $# -ge 4 ]; then
+        printf "  %s%6s Gbit/s   ping rtt avg %s ms   pier/linux %s\n" "$1" "$2" "$3" "$(ratio "$2")"
+    else
+        printf "  %s%6s Gbit/s   ping rtt avg %s ms\n" "$1" "$2" "$3"
+    fi
+}
+
 # $1 Gbit/s over $linux_gbps, two decimals ("n/a" when Linux measured nothing).
 ratio() { awk -v p="$1" -v l="$linux_gbps" 'BEGIN { if (l > 0) printf "%.2f", p / l; else print "n/a" }'; }

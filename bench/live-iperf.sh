@@ -64,9 +64,9 @@ done
 measure_linux plv-k1 plv-k2 172.31.9.3
 
 echo "iperf3 TCP, one stream, ${seconds} s, between two network namespaces:"
-printf "  pier switch (TAP, no offloads):      %6s Gbit/s   ping rtt avg %s ms   pier/linux %s\n" "$pier_gbps" "$pier_rtt" "$(ratio "$pier_gbps")"
-printf "  pier switch --offload (IFF_VNET_HDR): %6s Gbit/s   ping rtt avg %s ms   pier/linux %s\n" "$offload_gbps" "$offload_rtt" "$(ratio "$offload_gbps")"
-printf "  linux bridge (veth):                 %6s Gbit/s   ping rtt avg %s ms\n" "$linux_gbps" "$linux_rtt"
+result_line "pier switch (TAP, no offloads):      " "$pier_gbps" "$pier_rtt" ratio
+result_line "pier switch --offload (IFF_VNET_HDR): " "$offload_gbps" "$offload_rtt" ratio
+result_line "linux bridge (veth):                 " "$linux_gbps" "$linux_rtt"
 echo "  ratio pier/linux: $(ratio "$pier_gbps") without offloads, $(ratio "$offload_gbps") with"
 echo "  no offloads: $pier_stats"
 echo "  offloads:    $offload_stats"

@@ -105,8 +105,8 @@ done
 measure_linux plx-bka1 plx-bkb1 10.96.2.2
 
 echo "iperf3 TCP, one stream, ${seconds} s, pod on node A to pod on node B over VXLAN (VNI 1, port 8472):"
-printf "  two pier switch nodes (no offloads):        %6s Gbit/s   ping rtt avg %s ms   pier/linux %s\n" "$pier_gbps" "$pier_rtt" "$(ratio "$pier_gbps")"
-printf "  two pier switch nodes --offload (checksums): %6s Gbit/s   ping rtt avg %s ms   pier/linux %s\n" "$offload_gbps" "$offload_rtt" "$(ratio "$offload_gbps")"
-printf "  two linux nodes (kernel vxlan devices):      %6s Gbit/s   ping rtt avg %s ms\n" "$linux_gbps" "$linux_rtt"
+result_line "two pier switch nodes (no offloads):        " "$pier_gbps" "$pier_rtt" ratio
+result_line "two pier switch nodes --offload (checksums): " "$offload_gbps" "$offload_rtt" ratio
+result_line "two linux nodes (kernel vxlan devices):      " "$linux_gbps" "$linux_rtt"
 echo "  node A, no offloads: $pier_stats"
 echo "  node A, offloads:    $offload_stats"
