@@ -9,6 +9,21 @@ import PackageDescription
 /// wherever this checkout lives (`main`, `pier`, a CI clone's name), lowercased.
 let pier = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent.lowercased()
 
+/// One benchmark executable per stage, its sources in Benchmarks/NAME.
+func stageBenchmark(_ name: String) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: [
+            .product(name: "Benchmark", package: "benchmark"),
+            "BenchmarkDefaults",
+            .product(name: "Wire", package: pier),
+            .product(name: "Dataplane", package: pier),
+        ],
+        path: "Benchmarks/\(name)",
+        swiftSettings: [.enableExperimentalFeature("Lifetimes")],
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")])
+}
+
 let package = Package(
     name: "PierBenchmarks",
     dependencies: [
@@ -16,45 +31,10 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
-        .executableTarget(
-            name: "Decode",
-            dependencies: [
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "Wire", package: pier),
-                .product(name: "Dataplane", package: pier),
-            ],
-            path: "Benchmarks/Decode",
-            swiftSettings: [.enableExperimentalFeature("Lifetimes")],
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
-        .executableTarget(
-            name: "Bridge",
-            dependencies: [
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "Wire", package: pier),
-                .product(name: "Dataplane", package: pier),
-            ],
-            path: "Benchmarks/Bridge",
-            swiftSettings: [.enableExperimentalFeature("Lifetimes")],
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
-        .executableTarget(
-            name: "Route",
-            dependencies: [
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "Wire", package: pier),
-                .product(name: "Dataplane", package: pier),
-            ],
-            path: "Benchmarks/Route",
-            swiftSettings: [.enableExperimentalFeature("Lifetimes")],
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
-        .executableTarget(
-            name: "Conntrack",
-            dependencies: [
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "Wire", package: pier),
-                .product(name: "Dataplane", package: pier),
-            ],
-            path: "Benchmarks/Conntrack",
-            swiftSettings: [.enableExperimentalFeature("Lifetimes")],
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
-    ]
+        // The configuration the stage benchmarks share.
+        .target(
+            name: "BenchmarkDefaults",
+            dependencies: [.product(name: "Benchmark", package: "benchmark")],
+            path: "Shared/BenchmarkDefaults"),
+    ] + ["Decode", "Bridge", "Route", "Conntrack"].map(stageBenchmark)
 )

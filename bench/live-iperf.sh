@@ -7,13 +7,10 @@
 # Usage: bench/live-iperf.sh [SECONDS] [PIER]   (default: 20 s, .build/release/pier)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 seconds=${1:-20}
 pier=${2:-.build/release/pier}
-[ "$(id -u)" -eq 0 ] || { echo "live-iperf: needs root (network namespaces)"; exit 2; }
-for tool in ip iperf3 ping; do
-    command -v "$tool" >/dev/null || { echo "live-iperf: $tool is not installed (make test-deps)"; exit 2; }
-done
-[ -x "$pier" ] || { echo "live-iperf: $pier is not built (swift build -c release --product pier)"; exit 2; }
+require_live live-iperf ip iperf3 ping
 
 work=$(mktemp -d)
 topology="$work/bench.yaml"
@@ -37,18 +34,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-
-# iperf3 client from namespace $1 to $2; prints Gbit/s at the receiver.
-throughput() {
-    ip netns exec "$2" iperf3 -s -1 -B "$3" >/dev/null 2>&1 &
-    echo $! > "$work/server-$2.pid"
-    for _ in $(seq 50); do ip netns exec "$2" ss -ltn 2>/dev/null | grep -q ":5201 " && break; sleep 0.1; done
-    ip netns exec "$1" iperf3 -c "$3" -t "$seconds" -f m | awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i+1) == "Mbits/sec") printf "%.2f\n", $i / 1000 }'
-    wait "$(cat "$work/server-$2.pid")" 2>/dev/null || true
-}
-
-# Average ping RTT in ms from namespace $1 to address $2.
-rtt() { ip netns exec "$1" ping -c 20 -i 0.05 -q "$2" | awk -F/ '/^rtt/ { print $5 }'; }
 
 # Pier: pier up, then the switch, without and with offloads ($1: extra switch options).
 run_pier() {
@@ -74,19 +59,14 @@ ip -n plv-kbr link set plvkbr up
 for n in 1 2; do
     ip -n plv-kbr link add plvk$n type veth peer name eth0 netns plv-k$n
     ip -n plv-kbr link set plvk$n master plvkbr up
-    ip -n plv-k$n addr add 172.31.9.$((n + 1))/24 dev eth0
-    ip -n plv-k$n link set eth0 up
-    ip -n plv-k$n link set lo up
+    container_end plv-k$n 172.31.9.$((n + 1))/24
 done
-ip netns exec plv-k1 ping -c 1 -W 2 172.31.9.3 >/dev/null
-linux_gbps=$(throughput plv-k1 plv-k2 172.31.9.3)
-linux_rtt=$(rtt plv-k1 172.31.9.3)
+measure_linux plv-k1 plv-k2 172.31.9.3
 
-ratio() { awk -v p="$1" -v l="$linux_gbps" 'BEGIN { if (l > 0) printf "%.2f", p / l; else print "n/a" }'; }
 echo "iperf3 TCP, one stream, ${seconds} s, between two network namespaces:"
-printf "  pier switch (TAP, no offloads):      %6s Gbit/s   ping rtt avg %s ms   pier/linux %s\n" "$pier_gbps" "$pier_rtt" "$(ratio "$pier_gbps")"
-printf "  pier switch --offload (IFF_VNET_HDR): %6s Gbit/s   ping rtt avg %s ms   pier/linux %s\n" "$offload_gbps" "$offload_rtt" "$(ratio "$offload_gbps")"
-printf "  linux bridge (veth):                 %6s Gbit/s   ping rtt avg %s ms\n" "$linux_gbps" "$linux_rtt"
+result_line "pier switch (TAP, no offloads):      " "$pier_gbps" "$pier_rtt" ratio
+result_line "pier switch --offload (IFF_VNET_HDR): " "$offload_gbps" "$offload_rtt" ratio
+result_line "linux bridge (veth):                 " "$linux_gbps" "$linux_rtt"
 echo "  ratio pier/linux: $(ratio "$pier_gbps") without offloads, $(ratio "$offload_gbps") with"
 echo "  no offloads: $pier_stats"
 echo "  offloads:    $offload_stats"

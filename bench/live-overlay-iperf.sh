@@ -10,13 +10,10 @@
 # Usage: bench/live-overlay-iperf.sh [SECONDS] [PIER]   (default: 10 s, .build/release/pier)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 seconds=${1:-10}
 pier=${2:-.build/release/pier}
-[ "$(id -u)" -eq 0 ] || { echo "live-overlay-iperf: needs root (network namespaces)"; exit 2; }
-for tool in ip bridge iperf3 ping; do
-    command -v "$tool" >/dev/null || { echo "live-overlay-iperf: $tool is not installed (make test-deps)"; exit 2; }
-done
-[ -x "$pier" ] || { echo "live-overlay-iperf: $pier is not built (swift build -c release --product pier)"; exit 2; }
+require_live live-overlay-iperf ip bridge iperf3 ping
 
 work=$(mktemp -d)
 pids=()
@@ -29,16 +26,6 @@ cleanup() {
 }
 trap cleanup EXIT
 for ns in "${namespaces[@]}"; do ip netns delete "$ns" 2>/dev/null || true; done
-
-# iperf3 from namespace $1 to address $3 (server in namespace $2); prints Gbit/s at the receiver.
-throughput() {
-    ip netns exec "$2" iperf3 -s -1 -B "$3" >/dev/null 2>&1 &
-    local server=$!
-    for _ in $(seq 50); do ip netns exec "$2" ss -ltn 2>/dev/null | grep -q ":5201 " && break; sleep 0.1; done
-    ip netns exec "$1" iperf3 -c "$3" -t "$seconds" -f m | awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i+1) == "Mbits/sec") printf "%.2f\n", $i / 1000 }'
-    wait "$server" 2>/dev/null || true
-}
-rtt() { ip netns exec "$1" ping -c 20 -i 0.05 -q "$2" | awk -F/ '/^rtt/ { print $5 }'; }
 
 # Two Pier nodes: A 192.168.95.10 (pods 10.95.1.0/24), B 192.168.95.20 (10.95.2.0/24).
 ip netns add plx-boa; ip netns add plx-bob
@@ -112,19 +99,14 @@ for i in 0 1; do
     ip -n $ns neigh add 10.96.$((other + 1)).0 lladdr 02:aa:00:00:60:0$((other + 1)) dev plxbk${node}t nud permanent
     ip -n $ns route add 10.96.$((other + 1)).0/24 via 10.96.$((other + 1)).0 dev plxbk${node}t onlink
     bridge -n $ns fdb append 02:aa:00:00:60:0$((other + 1)) dev plxbk${node}t dst 192.168.96.$((10 + 10 * other))
-    ip -n ${ns}1 addr add 10.96.$((i + 1)).2/24 dev eth0
-    ip -n ${ns}1 link set eth0 up
-    ip -n ${ns}1 link set lo up
+    container_end ${ns}1 10.96.$((i + 1)).2/24
     ip -n ${ns}1 route add default via 10.96.$((i + 1)).1
 done
-ip netns exec plx-bka1 ping -c 1 -W 2 10.96.2.2 >/dev/null
-linux_gbps=$(throughput plx-bka1 plx-bkb1 10.96.2.2)
-linux_rtt=$(rtt plx-bka1 10.96.2.2)
+measure_linux plx-bka1 plx-bkb1 10.96.2.2
 
-ratio() { awk -v p="$1" -v l="$linux_gbps" 'BEGIN { if (l > 0) printf "%.2f", p / l; else print "n/a" }'; }
 echo "iperf3 TCP, one stream, ${seconds} s, pod on node A to pod on node B over VXLAN (VNI 1, port 8472):"
-printf "  two pier switch nodes (no offloads):        %6s Gbit/s   ping rtt avg %s ms   pier/linux %s\n" "$pier_gbps" "$pier_rtt" "$(ratio "$pier_gbps")"
-printf "  two pier switch nodes --offload (checksums): %6s Gbit/s   ping rtt avg %s ms   pier/linux %s\n" "$offload_gbps" "$offload_rtt" "$(ratio "$offload_gbps")"
-printf "  two linux nodes (kernel vxlan devices):      %6s Gbit/s   ping rtt avg %s ms\n" "$linux_gbps" "$linux_rtt"
+result_line "two pier switch nodes (no offloads):        " "$pier_gbps" "$pier_rtt" ratio
+result_line "two pier switch nodes --offload (checksums): " "$offload_gbps" "$offload_rtt" ratio
+result_line "two linux nodes (kernel vxlan devices):      " "$linux_gbps" "$linux_rtt"
 echo "  node A, no offloads: $pier_stats"
 echo "  node A, offloads:    $offload_stats"

@@ -4,17 +4,13 @@ million) of SIZE bytes (default 64), spread over 256 flows, classic pcap in micr
 
 Usage: make-capture.py OUT [N] [SIZE]
 """
+import os
 import struct
 import sys
 
-
-def checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from generate import checksum  # noqa: E402 (the fixture generators' RFC 1071 code)
+from pcaplib import FILE_HEADER, record_header  # noqa: E402
 
 
 def frame(flow: int, size: int) -> bytes:
@@ -32,11 +28,11 @@ def main():
     size = int(sys.argv[3]) if len(sys.argv) > 3 else 64
     frames = [frame(flow, size) for flow in range(256)]
     with open(out, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        f.write(FILE_HEADER)
         chunk = []
         for index in range(count):
             body = frames[index & 255]
-            chunk.append(struct.pack("<IIII", 1_795_392_000 + index // 1_000_000, index % 1_000_000, len(body), len(body)))
+            chunk.append(record_header(index // 1_000_000, index % 1_000_000, len(body)))
             chunk.append(body)
             if len(chunk) >= 20_000:
                 f.write(b"".join(chunk))

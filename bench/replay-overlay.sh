@@ -14,6 +14,7 @@
 #   BACKEND=ipip or BACKEND=udp changes the generated nodes' backend.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 make -s release >/dev/null
 pier=.build/release/pier
 work=$(mktemp -d)
@@ -23,20 +24,24 @@ node_a=${2:-$work/node-a.yaml}
 pod_port=${3:-pod1}
 node_b=${4:-$work/node-b.yaml}
 backend=${BACKEND:-vxlan}
-if [ -z "$capture" ]; then
-    capture="$work/in.pcap"
-    python3 bench/make-capture.py "$capture" 1000000 64
-fi
-if [ -z "${2:-}" ]; then
-    cat >"$node_a" <<YAML
+generate_capture_unless_given
+# Node A's uplink, pod port and bridge, with one static neighbour: IP $1, MAC $2.
+node_a_base() {
+    cat <<YAML
 node: node-a
 ports:
   - {name: eth0, mac: "02:00:c0:a8:01:19", ip: 192.168.1.25/24, gateway: 192.168.1.1}
   - {name: pod1}
 neighbors:
-  - {ip: 192.168.1.30, mac: "02:00:c0:a8:01:1e"}
+  - {ip: $1, mac: "$2"}
 bridges:
   - {name: cni0, ports: [pod1], ip: 10.244.1.1/24, mac: "02:00:00:00:00:02"}
+YAML
+}
+if [ -z "${2:-}" ]; then
+    {
+        node_a_base 192.168.1.30 02:00:c0:a8:01:1e
+        cat <<YAML
 overlay:
   backend: $backend
   podCIDR: 10.244.1.0/24
@@ -44,17 +49,9 @@ overlay:
   peers:
     - {node: node-b, ip: 192.168.1.30, podCIDR: 10.244.2.0/24, vtepMAC: "02:aa:00:00:00:02"}
 YAML
+    } >"$node_a"
     # The same node without the overlay, routing to the gateway: what the L2/L3 pipeline costs alone.
-    cat >"$work/node-a-routed.yaml" <<YAML
-node: node-a
-ports:
-  - {name: eth0, mac: "02:00:c0:a8:01:19", ip: 192.168.1.25/24, gateway: 192.168.1.1}
-  - {name: pod1}
-neighbors:
-  - {ip: 192.168.1.1, mac: "02:00:c0:a8:01:01"}
-bridges:
-  - {name: cni0, ports: [pod1], ip: 10.244.1.1/24, mac: "02:00:00:00:00:02"}
-YAML
+    node_a_base 192.168.1.1 02:00:c0:a8:01:01 >"$work/node-a-routed.yaml"
     cat >"$node_b" <<YAML
 node: node-b
 ports:
@@ -77,17 +74,6 @@ overlay:
 YAML
 fi
 
-seconds() {  # runs "$@" and prints its wall time in seconds (best of three)
-    local best=""
-    for _ in 1 2 3; do
-        local start end
-        start=$(date +%s.%N)
-        "$@" >/dev/null 2>&1
-        end=$(date +%s.%N)
-        best=$(echo "$end $start $best" | awk '{t=$1-$2; if ($3=="" || t<$3) print t; else print $3}')
-    done
-    echo "$best"
-}
 count() { sed -n "s/^  $1: in [0-9]* ([0-9]* bytes), out \([0-9]*\) .*/\1/p"; }
 
 frames=$($pier replay --in p0="$capture" | sed -n 's/^replay: \([0-9]*\) frames in.*/\1/p')
@@ -95,12 +81,12 @@ encap=(replay --config "$node_a" --in "$pod_port=$capture" --out eth0="$work/tun
 decap=(replay --config "$node_b" --in eth0="$work/tunnel.pcap" --out "$pod_port=$work/pods.pcap")
 encapsulated=$($pier "${encap[@]}" | count eth0)
 delivered=$($pier "${decap[@]}" | count "$pod_port")
-pass_s=$(seconds $pier replay --in p0="$capture" --out p0="$work/pass.pcap")
-encap_s=$(seconds $pier "${encap[@]}")
-decap_s=$(seconds $pier "${decap[@]}")
+pass_s=$(best_of_three $pier replay --in p0="$capture" --out p0="$work/pass.pcap")
+encap_s=$(best_of_three $pier "${encap[@]}")
+decap_s=$(best_of_three $pier "${decap[@]}")
 routed_s=""
 if [ -f "$work/node-a-routed.yaml" ]; then
-    routed_s=$(seconds $pier replay --config "$work/node-a-routed.yaml" --in pod1="$capture" --out eth0="$work/routed.pcap")
+    routed_s=$(best_of_three $pier replay --config "$work/node-a-routed.yaml" --in pod1="$capture" --out eth0="$work/routed.pcap")
 fi
 awk -v n="$frames" -v e="$encapsulated" -v d="$delivered" -v p="$pass_s" -v es="$encap_s" -v ds="$decap_s" -v b="$backend" -v rs="$routed_s" 'BEGIN {
     printf "capture: %d frames; backend %s: %d encapsulated by node A, %d delivered by node B\n", n, b, e, d

@@ -5,30 +5,16 @@
 # Usage: bench/replay-vs-tcpdump.sh [CAPTURE]   (default: a generated 1,000,000-frame capture)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 make -s release >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 capture=${1:-}
-if [ -z "$capture" ]; then
-    capture="$work/in.pcap"
-    python3 bench/make-capture.py "$capture" 1000000 64
-fi
+generate_capture_unless_given
 frames=$(.build/release/pier replay --in p0="$capture" | sed -n 's/^replay: \([0-9]*\) frames in.*/\1/p')
 
-seconds() {  # runs "$@" and prints its wall time in seconds (best of three)
-    local best=""
-    for _ in 1 2 3; do
-        local start end
-        start=$(date +%s.%N)
-        "$@" >/dev/null 2>&1
-        end=$(date +%s.%N)
-        best=$(echo "$end $start $best" | awk '{t=$1-$2; if ($3=="" || t<$3) print t; else print $3}')
-    done
-    echo "$best"
-}
-
-pier_s=$(seconds .build/release/pier replay --in p0="$capture" --out p0="$work/pier.pcap")
-tcpdump_s=$(seconds tcpdump -r "$capture" -w "$work/tcpdump.pcap")
+pier_s=$(best_of_three .build/release/pier replay --in p0="$capture" --out p0="$work/pier.pcap")
+tcpdump_s=$(best_of_three tcpdump -r "$capture" -w "$work/tcpdump.pcap")
 cmp -s "$capture" "$work/pier.pcap" && same="byte-identical" || same="DIFFERENT"
 awk -v n="$frames" -v p="$pier_s" -v t="$tcpdump_s" -v same="$same" 'BEGIN {
     printf "frames: %d\n", n

@@ -9,36 +9,22 @@ import Wire
 /// encap runs too. Invariants: no trap, and nothing leaves the uplink with the tunnel MAC as
 /// its source (that would be a frame the encap stage missed).
 enum FuzzOverlay {
-    static let nodeIP = IPv4Address(192, 168, 1, 25)
+    static let nodeIP = SyntheticTopologies.overlayNodeIP
     static let peerIP = IPv4Address(192, 168, 1, 30)
     static let uplinkMAC = MACAddress(0x02, 0, 0xC0, 0xA8, 1, 25)
-    static let tunnelMAC = MACAddress(0x02, 0xAA, 0, 0, 0, 1)
+    static let tunnelMAC = SyntheticTopologies.overlayTunnelMAC
     static let peerMAC = MACAddress(0x02, 0xAA, 0, 0, 0, 2)
     static let encapsulations: [PipelineConfig.Overlay.Encapsulation] = [.vxlan, .ipip, .udp]
     nonisolated(unsafe) static let pipelines = encapsulations.map { Pipeline(config: config($0)) }
 
-    /// eth0 (uplink, 192.168.1.25/24), a cni0 port, flannel.1; one peer, node-b.
+    /// eth0 (uplink, 192.168.1.25/24), a cni0 port, flannel.1; one peer, node-b, whose pod
+    /// subnet is routed into the tunnel.
     static func config(_ encapsulation: PipelineConfig.Overlay.Encapsulation) -> PipelineConfig {
-        let uplink = PortID(rawValue: 0)
-        var config = PipelineConfig(
-            ports: [PipelineConfig.Port(name: "eth0", interface: 0), PipelineConfig.Port(name: "pod", bridge: 0)],
-            bridges: [PipelineConfig.Bridge(name: "cni0", ports: [PortID(rawValue: 1)], interface: 1)],
-            interfaces: [
-                PipelineConfig.Interface(name: "eth0", mac: uplinkMAC, ipv4: [IPv4Prefix(address: nodeIP, length: 24)], attachment: .port(uplink)),
-                PipelineConfig.Interface(name: "cni0", mac: MACAddress(0x0a, 0x58, 10, 244, 1, 1),
-                                         ipv4: [IPv4Prefix(address: IPv4Address(10, 244, 1, 1), length: 24)], attachment: .bridge(0)),
-                PipelineConfig.Interface(name: "flannel.1", mac: tunnelMAC,
-                                         ipv4: [IPv4Prefix(address: IPv4Address(10, 244, 1, 0), length: 32)], attachment: .port(uplink)),
-            ],
-            routes4: [PipelineConfig.Route4(prefix: IPv4Prefix(address: IPv4Address(10, 244, 2, 0), length: 24), interface: 2,
-                                            gateway: IPv4Address(10, 244, 2, 0))],
-            neighbors4: [(peerIP, MACAddress(0x02, 0, 0xC0, 0xA8, 1, 30)), (IPv4Address(10, 244, 2, 0), peerMAC)])
-        config.overlay = PipelineConfig.Overlay(
-            encapsulation: encapsulation, port: encapsulation == .udp ? 8285 : 8472, nodeIP: nodeIP, uplink: 0,
-            tunnelInterface: 2, tunnelMAC: tunnelMAC, podBridge: 0,
-            peers: [PipelineConfig.Overlay.Peer(ip: peerIP, podCIDR: IPv4Prefix(address: IPv4Address(10, 244, 2, 0), length: 24),
-                                                tunnelMAC: peerMAC, nextHop: peerIP)])
-        return config
+        SyntheticTopologies.overlayNode(
+            encapsulation, uplinkMAC: uplinkMAC,
+            peers: [SyntheticTopologies.OverlayPeer(nodeIP: peerIP, uplinkMAC: MACAddress(0x02, 0, 0xC0, 0xA8, 1, 30),
+                                                    podCIDR: IPv4Prefix(address: IPv4Address(10, 244, 2, 0), length: 24),
+                                                    tunnelMAC: peerMAC)])
     }
 
     /// Traps when a frame leaves the uplink with the tunnel MAC as source.

@@ -12,37 +12,26 @@ import Wire
 ///   the stage checks the outer headers, strips them and classifies the inner frame (what the
 ///   pipeline does); the loop then moves the start back over the outer headers.
 enum OverlayBench {
-    static let nodeIP = IPv4Address(192, 168, 1, 25)
+    static let nodeIP = SyntheticTopologies.overlayNodeIP
     /// SyntheticFrames.vxlan's outer destination MAC, so its frames are for this uplink.
     static let uplinkMAC = MACAddress(0x02, 0, 0xC0, 0xA8, 0x01, 0x01)
-    static let tunnelMAC = MACAddress(0x02, 0xAA, 0, 0, 0, 0x01)
+    static let tunnelMAC = SyntheticTopologies.overlayTunnelMAC
     static let peerCount = 16
 
     static func peerMAC(_ index: Int) -> MACAddress { MACAddress(0x02, 0xAA, 0, 0, 1, UInt8(index)) }
     static func peerIP(_ index: Int) -> IPv4Address { IPv4Address(192, 168, 1, UInt8(100 + index)) }
 
-    /// eth0 (the uplink), pod (a cni0 port), flannel.1; 16 peers on the uplink's subnet.
+    /// eth0 (the uplink), pod (a cni0 port), flannel.1; 16 peers on the uplink's subnet, no
+    /// routes (the stages run alone).
     static func config(_ encapsulation: PipelineConfig.Overlay.Encapsulation) -> PipelineConfig {
-        let uplink = PortID(rawValue: 0)
-        var config = PipelineConfig(
-            ports: [PipelineConfig.Port(name: "eth0", interface: 0), PipelineConfig.Port(name: "pod", bridge: 0)],
-            bridges: [PipelineConfig.Bridge(name: "cni0", ports: [PortID(rawValue: 1)], interface: 1)],
-            interfaces: [
-                PipelineConfig.Interface(name: "eth0", mac: uplinkMAC, ipv4: [IPv4Prefix(address: nodeIP, length: 24)], attachment: .port(uplink)),
-                PipelineConfig.Interface(name: "cni0", mac: MACAddress(0x0a, 0x58, 10, 244, 1, 1),
-                                         ipv4: [IPv4Prefix(address: IPv4Address(10, 244, 1, 1), length: 24)], attachment: .bridge(0)),
-                PipelineConfig.Interface(name: "flannel.1", mac: tunnelMAC,
-                                         ipv4: [IPv4Prefix(address: IPv4Address(10, 244, 1, 0), length: 32)], attachment: .port(uplink)),
-            ],
-            neighbors4: (0..<peerCount).map { (peerIP($0), MACAddress(0x02, 0, 0xC0, 0xA8, 1, UInt8(100 + $0))) })
-        config.overlay = PipelineConfig.Overlay(
-            encapsulation: encapsulation, port: encapsulation == .udp ? 8285 : 8472, nodeIP: nodeIP, uplink: 0, tunnelInterface: 2,
-            tunnelMAC: tunnelMAC, podBridge: 0,
+        SyntheticTopologies.overlayNode(
+            encapsulation, uplinkMAC: uplinkMAC,
             peers: (0..<peerCount).map { index in
-                PipelineConfig.Overlay.Peer(ip: peerIP(index), podCIDR: IPv4Prefix(address: IPv4Address(10, 244, UInt8(2 + index), 0), length: 24),
-                                            tunnelMAC: peerMAC(index), nextHop: peerIP(index))
-            })
-        return config
+                SyntheticTopologies.OverlayPeer(nodeIP: peerIP(index), uplinkMAC: MACAddress(0x02, 0, 0xC0, 0xA8, 1, UInt8(100 + index)),
+                                                podCIDR: IPv4Prefix(address: IPv4Address(10, 244, UInt8(2 + index), 0), length: 24),
+                                                tunnelMAC: peerMAC(index))
+            },
+            routesPodCIDRs: false)
     }
 
     /// A 64-byte inner frame of flow `index`, as routing leaves it for peer `index % 16`.

@@ -5,40 +5,23 @@ import Wire
 /// The overlay stages inside a pipeline, without I/O: a pod's frames in, the uplink's bytes
 /// out, read back through Wire's views.
 struct OverlayStageTests {
-    static let nodeIP = IPv4Address(192, 168, 1, 25)
+    static let nodeIP = SyntheticTopologies.overlayNodeIP
     static let peerIP = IPv4Address(192, 168, 1, 30)
     static let peerUplinkMAC = MACAddress(0x02, 0, 0xC0, 0xA8, 1, 30)
     static let uplinkMAC = MACAddress(0x02, 0, 0xC0, 0xA8, 1, 25)
-    static let cni0MAC = MACAddress(0x0a, 0x58, 10, 244, 1, 1)
+    static let cni0MAC = SyntheticTopologies.overlayBridgeMAC
     static let podMAC = MACAddress(0x0a, 0x58, 10, 244, 1, 5)
-    static let tunnelMAC = MACAddress(0x02, 0xAA, 0, 0, 0, 1)
+    static let tunnelMAC = SyntheticTopologies.overlayTunnelMAC
     static let peerTunnelMAC = MACAddress(0x02, 0xAA, 0, 0, 0, 2)
 
     /// eth0 (uplink 192.168.1.25/24), pod (on cni0 10.244.1.1/24), flannel.1; the peer
     /// 192.168.1.30 owns 10.244.2.0/24. `knowsPeer`: a static ARP entry for the peer's node IP.
     static func config(_ encapsulation: PipelineConfig.Overlay.Encapsulation = .vxlan, knowsPeer: Bool = true) -> PipelineConfig {
-        let uplink = PortID(rawValue: 0)
-        var neighbors = [(IPv4Address(10, 244, 2, 0), peerTunnelMAC)]
-        if knowsPeer { neighbors.append((peerIP, peerUplinkMAC)) }
-        var config = PipelineConfig(
-            ports: [PipelineConfig.Port(name: "eth0", interface: 0), PipelineConfig.Port(name: "pod", bridge: 0)],
-            bridges: [PipelineConfig.Bridge(name: "cni0", ports: [PortID(rawValue: 1)], interface: 1)],
-            interfaces: [
-                PipelineConfig.Interface(name: "eth0", mac: uplinkMAC, ipv4: [IPv4Prefix(address: nodeIP, length: 24)], attachment: .port(uplink)),
-                PipelineConfig.Interface(name: "cni0", mac: cni0MAC, ipv4: [IPv4Prefix(address: IPv4Address(10, 244, 1, 1), length: 24)],
-                                         attachment: .bridge(0)),
-                PipelineConfig.Interface(name: "flannel.1", mac: tunnelMAC, ipv4: [IPv4Prefix(address: IPv4Address(10, 244, 1, 0), length: 32)],
-                                         attachment: .port(uplink)),
-            ],
-            routes4: [PipelineConfig.Route4(prefix: IPv4Prefix(address: IPv4Address(10, 244, 2, 0), length: 24), interface: 2,
-                                            gateway: IPv4Address(10, 244, 2, 0))],
-            neighbors4: neighbors)
-        config.overlay = PipelineConfig.Overlay(
-            encapsulation: encapsulation, vni: 42, port: encapsulation == .udp ? 8285 : 8472, mtu: 1450, nodeIP: nodeIP, uplink: 0,
-            tunnelInterface: 2, tunnelMAC: tunnelMAC, podBridge: 0,
-            peers: [PipelineConfig.Overlay.Peer(ip: peerIP, podCIDR: IPv4Prefix(address: IPv4Address(10, 244, 2, 0), length: 24),
-                                                tunnelMAC: peerTunnelMAC, nextHop: peerIP)])
-        return config
+        SyntheticTopologies.overlayNode(
+            encapsulation, vni: 42, uplinkMAC: uplinkMAC,
+            peers: [SyntheticTopologies.OverlayPeer(nodeIP: peerIP, uplinkMAC: knowsPeer ? peerUplinkMAC : nil,
+                                                    podCIDR: IPv4Prefix(address: IPv4Address(10, 244, 2, 0), length: 24),
+                                                    tunnelMAC: peerTunnelMAC)])
     }
 
     struct CollectingSink: FrameSink {

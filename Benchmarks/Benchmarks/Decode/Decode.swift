@@ -3,16 +3,12 @@
 // taken in turn from a batch of 64 distinct flows.
 // Target (issue: foundation): >= 40 Mpps on one core, zero allocations per frame.
 import Benchmark
+import BenchmarkDefaults
 import Dataplane
 import Wire
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.throughput, .wallClock, .mallocCountTotal],
-        timeUnits: .nanoseconds,
-        scalingFactor: .mega,
-        maxDuration: .seconds(3),
-        thresholds: [.mallocCountTotal: .init(absolute: [.p90: 0])])
+    Benchmark.defaultConfiguration = .pierStage()
 
     Benchmark("DecodeVXLANInnerTCP") { benchmark in
         var batch = Batch()
