@@ -100,12 +100,7 @@ struct LiveSwitchTests {
                                    log: topology.directory.path("flood.log"))
         Thread.sleep(forTimeInterval: 0.5)
         try Live.ip("netns", "delete", topology.namespace(2))
-        let down = Live.wait(seconds: 5) { live.log.contains("port c2: down") }
-        #expect(down, "\(live.log)")
-        let fdb = try Tool.pier("fdb", "--node", topology.node)
-        #expect(fdb.status == 0 && !fdb.stdout.contains(" dev c2 "), "c2's MAC outlived its port: \(fdb)")
-        let during = try Live.exec(topology.namespace(1), ["ping", "-c", "2", "-i", "0.2", "-W", "2", topology.address(3)])
-        #expect(during.stdout.contains("2 received"), "c1 -> c3 while c2 is gone: \(during)")
+        try expectC2Lost(live, topology, line: "port c2: down", seconds: 5)
         let up = try Tool.pier("up", topology.path)
         #expect(up.status == 0 && up.stdout.contains("up \(topology.namespace(2)): namespace"), "\(up)")
         #expect(up.stdout.contains("up \(topology.namespace(1)): already up"), "\(up)")
@@ -119,6 +114,17 @@ struct LiveSwitchTests {
         #expect(periodic.count >= 4, "--stats-interval 1 over ~6 s: \(live.log)")
         #expect(periodic.contains { $0.contains("c2 down") }, "a stats line while c2 was down: \(live.log)")
         #expect(live.stop() == 0, "\(live.log)")
+    }
+
+    /// Waits for `line` in the switch's log, then checks what losing c2 must do: its MAC is
+    /// gone from `pier fdb`, and c1 still reaches c3.
+    private func expectC2Lost(_ live: SwitchProcess, _ topology: LiveTopology, line: String, seconds: Double) throws {
+        let logged = Live.wait(seconds: seconds) { live.log.contains(line) }
+        #expect(logged, "no '\(line)': \(live.log)")
+        let fdb = try Tool.pier("fdb", "--node", topology.node)
+        #expect(fdb.status == 0 && !fdb.stdout.contains(" dev c2 "), "c2's MAC outlived '\(line)': \(fdb)")
+        let others = try Live.exec(topology.namespace(1), ["ping", "-c", "2", "-i", "0.2", "-W", "2", topology.address(3)])
+        #expect(others.stdout.contains("2 received"), "c1 -> c3 after '\(line)': \(others)")
     }
 
     /// A container that sets its own eth0 down: the kernel refuses Pier's writes to it with
@@ -135,12 +141,7 @@ struct LiveSwitchTests {
         // c1 keeps sending to c2 (its ARP entry stays): the frames reach the port and are refused.
         let refused = try Live.exec(topology.namespace(1), ["ping", "-c", "20", "-i", "0.1", "-W", "1", topology.address(2)])
         #expect(refused.stdout.contains(" 0 received"), "c2's eth0 is down: \(refused)")
-        let downLine = Live.wait(seconds: 3) { live.log.contains("port c2: link down") }
-        #expect(downLine, "\(live.log)")
-        let fdb = try Tool.pier("fdb", "--node", topology.node)
-        #expect(fdb.status == 0 && !fdb.stdout.contains(" dev c2 "), "c2's MAC outlived its link: \(fdb)")
-        let others = try Live.exec(topology.namespace(1), ["ping", "-c", "2", "-i", "0.2", "-W", "2", topology.address(3)])
-        #expect(others.stdout.contains("2 received"), "c1 -> c3 while c2's link is down: \(others)")
+        try expectC2Lost(live, topology, line: "port c2: link down", seconds: 3)
         Thread.sleep(forTimeInterval: 1.2)  // a stats line, and time for any flapping to show
         let stats = live.log.split(separator: "\n").last { $0.hasPrefix("switch: stats: ") }.map(String.init) ?? ""
         #expect(stats.contains("c2 link-down rx "), "\(live.log)")
