@@ -41,4 +41,25 @@ extension PipelineContext {
         counters.count(.icmpErrorsSent)
         emit(error)
     }
+
+    /// Sends an ICMPv6 error (RFC 4443) about the IPv6 packet in `frame` back out of the port
+    /// it came in on: from `ingress`'s MAC and its IPv6 address on the sender's subnet (else
+    /// its first), to the frame's source MAC and the packet's source, quoting the packet.
+    /// Nothing is sent when `ingress` has no IPv6 address; whether an error may be sent at all
+    /// (RFC 4443 §2.4(e)) is the caller's to decide.
+    func emitICMPv6Error(about frame: borrowing Frame, ingress: InterfaceIndex, type: UInt8, code: UInt8) {
+        let network = Int(frame.layers.network)
+        let sender = frame.bytes.ipv6(at: network + IPv6Header.Field.source)
+        let addresses = config.interfaces[ingress].ipv6
+        guard let source = addresses.first(where: { $0.contains(sender) })?.address ?? addresses.first?.address else { return }
+        var error = pool.take()
+        PacketBuilder.icmpv6Error(into: &error, type: type, code: code, offending: frame.bytes.slice(from: network),
+                                  sourceMAC: interfaceMACs[ingress],
+                                  destinationMAC: frame.bytes.mac(at: EthernetHeader.Field.source),
+                                  source: source, destination: sender)
+        error.verdict = .output(frame.inputPort)
+        error.timestamp = frame.timestamp
+        counters.count(.icmpErrorsSent)
+        emit(error)
+    }
 }

@@ -16,7 +16,9 @@ import Wire
 /// (only the overlay's tunnel interface has one) is refused before its TTL drops, as Linux's
 /// `ip_forward` does: with DF set an ICMP fragmentation-needed carrying the MTU goes back
 /// (RFC 1191 §4), without DF it is dropped and counted (`too-big-for-tunnel`: Pier does not
-/// fragment). It does not send redirects or ICMPv6 errors, or check IPv6 MTUs.
+/// fragment). IPv6 gets ICMPv6 destination unreachable (no route) and time exceeded (RFC
+/// 4443), never about an ICMPv6 error or a multicast packet. It does not send redirects or
+/// rate-limit errors, or check IPv6 MTUs.
 final class RouteStage {
     /// Where a route leads: the egress interface and the gateway, if not directly connected.
     struct NextHop: Equatable {
@@ -295,26 +297,39 @@ final class RouteStage {
 
     // MARK: IPv6
 
-    /// The destination and hop limit of the frame's IPv6 header.
-    private static func ipv6Facts(of frame: borrowing Frame) -> (IPv6Address, UInt8)? {
+    /// What routing reads of the frame's IPv6 header: the destination, the hop limit, and
+    /// whether an ICMPv6 error may be sent about it (RFC 4443 §2.4(e): not about an ICMPv6
+    /// error, a packet to a multicast address, or one whose source is unspecified or multicast).
+    private static func ipv6Facts(of frame: borrowing Frame) -> (destination: IPv6Address, hopLimit: UInt8, mayTriggerError: Bool)? {
         guard let header = try? IPv6Header(validating: frame.bytes.slice(from: Int(frame.layers.network))) else { return nil }
-        return (header.destination, header.hopLimit)
+        let transport = Int(frame.layers.transport)
+        let isError = frame.layers.transportProtocol == .icmpv6 && transport >= 0 && transport < frame.count
+            && frame.bytes.u8(at: transport) < 128
+        let source = header.source
+        let mayTriggerError = !isError && !header.destination.isMulticast && source != .any && !source.isMulticast
+        return (header.destination, header.hopLimit, mayTriggerError)
     }
 
     private func route6(_ frame: inout Frame, ingress: InterfaceIndex) {
         let network = Int(frame.layers.network)
-        guard let (destination, hopLimit) = Self.ipv6Facts(of: frame) else {
+        guard let (destination, hopLimit, mayTriggerError) = Self.ipv6Facts(of: frame) else {
             frame.verdict = .drop(.malformedIPv6)
             return
         }
         guard let index = routes6.lookup(destination) else {
+            if mayTriggerError {
+                context.emitICMPv6Error(about: frame, ingress: ingress, type: ICMPv6Repr.destinationUnreachable, code: 0)
+            }
             frame.verdict = .drop(.noRoute)
-            context.trace(frame, "route: no IPv6 route to \(destination) -> drop no-route")
+            context.trace(frame, "route: no IPv6 route to \(destination) -> drop no-route\(mayTriggerError ? ", ICMPv6 unreachable sent" : "")")
             return
         }
         guard hopLimit > 1 else {
+            if mayTriggerError {
+                context.emitICMPv6Error(about: frame, ingress: ingress, type: ICMPv6Repr.timeExceeded, code: 0)
+            }
             frame.verdict = .drop(.ttlExceeded)
-            context.trace(frame, "route: hop limit \(hopLimit) -> drop ttl-exceeded")
+            context.trace(frame, "route: hop limit \(hopLimit) -> drop ttl-exceeded\(mayTriggerError ? ", ICMPv6 time exceeded sent" : "")")
             return
         }
         let nextHop = nextHops[Int(index)]

@@ -70,6 +70,14 @@ public struct ICMPv6Repr: Equatable, Sendable {
     public static let echoRequest: UInt8 = 128
     /// Echo reply.
     public static let echoReply: UInt8 = 129
+    /// Destination unreachable (RFC 4443 §3.1; code 0: no route to destination).
+    public static let destinationUnreachable: UInt8 = 1
+    /// Packet too big (RFC 4443 §3.2).
+    public static let packetTooBig: UInt8 = 2
+    /// Time exceeded (RFC 4443 §3.3; code 0: hop limit exceeded in transit).
+    public static let timeExceeded: UInt8 = 3
+    /// Parameter problem (RFC 4443 §3.4).
+    public static let parameterProblem: UInt8 = 4
 
     /// The message type.
     public var type: UInt8

@@ -81,4 +81,31 @@ struct IPv6ScenarioTests {
         #expect(run.stats["drops"]?["malformed-transport"]?.integer == 1)
         #expect(run.stats["events"]?["neighbors-learned"]?.integer == 2)
     }
+
+    /// ICMPv6 errors (RFC 4443): time exceeded for a packet out of hop limit, destination
+    /// unreachable (no route) where nothing routes the destination, each from the bridge's
+    /// address back to the sender, quoting the packet as it arrived; none about an ICMPv6
+    /// error or about a packet from the unspecified address (§2.4(e)). tshark checks the
+    /// checksums and decodes the quoted packet.
+    @Test(arguments: [("dual-stack", "ipv6-errors-c1", "3", 3), ("ipv6-bridge-only", "ipv6-noroute-c1", "1", 1)])
+    func icmpv6Errors(topology: String, scenario: String, type: String, sent: Int) throws {
+        _ = try #require(Tool.tshark, "tshark is not installed (make test-deps installs it)")
+        let run = try ScenarioTests.replay(topology, inputs: ["c1": ScenarioTests.scenario(scenario)], ports: ["c1"])
+        let fields = ["eth.src", "eth.dst", "ipv6.src", "ipv6.dst", "ipv6.hlim", "icmpv6.type", "icmpv6.code",
+                      "icmpv6.checksum.status", "udp.srcport"]
+        let frames = try Tool.tsharkFields(try #require(run.files["c1"]), fields)
+        #expect(frames.count == 1, "one error for \(sent) packets: \(frames)")
+        let error = Dictionary(uniqueKeysWithValues: zip(fields, try #require(frames.first)))
+        #expect(error["eth.src"] == ["02:42:ac:11:00:01"] && error["eth.dst"] == ["02:42:ac:11:00:02"])
+        // The error's own header, then the quoted packet's: as sent, hop limit not decremented.
+        #expect(error["ipv6.src"] == ["fd00:17::1", "fd00:17::2"])
+        #expect(error["ipv6.dst"] == ["fd00:17::2", "2001:db8::7"])
+        #expect(error["ipv6.hlim"] == ["64", type == "3" ? "1" : "64"])
+        #expect(error["icmpv6.type"] == [type] && error["icmpv6.code"] == ["0"])
+        #expect(error["icmpv6.checksum.status"] == ["1"])
+        #expect(error["udp.srcport"] == [type == "3" ? "5001" : "5003"])
+        #expect(run.stats["events"]?["icmp-errors-sent"]?.integer == 1)
+        let reason = type == "3" ? "ttl-exceeded" : "no-route"
+        #expect(run.stats["drops"]?[reason]?.integer == sent)
+    }
 }
