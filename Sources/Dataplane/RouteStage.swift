@@ -212,6 +212,12 @@ final class RouteStage {
         bytes.setMAC(source, at: EthernetHeader.Field.source)
     }
 
+    /// The most next hops waiting for an answer at once, as Linux's neighbour table holds at
+    /// most 1,024 entries (`gc_thresh3`): a frame for one more is dropped as
+    /// `neighbor-queue-full` and nothing is asked, so a scan of a subnet (an IPv6 /64 has 2^64
+    /// addresses) cannot grow the queues without bound.
+    static let maximumPendingNextHops = 1_024
+
     /// Queues a copy of `frame` until `nextHop` answers, asking it (ARP or a neighbour
     /// solicitation, at most once a second); on release the frame leaves `interface` with that
     /// interface's MAC as source and the answer as destination. The overlay holds its
@@ -221,6 +227,11 @@ final class RouteStage {
         if let existing = pending[nextHop] {
             entry = existing
         } else {
+            guard pending.count < Self.maximumPendingNextHops else {
+                frame.verdict = .drop(.neighborQueueFull)
+                context.trace(frame, "route: \(Self.maximumPendingNextHops) next hops already unresolved, \(nextHop) not asked -> drop neighbor-queue-full")
+                return
+            }
             entry = Pending(capacity: context.config.holdQueuePerNeighbor, interface: interface, now: frame.timestamp)
             pending[nextHop] = entry
             askForMAC(of: nextHop, interface: interface, about: frame)

@@ -1,0 +1,53 @@
+import Testing
+@testable import Dataplane
+import Wire
+
+/// The route stage's hold queue for unresolved next hops: bounded per next hop (three frames)
+/// and in the number of next hops (1,024, Linux's gc_thresh3), so a scan cannot grow it.
+struct HoldQueueTests {
+    static let c1 = PortID(rawValue: 0)
+    static let bridgeMAC = MACAddress(0x02, 0x42, 0xAC, 0x11, 0, 0x01)
+
+    /// docker0 (172.17.0.1/16) with one port, c1; no neighbours known.
+    static func pipeline() -> Pipeline {
+        Pipeline(config: PipelineConfig(
+            ports: [PipelineConfig.Port(name: "c1", bridge: 0)],
+            bridges: [PipelineConfig.Bridge(name: "docker0", ports: [c1], interface: 0)],
+            interfaces: [PipelineConfig.Interface(name: "docker0", mac: bridgeMAC, ipv4: [IPv4Prefix("172.17.0.1/16")!],
+                                                  attachment: .bridge(0))]))
+    }
+
+    struct Counter: FrameSink {
+        var arpRequests = 0
+        mutating func send(_ frame: borrowing Frame, to port: PortID) {
+            if frame.bytes.u16(at: EthernetHeader.Field.etherType) == 0x0806 { arpRequests += 1 }
+        }
+    }
+
+    @Test func aScanHoldsAtMostTheNextHopLimit() {
+        let pipeline = Self.pipeline()
+        var sink = Counter()
+        let targets = RouteStage.maximumPendingNextHops + 100
+        var sent = 0
+        while sent < targets {
+            var batch = Batch()
+            while !batch.isFull && sent < targets {
+                // A SYN from c1, routed back into docker0 toward 172.17.x.y, a new next hop each.
+                let destination = IPv4Address(rawValue: IPv4Address(172, 17, 1, 0).rawValue + UInt32(sent))
+                var frame = pipeline.context.pool.take()
+                SyntheticFrames.tcp(sourceMAC: MACAddress(0x02, 0x42, 0xAC, 0x11, 0, 0x02), destinationMAC: Self.bridgeMAC,
+                                    source: IPv4Address(172, 17, 0, 2), destination: destination,
+                                    sourcePort: 40_000, destinationPort: 80, flags: [.syn])
+                    .withUnsafeBytes { frame.replaceContents(with: $0) }
+                frame.inputPort = Self.c1
+                frame.timestamp = Timestamp(seconds: 1_000, nanoseconds: Int64(sent))
+                batch.append(frame)
+                sent += 1
+            }
+            pipeline.process(&batch, into: &sink)
+        }
+        #expect(pipeline.heldFrames == RouteStage.maximumPendingNextHops)
+        #expect(pipeline.counters.dropped(.neighborQueueFull) == 100)
+        #expect(sink.arpRequests == RouteStage.maximumPendingNextHops, "one request per next hop held, none for those refused")
+    }
+}
