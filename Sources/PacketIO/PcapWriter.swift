@@ -44,21 +44,23 @@ public final class PcapWriter {
 
     /// Creates the file at `path` (replacing a regular file there) and writes the global header.
     ///
-    /// An existing regular file is unlinked and created anew rather than truncated, as GNU ld
-    /// treats its output: ext4 frees a truncated file's blocks inside `open(2)` and flushes the
-    /// rewritten file at `close(2)` (`auto_da_alloc`), which cost a 1-million-frame replay
-    /// 50 ms of its 180 whenever the output already existed. It also keeps a capture that is
-    /// being read intact when the same path is the output. A symbolic link, a FIFO or a device
-    /// is opened as it is.
+    /// An existing regular file that this process may write is unlinked and created anew with
+    /// its mode (and, as root, its owner) rather than truncated, as GNU ld treats its output:
+    /// ext4 frees a truncated file's blocks inside `open(2)` and flushes the rewritten file at
+    /// `close(2)` (`auto_da_alloc`), which cost a 1-million-frame replay 50 ms of its 180
+    /// whenever the output already existed. It also keeps a capture that is being read intact
+    /// when the same path is the output. The new file is made exclusively (`O_EXCL`,
+    /// `O_NOFOLLOW`): anything planted at the path in between is an error, never followed.
+    /// Other hard links keep the old contents; ACLs and extended attributes are not copied. A
+    /// file this process may not write, a symbolic link, a FIFO or a device is opened as it
+    /// is (and a read-only file fails as it always did).
     public init(
         path: String, linkType: LinkType, precision: TimestampPrecision, snapLength: Int = 262_144
     ) throws(CaptureError) {
         guard (1...PcapReader.maximumCapturedLength).contains(snapLength) else {
             throw CaptureError(file: path, problem: "snap length \(snapLength) is outside 1...\(PcapReader.maximumCapturedLength)")
         }
-        var status = stat()
-        if lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG { unlink(path) }
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let descriptor = Self.create(path)
         guard descriptor >= 0 else { throw CaptureError(file: path, problem: systemMessage(errno)) }
         self.path = path
         self.linkType = linkType
@@ -76,6 +78,22 @@ public final class PcapWriter {
         buffer.storeBytes(of: UInt32(snapLength), toByteOffset: 16, as: UInt32.self)
         buffer.storeBytes(of: linkType.rawValue, toByteOffset: 20, as: UInt32.self)
         used = Layout.globalHeaderSize
+    }
+
+    /// Opens `path` for writing from its start: a writable regular file is replaced by a new
+    /// one with its mode and owner, anything else opened (and created) as usual. -1 and errno
+    /// on failure.
+    private static func create(_ path: String) -> Int32 {
+        var status = stat()
+        guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG, access(path, W_OK) == 0,
+              unlink(path) == 0 else {
+            return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        }
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return -1 }
+        if getuid() == 0 { _ = fchown(descriptor, status.st_uid, status.st_gid) }
+        _ = fchmod(descriptor, status.st_mode & 0o7777)
+        return descriptor
     }
 
     deinit {

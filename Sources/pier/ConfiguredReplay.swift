@@ -96,6 +96,9 @@ struct ConfiguredReplay {
             readers.append((try portID(input.port, option: "--in", config: config), reader))
         }
         let anyNanoseconds = readers.contains { input in input.reader.precision == TimestampPrecision.nanoseconds }
+        if let (first, second) = outputs.sameFile() {
+            throw InputError(message: "--out \(first.port)=\(first.path) and --out \(second.port)=\(second.path) name the same file")
+        }
         var sink = CaptureSink(portCount: config.ports.count)
         for output in outputs {
             let id = try portID(output.port, option: "--out", config: config)

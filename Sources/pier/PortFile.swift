@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A `PORT=FILE` argument of `--in` and `--out`.
 struct PortFile: ExpressibleByArgument, Equatable {
@@ -15,4 +18,22 @@ struct PortFile: ExpressibleByArgument, Equatable {
     }
 
     static var defaultCompletionKind: CompletionKind { .file() }
+}
+
+extension [PortFile] {
+    /// The first two outputs that name the same file (the same name in the same directory,
+    /// however the directory is spelled), if any: the second would replace the first's file.
+    func sameFile() -> (PortFile, PortFile)? {
+        var seen: [String: PortFile] = [:]
+        for output in self {
+            let slash = output.path.lastIndex(of: "/")
+            let directory = slash.map { output.path[...$0] }.map(String.init) ?? "."
+            let name = slash.map { String(output.path[output.path.index(after: $0)...]) } ?? output.path
+            var status = stat()
+            let key = stat(directory, &status) == 0 ? "\(status.st_dev):\(status.st_ino)/\(name)" : output.path
+            if let first = seen[key] { return (first, output) }
+            seen[key] = output
+        }
+        return nil
+    }
 }

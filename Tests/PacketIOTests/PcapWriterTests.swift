@@ -133,6 +133,17 @@ struct PcapWriterTests {
         #expect(try PcapReader(path: other).readAll().map(\.bytes) == [Array(repeating: 0xAA, count: 60)])
         #expect(try reading.readAll().map(\.bytes) == [Array(repeating: 0xAA, count: 60)])
 
+        // The replacement keeps the old file's mode, and (as root) its owner.
+        #expect(chmod(path, 0o640) == 0)
+        let owner: uid_t = getuid() == 0 ? 65_534 : getuid()
+        if getuid() == 0 { #expect(chown(path, owner, 65_534) == 0) }
+        try Self.writeCapture(Array(repeating: 0xDD, count: 60), to: path)
+        var replaced = stat()
+        #expect(stat(path, &replaced) == 0)
+        #expect(replaced.st_mode & 0o7777 == 0o640)
+        #expect(replaced.st_uid == owner)
+        #expect(try PcapReader(path: path).readAll().map(\.bytes) == [Array(repeating: 0xDD, count: 60)])
+
         let target = directory.path("target.pcap")
         let symlinkPath = directory.path("through-link.pcap")
         try Self.writeCapture([0x01], to: target)

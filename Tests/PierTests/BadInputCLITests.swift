@@ -116,6 +116,21 @@ struct BadInputCLITests {
         Self.expectOneUsageLine(result)
     }
 
+    /// Two ports' outputs in one file would replace each other: refused before anything runs,
+    /// however the directory is spelled, and the file is left alone.
+    @Test func twoOutputsInOneFileAreBadUsage() throws {
+        let directory = try TemporaryDirectory()
+        let output = directory.path("out.pcap")
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: output))
+        let respelled = directory.url.path + "/./out.pcap"
+        let result = try Tool.pier("replay", "--config", ScenarioTests.topology("two-containers"),
+                                   "--in", "c1=\(ScenarioTests.scenario("ping-c1"))",
+                                   "--out", "c1=\(output)", "--out", "c2=\(respelled)")
+        #expect(result.status == 2, "\(result)")
+        #expect(result.errorLines == ["pier: --out c1=\(output) and --out c2=\(respelled) name the same file"], "\(result)")
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == "keep")
+    }
+
     /// DESIGN.md: "2 on bad usage or bad input, and one clear line on stderr".
     static func expectOneUsageLine(_ result: Tool.Result) {
         #expect(result.errorLines.count == 1, "stderr: \(result.stderr)")
