@@ -71,8 +71,9 @@ public final class CaptureMerger {
     /// Appends the next frames in timestamp order to `batch` (in its spare frames, or frames
     /// from `pool`) until it is full or every input is finished; returns false when nothing
     /// was added because the inputs had ended. Damage found after some frames were added is
-    /// thrown by the next call, so those frames are still returned.
+    /// thrown by the next call, so those frames are still returned. The batch must have room.
     public func fill(_ batch: inout Batch, pool: FramePool) throws(CaptureError) -> Bool {
+        precondition(!batch.isFull, "fill needs room in the batch")
         if let damage { throw damage }
         if let single, !headPending {
             guard live[0] else { return false }

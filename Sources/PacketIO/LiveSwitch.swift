@@ -173,7 +173,7 @@ public final class LiveSwitch {
             }
             if tap.linkDown {
                 tap.linkDown = false
-                linkChanged(tap)
+                reportLink(tap)
             }
             frame.inputPort = tap.port
             frame.timestamp = now
@@ -203,15 +203,18 @@ public final class LiveSwitch {
         }
         for port in sink.linkChanges {
             guard let tap = ports.first(where: { $0.port == port }) else { continue }
-            linkChanged(tap)
+            reportLink(tap)
         }
         sink.linkChanges.removeAll(keepingCapacity: true)
     }
 
-    /// Logs a port whose device went down or came back up. Going down forgets the MACs
-    /// learned on it, as Linux's bridge flushes a disabled port's entries; the descriptor
-    /// stays open, so the port carries frames again as soon as the device is up.
-    private func linkChanged(_ tap: TapPort) {
+    /// Logs a port whose device went down or came back up since it was last logged (a port
+    /// that was closed meanwhile has nothing to report). Going down forgets the MACs learned
+    /// on it, as Linux's bridge flushes a disabled port's entries; the descriptor stays open,
+    /// so the port carries frames again as soon as the device is up.
+    private func reportLink(_ tap: TapPort) {
+        guard tap.isUp, tap.linkDown != tap.linkDownLogged else { return }
+        tap.linkDownLogged = tap.linkDown
         if tap.linkDown {
             pipeline.forgetLearned(on: tap.port)
             log("port \(tap.name): link down (\(tap.location) is down), its frames dropped as tx-down")

@@ -146,8 +146,10 @@ public final class PcapReader {
     /// Reads records into `batch` (in its spare frames, or frames from `pool`), each marked
     /// as entering at `port`, until the batch is full or the file ends; returns false when
     /// nothing was added because the file had ended. When a record is damaged, the frames
-    /// read before it stay in the batch and the next call throws (as `next` does).
+    /// read before it stay in the batch and the next call throws (as `next` does). The batch
+    /// must have room.
     public func fill(_ batch: inout Batch, pool: FramePool, port: PortID) throws(CaptureError) -> Bool {
+        precondition(!batch.isFull, "fill needs room in the batch")
         let before = batch.count
         do {
             while !batch.isFull {

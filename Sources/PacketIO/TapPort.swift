@@ -60,6 +60,9 @@ public final class TapPort {
     /// the container): the kernel refuses writes with EIO. The port stays open; its frames
     /// count as `sendWhileDown` until a write or a read succeeds again.
     public internal(set) var linkDown = false
+    /// The link state the switch last logged (it logs changes once per batch, so a link that
+    /// goes down and up within one is not logged).
+    var linkDownLogged = false
     /// Frames carry a virtio-net header and the device passes TSO segments (`IFF_VNET_HDR`).
     public let offloads: Bool
     /// With `offloads`: whether the device passes TSO segments too, or only partial checksums.
@@ -111,6 +114,7 @@ public final class TapPort {
         _ = Glibc.close(descriptor)
         descriptor = -1
         linkDown = false
+        linkDownLogged = false
     }
 
     /// True when the port's namespace was deleted, or its name now leads to another one.

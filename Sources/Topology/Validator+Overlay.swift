@@ -1,9 +1,18 @@
 /// The overlay: peers that are other nodes, each once.
 extension Validator {
-    /// Peers are not this node, each peer node and node IP appears once, and host-gw peers are
-    /// on the uplink's subnet.
+    /// Peers are not this node, each peer node and node IP appears once, host-gw peers are on
+    /// the uplink's subnet, and the local VTEP MAC is no port's or bridge's (flannel.1 has its
+    /// own: the encap stage tells a frame routed into the tunnel by that source MAC).
     mutating func checkOverlay() {
         guard let overlay = topology.overlay else { return }
+        if let vtepMAC = overlay.vtepMAC {
+            for (index, port) in topology.ports.enumerated() where port.mac == vtepMAC {
+                fail("overlay.vtepMAC", "\(vtepMAC) is port \(quoted(port.name))'s MAC, \(reference("ports[\(index)].mac")); expected a MAC of its own")
+            }
+            for (index, bridge) in topology.bridges.enumerated() where bridge.mac == vtepMAC {
+                fail("overlay.vtepMAC", "\(vtepMAC) is bridge \(quoted(bridge.name))'s MAC, \(reference("bridges[\(index)].mac")); expected a MAC of its own")
+            }
+        }
         let peers = overlay.peers
         // host-gw's routes run over the uplink (the first port outside every bridge with an IPv4
         // address); a topology without one loads, but its overlay does nothing (see PipelineBuilder+Overlay).

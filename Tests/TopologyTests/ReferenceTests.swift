@@ -257,6 +257,17 @@ struct ReferenceTests {
                 - {node: node-b, ip: 192.168.1.2, podCIDR: 10.244.2.0/24}
                 - {node: node-c, ip: 192.168.1.2, podCIDR: 10.244.3.0/24}
             """, line: 8, path: "overlay.peers[1].ip", says: "192.168.1.2 is already the IP of node-b, overlay.peers[0].ip (line 7)"),
+        Failure("VTEP MAC is the uplink's", """
+            node: node-a
+            ports: [{name: eth0, mac: "02:00:c0:a8:01:19", ip: 192.168.1.25/24}]
+            overlay:
+              backend: vxlan
+              podCIDR: 10.244.1.0/24
+              vtepMAC: "02:00:c0:a8:01:19"
+              peers:
+                - {node: node-b, ip: 192.168.1.30, podCIDR: 10.244.2.0/24}
+            """, line: 6, path: "overlay.vtepMAC",
+                says: #"02:00:c0:a8:01:19 is port "eth0"'s MAC, ports[0].mac (line 2); expected a MAC of its own"#),
     ]
 
     @Test(arguments: overlay)
