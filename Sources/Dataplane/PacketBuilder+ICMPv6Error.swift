@@ -12,17 +12,10 @@ extension PacketBuilder {
                                    offending: RawSpan, sourceMAC: MACAddress, destinationMAC: MACAddress,
                                    source: IPv6Address, destination: IPv6Address) {
         let quoted = min(offending.byteCount, maximumQuote6)
-        let length = ICMPv6Message.headerLength + quoted
-        frame.resetContents(count: EthernetHeader.length + IPv6Header.length + length)
-        var bytes = frame.mutableBytes
-        EthernetRepr(destination: destinationMAC, source: sourceMAC, etherType: .ipv6).emit(into: &bytes)
-        var ip = bytes.mutableSlice(from: EthernetHeader.length)
-        IPv6Repr(source: source, destination: destination, nextHeader: .icmpv6, payloadLength: length, hopLimit: 64)
-            .emit(into: &ip)
-        var message = ip.mutableSlice(from: IPv6Header.length)
-        message.setBytes(offending.slice(from: 0, count: quoted), at: ICMPv6Message.headerLength)
-        ICMPv6Repr(type: type, code: code, restOfHeader: restOfHeader).emit(into: &message, pseudoHeaderSum:
-            InternetChecksum.pseudoHeaderSum(source: source, destination: destination, protocol: .icmpv6, length: length))
-        frame.layers = layers(network: .ipv6, transport: .icmpv6, at: IPv6Header.length)
+        icmpv6(into: &frame, length: ICMPv6Message.headerLength + quoted, hopLimit: 64, sourceMAC: sourceMAC,
+               destinationMAC: destinationMAC, source: source, destination: destination) { message, pseudoHeaderSum in
+            message.setBytes(offending.slice(from: 0, count: quoted), at: ICMPv6Message.headerLength)
+            ICMPv6Repr(type: type, code: code, restOfHeader: restOfHeader).emit(into: &message, pseudoHeaderSum: pseudoHeaderSum)
+        }
     }
 }

@@ -7,16 +7,25 @@ extension PacketBuilder {
     public static func neighborDiscovery(into frame: inout Frame, repr: NeighborDiscoveryRepr,
                                          sourceMAC: MACAddress, destinationMAC: MACAddress,
                                          source: IPv6Address, destination: IPv6Address) {
-        let length = repr.length
+        icmpv6(into: &frame, length: repr.length, hopLimit: 255, sourceMAC: sourceMAC, destinationMAC: destinationMAC,
+               source: source, destination: destination) { message, pseudoHeaderSum in
+            repr.emit(into: &message, pseudoHeaderSum: pseudoHeaderSum)
+        }
+    }
+
+    /// An Ethernet frame carrying an IPv6 packet with an ICMPv6 message of `length` bytes,
+    /// which `write` fills (with the pseudo-header sum its checksum needs); the layer offsets set.
+    static func icmpv6(into frame: inout Frame, length: Int, hopLimit: UInt8, sourceMAC: MACAddress, destinationMAC: MACAddress,
+                       source: IPv6Address, destination: IPv6Address,
+                       write: (inout MutableRawSpan, UInt16) -> Void) {
         frame.resetContents(count: EthernetHeader.length + IPv6Header.length + length)
         var bytes = frame.mutableBytes
         EthernetRepr(destination: destinationMAC, source: sourceMAC, etherType: .ipv6).emit(into: &bytes)
         var ip = bytes.mutableSlice(from: EthernetHeader.length)
-        IPv6Repr(source: source, destination: destination, nextHeader: .icmpv6, payloadLength: length, hopLimit: 255)
+        IPv6Repr(source: source, destination: destination, nextHeader: .icmpv6, payloadLength: length, hopLimit: hopLimit)
             .emit(into: &ip)
         var message = ip.mutableSlice(from: IPv6Header.length)
-        repr.emit(into: &message, pseudoHeaderSum: InternetChecksum.pseudoHeaderSum(
-            source: source, destination: destination, protocol: .icmpv6, length: length))
+        write(&message, InternetChecksum.pseudoHeaderSum(source: source, destination: destination, protocol: .icmpv6, length: length))
         frame.layers = layers(network: .ipv6, transport: .icmpv6, at: IPv6Header.length)
     }
 

@@ -36,10 +36,7 @@ extension PipelineContext {
                                 sourceMAC: interfaceMACs[ingress],
                                 destinationMAC: frame.bytes.mac(at: EthernetHeader.Field.source),
                                 source: source, destination: sender)
-        error.verdict = .output(frame.inputPort)
-        error.timestamp = frame.timestamp
-        counters.count(.icmpErrorsSent)
-        emit(error)
+        emitError(error, about: frame)
     }
 
     /// Sends an ICMPv6 error (RFC 4443) about the IPv6 packet in `frame` back out of the port
@@ -57,6 +54,12 @@ extension PipelineContext {
                                   sourceMAC: interfaceMACs[ingress],
                                   destinationMAC: frame.bytes.mac(at: EthernetHeader.Field.source),
                                   source: source, destination: sender)
+        emitError(error, about: frame)
+    }
+
+    /// Queues an ICMP or ICMPv6 error about `frame` to leave by the port `frame` came in on,
+    /// stamped with its time, and counts it.
+    private func emitError(_ error: consuming Frame, about frame: borrowing Frame) {
         error.verdict = .output(frame.inputPort)
         error.timestamp = frame.timestamp
         counters.count(.icmpErrorsSent)
