@@ -36,7 +36,7 @@ public final class PipelineCounters {
              echoRepliesSent, icmpErrorsSent, held, released, delivered, neighborsLearned,
              neighborAdvertisementsSent, neighborSolicitationsSent,
              conntrackNew, conntrackExpired, conntrackEvicted, sourceNAT, destinationNAT, relatedTranslated,
-             encapsulated, decapsulated, conntrackInvalidAccepted
+             encapsulated, decapsulated, conntrackInvalidAccepted, icmpErrorsRateLimited
 
         /// The kebab-case name used in `--stats-json`: `fdb-learned`, `icmp-errors-sent`, …
         public var name: String {
@@ -65,6 +65,7 @@ public final class PipelineCounters {
             case .encapsulated: "encapsulated"
             case .decapsulated: "decapsulated"
             case .conntrackInvalidAccepted: "conntrack-invalid-accepted"
+            case .icmpErrorsRateLimited: "icmp-errors-rate-limited"
             }
         }
     }

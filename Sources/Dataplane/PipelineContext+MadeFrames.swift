@@ -23,13 +23,15 @@ extension PipelineContext {
     /// it came in on: from `ingress`'s MAC and its address on the sender's subnet, to the
     /// frame's source MAC and the packet's source, quoting the packet. `restOfHeader` is the
     /// second word of the ICMP header (the next-hop MTU of fragmentation needed, RFC 1191).
-    /// Nothing is sent when `ingress` has no IPv4 address; whether an error may be sent about
-    /// this packet at all (RFC 1812 §4.3.2.7) is the caller's to decide.
+    /// Nothing is sent when `ingress` has no IPv4 address or Linux's rate limits hold it back
+    /// (`ICMPRateLimiter`); whether an error may be sent about this packet at all (RFC 1812
+    /// §4.3.2.7) is the caller's to decide.
     func emitICMPError(about frame: borrowing Frame, ingress: InterfaceIndex, type: ICMPv4Type, code: UInt8,
                        restOfHeader: UInt32 = 0) {
         let network = Int(frame.layers.network)
         let sender = frame.bytes.ipv4(at: network + IPv4Header.Field.source)
-        guard let source = sourceAddress(of: ingress, toward: sender) else { return }
+        guard let source = sourceAddress(of: ingress, toward: sender),
+              allowError(to: IPv6Address(high: 0, low: 0xFFFF_0000_0000 | UInt64(sender.rawValue)), about: frame) else { return }
         var error = pool.take()
         PacketBuilder.icmpError(into: &error, type: type, code: code, restOfHeader: restOfHeader,
                                 offending: frame.bytes.slice(from: network),
@@ -42,19 +44,30 @@ extension PipelineContext {
     /// Sends an ICMPv6 error (RFC 4443) about the IPv6 packet in `frame` back out of the port
     /// it came in on: from `ingress`'s MAC and its IPv6 address on the sender's subnet (else
     /// its first), to the frame's source MAC and the packet's source, quoting the packet.
-    /// Nothing is sent when `ingress` has no IPv6 address; whether an error may be sent at all
-    /// (RFC 4443 §2.4(e)) is the caller's to decide.
+    /// Nothing is sent when `ingress` has no IPv6 address or the rate limits hold it back (RFC
+    /// 4443 §2.4(f)); whether an error may be sent at all (§2.4(e)) is the caller's to decide.
     func emitICMPv6Error(about frame: borrowing Frame, ingress: InterfaceIndex, type: UInt8, code: UInt8) {
         let network = Int(frame.layers.network)
         let sender = frame.bytes.ipv6(at: network + IPv6Header.Field.source)
         let addresses = config.interfaces[ingress].ipv6
-        guard let source = addresses.first(where: { $0.contains(sender) })?.address ?? addresses.first?.address else { return }
+        guard let source = addresses.first(where: { $0.contains(sender) })?.address ?? addresses.first?.address,
+              allowError(to: sender, about: frame) else { return }
         var error = pool.take()
         PacketBuilder.icmpv6Error(into: &error, type: type, code: code, offending: frame.bytes.slice(from: network),
                                   sourceMAC: interfaceMACs[ingress],
                                   destinationMAC: frame.bytes.mac(at: EthernetHeader.Field.source),
                                   source: source, destination: sender)
         emitError(error, about: frame)
+    }
+
+    /// True when the rate limits let an error go to `destination` now; counts the ones held back.
+    private func allowError(to destination: IPv6Address, about frame: borrowing Frame) -> Bool {
+        guard icmpLimiter.allow(destination, now: frame.timestamp.nanoseconds) else {
+            counters.count(.icmpErrorsRateLimited)
+            trace(frame, "icmp: error to \(destination) held back by the rate limit")
+            return false
+        }
+        return true
     }
 
     /// Queues an ICMP or ICMPv6 error about `frame` to leave by the port `frame` came in on,

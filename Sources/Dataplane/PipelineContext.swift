@@ -28,6 +28,8 @@ public final class PipelineContext {
     /// the stages ask "is this the node's?" per frame.
     let nodeAddresses4: [IPv4Address]
     let nodeAddresses6: [IPv6Address]
+    /// Linux's limits on the ICMP and ICMPv6 errors the node sends.
+    let icmpLimiter = ICMPRateLimiter()
     /// Each interface's MAC, in `InterfaceIndex` order (reading a whole `Interface` per frame
     /// retains its name and address arrays).
     let interfaceMACs: [MACAddress]
