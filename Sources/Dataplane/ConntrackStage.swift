@@ -103,14 +103,9 @@ public final class ConntrackStage {
         return NATRewrite.facts(of: frame.bytes, network: Int(frame.layers.network), transport: Int(frame.layers.transport))
     }
 
-    /// Tracks and translates one frame the bridge or port left for the node's interfaces.
-    public func process(_ frame: inout Frame) {
-        guard case .toInterface(let ingress) = frame.verdict, let facts = Self.trackedFacts(of: frame) else { return }
-        process(&frame, facts: facts, tag: table.tag(of: facts.key), ingress: ingress)
-    }
-
-    /// `process` for frame `index` of the batch `prefetch` last read, with what it read there
-    /// (no stage touches a frame between the two).
+    /// Tracks and translates frame `index` of the batch `prefetch` last read, with what it read
+    /// there (no stage touches a frame between the two), when the bridge or port left it for
+    /// the node's interfaces.
     public func process(_ frame: inout Frame, prefetched index: Int) {
         guard case .toInterface(let ingress) = frame.verdict, let facts = batchFacts[index] else { return }
         process(&frame, facts: facts, tag: batchTags[index], ingress: ingress)

@@ -38,13 +38,17 @@ final class ICMPRateLimiter {
     /// at `now` (ns), taking its tokens; false when a limit holds it back.
     func allow(_ destination: IPv6Address, now: Int64) -> Bool {
         guard allowGlobally(now: now) else { return false }
-        if peers[destination] == nil && peers.count >= capacity { peers.removeAll(keepingCapacity: true) }
+        if peers.count >= capacity && peers[destination] == nil { peers.removeAll(keepingCapacity: true) }
         // A new destination starts with a full bucket (Linux dates its last token a minute back).
-        var (tokens, last) = peers[destination] ?? (Self.burstFactor * interval, now)
-        tokens = min(tokens + max(0, now - last), Self.burstFactor * interval)
+        return take(&peers[destination, default: (Self.burstFactor * interval, now)], now: now)
+    }
+
+    /// `inet_peer_xrlim_allow`: one destination's tokens, earned by the time since its last
+    /// error up to the burst, less one interval when an error may go.
+    private func take(_ peer: inout (tokens: Int64, last: Int64), now: Int64) -> Bool {
+        let tokens = min(peer.tokens + max(0, now - peer.last), Self.burstFactor * interval)
         let allowed = tokens >= interval
-        if allowed { tokens -= interval }
-        peers[destination] = (tokens, now)
+        peer = (allowed ? tokens - interval : tokens, now)
         return allowed
     }
 

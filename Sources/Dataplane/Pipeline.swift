@@ -107,7 +107,6 @@ public final class Pipeline {
     /// (those made by the frames sent so far), in the order they were made.
     public func flushGenerated<Sink: FrameSink>(upTo limit: Int = .max, into sink: inout Sink) {
         while !context.generated.isEmpty && context.generatedOut < limit {
-            context.generatedOut += 1
             var frame = context.generated.removeFirst()
             overlayEncap?.encapsulate(&frame)
             if case .toBridge(let target) = frame.verdict { bridge.egress(&frame, bridge: target) }

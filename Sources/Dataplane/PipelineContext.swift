@@ -12,10 +12,11 @@ public final class PipelineContext {
     /// Frames Pier made during this run (replies, requests, errors, released frames), with
     /// final verdicts; the output step sends them after the batch.
     public var generated = FrameQueue(capacity: 512)
-    /// How many frames have ever been queued in `generated`, and taken from it: the pipeline
-    /// sends a frame Pier made right after the frame that caused it, before the next one.
+    /// How many frames have ever been queued in `generated` (less its count: how many were
+    /// taken): the pipeline sends a frame Pier made right after the frame that caused it.
     private(set) var generatedIn = 0
-    var generatedOut = 0
+    /// How many frames have ever been taken from `generated`.
+    var generatedOut: Int { generatedIn - generated.count }
     /// The pipeline's clock: capture time in replay, the monotonic clock live.
     public var now = Timestamp.zero
     /// Prints each frame's path when set (`--trace`).
