@@ -310,14 +310,15 @@ final class RouteStage {
 
     /// What routing reads of the frame's IPv6 header: the destination, the hop limit, and
     /// whether an ICMPv6 error may be sent about it (RFC 4443 §2.4(e): not about an ICMPv6
-    /// error, a packet to a multicast address, or one whose source is unspecified or multicast).
+    /// error or a packet whose source is unspecified or multicast; packets to a multicast
+    /// address never get here, the local stage drops them as unhandled-multicast).
     private static func ipv6Facts(of frame: borrowing Frame) -> (destination: IPv6Address, hopLimit: UInt8, mayTriggerError: Bool)? {
         guard let header = try? IPv6Header(validating: frame.bytes.slice(from: Int(frame.layers.network))) else { return nil }
         let transport = Int(frame.layers.transport)
         let isError = frame.layers.transportProtocol == .icmpv6 && transport >= 0 && transport < frame.count
             && frame.bytes.u8(at: transport) < 128
         let source = header.source
-        let mayTriggerError = !isError && !header.destination.isMulticast && source != .any && !source.isMulticast
+        let mayTriggerError = !isError && source != .any && !source.isMulticast
         return (header.destination, header.hopLimit, mayTriggerError)
     }
 

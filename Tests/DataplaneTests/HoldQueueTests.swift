@@ -24,28 +24,36 @@ struct HoldQueueTests {
         }
     }
 
-    @Test func aScanHoldsAtMostTheNextHopLimit() {
-        let pipeline = Self.pipeline()
-        var sink = Counter()
-        let targets = RouteStage.maximumPendingNextHops + 100
-        var sent = 0
-        while sent < targets {
+    /// SYNs from c1, one per (source, destination) pair in order, `spacing` ns apart from
+    /// `start`, run through `pipeline` a batch at a time.
+    static func sendSYNs<Sink: FrameSink>(_ pipeline: Pipeline, _ pairs: [(source: IPv4Address, destination: IPv4Address)],
+                                          ttl: UInt8 = 64, start: Int64, spacing: Int64, into sink: inout Sink) {
+        var index = 0
+        while index < pairs.count {
             var batch = Batch()
-            while !batch.isFull && sent < targets {
-                // A SYN from c1, routed back into docker0 toward 172.17.x.y, a new next hop each.
-                let destination = IPv4Address(rawValue: IPv4Address(172, 17, 1, 0).rawValue + UInt32(sent))
+            while !batch.isFull && index < pairs.count {
                 var frame = pipeline.context.pool.take()
-                SyntheticFrames.tcp(sourceMAC: MACAddress(0x02, 0x42, 0xAC, 0x11, 0, 0x02), destinationMAC: Self.bridgeMAC,
-                                    source: IPv4Address(172, 17, 0, 2), destination: destination,
-                                    sourcePort: 40_000, destinationPort: 80, flags: [.syn])
+                SyntheticFrames.tcp(sourceMAC: MACAddress(0x02, 0x42, 0xAC, 0x11, 0, 0x02), destinationMAC: bridgeMAC,
+                                    source: pairs[index].source, destination: pairs[index].destination,
+                                    sourcePort: 40_000, destinationPort: 80, flags: [.syn], ttl: ttl)
                     .withUnsafeBytes { frame.replaceContents(with: $0) }
-                frame.inputPort = Self.c1
-                frame.timestamp = Timestamp(seconds: 1_000, nanoseconds: Int64(sent))
+                frame.inputPort = c1
+                frame.timestamp = Timestamp(nanoseconds: start + Int64(index) * spacing)
                 batch.append(frame)
-                sent += 1
+                index += 1
             }
             pipeline.process(&batch, into: &sink)
         }
+    }
+
+    @Test func aScanHoldsAtMostTheNextHopLimit() {
+        let pipeline = Self.pipeline()
+        var sink = Counter()
+        // SYNs routed back into docker0 toward 172.17.x.y, a new next hop each.
+        let pairs = (0..<(RouteStage.maximumPendingNextHops + 100)).map {
+            (IPv4Address(172, 17, 0, 2), IPv4Address(rawValue: IPv4Address(172, 17, 1, 0).rawValue + UInt32($0)))
+        }
+        Self.sendSYNs(pipeline, pairs, start: 1_000_000_000_000, spacing: 1, into: &sink)
         #expect(pipeline.heldFrames == RouteStage.maximumPendingNextHops)
         #expect(pipeline.counters.dropped(.neighborQueueFull) == 100)
         #expect(sink.arpRequests == RouteStage.maximumPendingNextHops, "one request per next hop held, none for those refused")

@@ -17,22 +17,13 @@ struct ICMPRateLimitTests {
 
     /// TTL-1 packets from `sources` (one each, in order) at `start` plus `spacing` each.
     static func send(_ pipeline: Pipeline, from sources: [IPv4Address], start: Int64, spacing: Int64, into sink: inout Errors) {
-        var index = 0
-        while index < sources.count {
-            var batch = Batch()
-            while !batch.isFull && index < sources.count {
-                var frame = pipeline.context.pool.take()
-                SyntheticFrames.tcp(sourceMAC: MACAddress(0x02, 0x42, 0xAC, 0x11, 0, 0x02), destinationMAC: HoldQueueTests.bridgeMAC,
-                                    source: sources[index], destination: IPv4Address(172, 17, 0, 9),
-                                    sourcePort: 40_000, destinationPort: 80, flags: [.syn], ttl: 1)
-                    .withUnsafeBytes { frame.replaceContents(with: $0) }
-                frame.inputPort = HoldQueueTests.c1
-                frame.timestamp = Timestamp(nanoseconds: start + Int64(index) * spacing)
-                batch.append(frame)
-                index += 1
-            }
-            pipeline.process(&batch, into: &sink)
-        }
+        HoldQueueTests.sendSYNs(pipeline, sources.map { ($0, IPv4Address(172, 17, 0, 9)) }, ttl: 1,
+                                start: start, spacing: spacing, into: &sink)
+    }
+
+    /// 100 senders from 172.17.`block`.0 on.
+    static func senders(_ block: UInt8) -> [IPv4Address] {
+        (0..<100).map { IPv4Address(rawValue: IPv4Address(172, 17, block, 0).rawValue + UInt32($0)) }
     }
 
     @Test func oneSenderGetsSixThenOneASecond() {
@@ -51,13 +42,14 @@ struct ICMPRateLimitTests {
     @Test func allSendersTogetherGetFiftyThenAThousandASecond() {
         let pipeline = HoldQueueTests.pipeline()
         var sink = Errors()
-        let senders = (0..<100).map { IPv4Address(rawValue: IPv4Address(172, 17, 2, 0).rawValue + UInt32($0)) }
-        Self.send(pipeline, from: senders, start: 1_000_000_000_000, spacing: 10_000, into: &sink)
+        Self.send(pipeline, from: Self.senders(2), start: 1_000_000_000_000, spacing: 10_000, into: &sink)
         #expect(sink.count == 50, "the global burst")
         #expect(pipeline.counters.value(.icmpErrorsRateLimited) == 50)
-        // 50 ms later, 50 more have been earned (1,000 a second).
-        let others = (0..<100).map { IPv4Address(rawValue: IPv4Address(172, 17, 3, 0).rawValue + UInt32($0)) }
-        Self.send(pipeline, from: others, start: 1_000_051_000_000, spacing: 1_000, into: &sink)
-        #expect(sink.count == 100)
+        // 30 ms later, 30 more have been earned (1,000 a second)...
+        Self.send(pipeline, from: Self.senders(3), start: 1_000_030_000_000, spacing: 1_000, into: &sink)
+        #expect(sink.count == 80)
+        // ...and after a second's quiet no more than the burst of 50.
+        Self.send(pipeline, from: Self.senders(4), start: 1_001_100_000_000, spacing: 1_000, into: &sink)
+        #expect(sink.count == 130)
     }
 }

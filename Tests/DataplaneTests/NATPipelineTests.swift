@@ -151,7 +151,7 @@ struct NATPipelineTests {
                                                sourceMAC: Self.gatewayMAC, destinationMAC: Self.nodeMAC)),
             (Packets.echo(Self.container(2), Self.outside, identifier: 7), Self.c1),
         ]
-        var random = SplitMix(state: 42)
+        var random = SplitMix64(seed: 42)
         var frames: [([UInt8], PortID)] = []
         for _ in 0..<4_000 {
             var (bytes, port) = bases[Int(random.next() % UInt64(bases.count))]

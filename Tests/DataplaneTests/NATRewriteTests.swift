@@ -77,7 +77,7 @@ struct NATRewriteTests {
 
     @Test(arguments: 0..<50)
     func randomRewritesOfEveryProtocolVerify(seed: Int) throws {
-        var random = SplitMix(state: UInt64(seed))
+        var random = SplitMix64(seed: UInt64(seed))
         func address() -> IPv4Address { IPv4Address(rawValue: UInt32(truncatingIfNeeded: random.next())) }
         func port() -> UInt16 { UInt16(truncatingIfNeeded: random.next()) }
         let packets = [
@@ -110,17 +110,5 @@ struct NATRewriteTests {
         #expect(Packets.checksumsVerify(out))
         #expect(Array(out[42...].prefix(28)) == Array(sent[14...].prefix(28)))
         #expect(Array(out[30..<34]) == [172, 17, 0, 2])
-    }
-}
-
-/// A deterministic generator for the random tests.
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

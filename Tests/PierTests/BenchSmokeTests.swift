@@ -41,7 +41,7 @@ struct BenchSmokeTests {
                 #expect(object[key]?.isNumber == true, "\(key) is not a number: \(object)")
             }
         }
-        // The decap benches check their own work: a frame left undecapsulated is reported.
-        #expect(!result.stdout.contains("decapsulated"), "\(result)")
+        // The decap benches check their own work: a frame left undecapsulated stops the bench
+        // (a precondition), which the exit status above would show.
     }
 }

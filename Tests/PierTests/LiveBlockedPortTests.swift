@@ -61,7 +61,7 @@ struct LiveBlockedPortTests {
         #expect(!live.log.contains("port slow: down"), "a refused write is not a failed port: \(live.log)")
         // The kernel's own count of frames written into the TAP: every success, no EAGAIN
         // counted as a drop (tun_get_user counts drops only for errors other than -EAGAIN).
-        let final = try #require(PortStats.last(in: live.log))
+        let final = try #require(PortStats.last("slow", in: live.log))
         #expect(try setup.tapCounter("rx_packets") == final.sent, "\(final)")
         #expect(try setup.tapCounter("rx_dropped") == 0)
         // The pipeline's own count of frames it gave the port: each one either written or refused.
@@ -85,27 +85,8 @@ struct LiveBlockedPortTests {
         let printed = live.log.components(separatedBy: "switch: stats: ").count
         let settled = Live.wait(seconds: 5) { live.log.components(separatedBy: "switch: stats: ").count >= printed + 2 }
         #expect(settled, "no stats line: \(live.log)")
-        return try #require(PortStats.last(in: live.log), "\(live.log)")
+        return try #require(PortStats.last("slow", in: live.log), "\(live.log)")
     }
-}
-
-/// The slow port's counters in a `switch: stats:` line.
-struct PortStats: CustomStringConvertible {
-    var up: Bool
-    var sent: Int
-    var blocked: Int
-
-    /// The slow port's counters in the last stats line of `log`.
-    static func last(in log: String) -> PortStats? {
-        guard let line = log.split(separator: "\n").last(where: { $0.hasPrefix("switch: stats: ") }),
-              let entry = line.dropFirst("switch: stats: ".count).components(separatedBy: ", ").first(where: { $0.hasPrefix("slow ") })
-        else { return nil }
-        let words = entry.split(separator: " ").map(String.init)
-        func value(_ key: String) -> Int { words.firstIndex(of: key).flatMap { Int(words[$0 + 1]) } ?? 0 }
-        return PortStats(up: words.count > 1 && words[1] == "up", sent: value("tx"), blocked: value("tx-blocked"))
-    }
-
-    var description: String { "slow \(up ? "up" : "down") tx \(sent) tx-blocked \(blocked)" }
 }
 
 /// The topology: containers c1 and c2 (namespaces `ptb-c1`, `ptb-c2`, made by `pier up`) and a

@@ -403,3 +403,34 @@ extension Scripts {
                 pass
         """
 }
+
+/// One port's entry in the last `switch: stats:` line of a switch's log: its state (`up`,
+/// `down`, `link-down`) and its counters (`rx 10 tx 12 tx-blocked 3 …`).
+struct PortStats: CustomStringConvertible {
+    var port: String
+    var state: String
+    var counters: [String: Int]
+
+    /// The port's entry in the last stats line of `log`, if there is one.
+    static func last(_ port: String, in log: String) -> PortStats? {
+        guard let line = log.split(separator: "\n").last(where: { $0.hasPrefix("switch: stats: ") }),
+              let entry = line.dropFirst("switch: stats: ".count).components(separatedBy: ", ")
+                .first(where: { $0.hasPrefix(port + " ") })
+        else { return nil }
+        let words = entry.split(separator: " ").map(String.init)
+        guard words.count >= 2 else { return nil }
+        var counters: [String: Int] = [:]
+        for index in stride(from: 2, to: words.count - 1, by: 2) { counters[words[index]] = Int(words[index + 1]) }
+        return PortStats(port: port, state: words[1], counters: counters)
+    }
+
+    /// A counter's value; 0 when the line leaves it out (it does for zero).
+    subscript(counter: String) -> Int { counters[counter] ?? 0 }
+    var up: Bool { state == "up" }
+    var sent: Int { self["tx"] }
+    var blocked: Int { self["tx-blocked"] }
+
+    var description: String {
+        ([port, state] + counters.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }).joined(separator: " ")
+    }
+}

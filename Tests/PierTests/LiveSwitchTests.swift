@@ -143,11 +143,9 @@ struct LiveSwitchTests {
         #expect(refused.stdout.contains(" 0 received"), "c2's eth0 is down: \(refused)")
         try expectC2Lost(live, topology, line: "port c2: link down", seconds: 3)
         Thread.sleep(forTimeInterval: 1.2)  // a stats line, and time for any flapping to show
-        let stats = live.log.split(separator: "\n").last { $0.hasPrefix("switch: stats: ") }.map(String.init) ?? ""
-        #expect(stats.contains("c2 link-down rx "), "\(live.log)")
-        let txDown = stats.components(separatedBy: "c2 link-down ").last?.components(separatedBy: ", ").first?
-            .components(separatedBy: " tx-down ").last.flatMap { Int($0.split(separator: " ").first ?? "") } ?? 0
-        #expect(txDown >= 20, "the refused pings count as tx-down: \(stats)")
+        let c2 = try #require(PortStats.last("c2", in: live.log), "\(live.log)")
+        #expect(c2.state == "link-down", "\(c2)")
+        #expect(c2["tx-down"] >= 20, "the refused pings count as tx-down: \(c2)")
         try Live.ip("netns", "exec", topology.namespace(2), "ip", "link", "set", "eth0", "up")
         let after = try Live.exec(topology.namespace(1), ["ping", "-c", "3", "-i", "0.2", "-W", "2", topology.address(2)])
         #expect(after.stdout.contains("3 received"), "c1 -> c2 after its eth0 came back up: \(after)")
@@ -209,10 +207,8 @@ struct LiveSwitchTests {
         let ping = try Live.exec(topology.namespace(1), ["ping", "-c", "2", "-i", "0.2", "-W", "2", topology.address(2)])
         #expect(ping.stdout.contains("2 received"), "\(ping)")
         #expect(live.stop() == 0, "\(live.log)")
-        let stats = try #require(live.log.split(separator: "\n").last { $0.hasPrefix("switch: stats: ") })
-        let c3 = try #require(stats.split(separator: ",").first { $0.contains("c3 ") })
-        let received = Int(c3.split(separator: " ").drop { $0 != "rx" }.dropFirst().first ?? "") ?? 0
-        #expect(received >= sent * 9 / 10, "c3 took in \(received) of \(sent) garbage frames: \(stats)")
+        let c3 = try #require(PortStats.last("c3", in: live.log), "\(live.log)")
+        #expect(c3["rx"] >= sent * 9 / 10, "c3 took in \(c3["rx"]) of \(sent) garbage frames: \(c3)")
     }
 
     /// bench/live-iperf.sh runs end to end (a smoke check: its numbers are not judged here).

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Topology
 import Wire
@@ -8,6 +9,15 @@ struct DesignExampleTests {
 
     init() throws {
         topology = try Topology.parse(yaml: designExample, file: "DESIGN.md")
+    }
+
+    /// The copy is still DESIGN.md's (`../shared/DESIGN.md` beside the checkout, as CI has it):
+    /// a change to the contract's example fails here rather than passing against a stale copy.
+    @Test func theCopyIsDesignMDsExample() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../../shared/DESIGN.md").standardizedFileURL.path
+        let design = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(design.contains(designExample), "DESIGN.md's example differs from Tests/TopologyTests/DesignExample.swift")
     }
 
     @Test func nodeAndPorts() throws {
