@@ -20,6 +20,7 @@ pids=()
 namespaces=(plx-boa plx-bob plx-bka plx-bkb plx-bka1 plx-bkb1)
 cleanup() {
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+    for pid in $(cat "$work"/*.pid 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
     for node in a b; do "$pier" down "$work/$node.yaml" >/dev/null 2>&1 || true; done
     for ns in "${namespaces[@]}"; do ip netns delete "$ns" 2>/dev/null || true; done
     rm -rf "$work"

@@ -77,7 +77,8 @@ public final class ConntrackStage {
         batchTags.deallocate()
     }
 
-    private static let udpTimeout = 8, udpStreamTimeout = 9, icmpTimeout = 10
+    /// Where UDP's and ICMP's timeouts sit in `timeouts`, after one per TCP state.
+    private static let udpTimeout = TCPState.allCases.count, udpStreamTimeout = udpTimeout + 1, icmpTimeout = udpTimeout + 2
 
     /// Reads, for every frame of `batch` that conntrack will look up, its facts and key tag,
     /// and starts loading the index slot then the record of its connection, so the lookups
@@ -155,8 +156,10 @@ public final class ConntrackStage {
                 return false
             case .state(let new):
                 if new != old {
-                    if facts.flags.contains(.fin) && (new == .finWait || new == .lastAck) {
-                        if direction == .reply { record.set(.finFromReply) } else { record.clear(.finFromReply) }
+                    if TCPTracker.finSender(from: old, to: new, flags: facts.flags, direction: direction, finFrom: finFrom) == .reply {
+                        record.set(.finFromReply)
+                    } else {
+                        record.clear(.finFromReply)
                     }
                     if new == .established { record.set(.assured) }
                     record.state = new.rawValue

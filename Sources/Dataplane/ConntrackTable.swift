@@ -24,7 +24,7 @@ import Darwin
 /// slot comes from them, and they filter most non-matches without touching the record) and
 /// `record << 1 | direction`, plus one; zero is empty. Deletion shifts the rest of the probe
 /// chain back (no tombstones). 1,000,000 connections take 56 MB of records, 4 MB of free
-/// list and 32 MB of index (4,194,304 slots): 93.6 bytes each (`pier bench conntrack`).
+/// list and 32 MiB of index (4,194,304 slots): 93.6 bytes each (`pier bench conntrack`).
 /// Nothing is allocated after `init`, and memory comes from `calloc`: pages are backed only
 /// as connections fill them. For a batch, `prefetchSlot` then `prefetchRecord` start
 /// the two cache misses of each lookup before any lookup waits on them.
@@ -165,9 +165,6 @@ public final class ConntrackTable {
     @inline(__always)
     public func tag(of key: FlowKey) -> UInt32 { UInt32(truncatingIfNeeded: key.hash(seed: seed) >> 32) }
 
-    @inline(__always)
-    private func hash32(_ key: FlowKey) -> UInt32 { tag(of: key) }
-
     /// Starts loading the cache line of the home slot of the key with `tag` (first pass over a batch).
     @inline(__always)
     public func prefetchSlot(tag: UInt32) {
@@ -258,7 +255,7 @@ public final class ConntrackTable {
     }
 
     private func place(_ key: FlowKey, reference: UInt64) {
-        let tag = hash32(key)
+        let tag = tag(of: key)
         var position = Int(tag) & slotMask
         while slots[position] != 0 { position = (position + 1) & slotMask }
         slots[position] = UInt64(tag) << 32 | reference
@@ -277,7 +274,7 @@ public final class ConntrackTable {
 
     /// Removes `key`'s slot and shifts the rest of its probe chain back.
     private func unplace(_ key: FlowKey, reference: UInt64) {
-        var hole = Int(hash32(key)) & slotMask
+        var hole = Int(tag(of: key)) & slotMask
         while slots[hole] & 0xFFFF_FFFF != reference {
             if slots[hole] == 0 { return }
             hole = (hole + 1) & slotMask

@@ -12,7 +12,7 @@ import Wire
 /// connection) and has no per-endpoint weights or topology hints.
 final class DNATTable {
     /// Where a new connection goes.
-    enum Decision: Equatable {
+    enum Decision {
         /// No rule: the destination stays.
         case none
         /// To `address`:`port`; `masquerade` when kube-proxy would mark it for masquerade
@@ -88,8 +88,7 @@ final class DNATTable {
         let service = services[index]
         guard !service.endpoints.isEmpty else { return nil }
         let key = UInt64(index) << 32 | UInt64(client.rawValue)
-        if service.clientIPAffinity, let entry = affinity[key], now - entry.lastUsed < service.affinitySeconds * 1_000_000_000,
-           entry.endpoint < service.endpoints.count {
+        if service.clientIPAffinity, let entry = affinity[key], now - entry.lastUsed < service.affinitySeconds * 1_000_000_000 {
             affinity[key] = (entry.endpoint, now)
             return service.endpoints[entry.endpoint]
         }

@@ -21,7 +21,8 @@ public enum NATRewrite {
     }
 
     /// The facts of the IPv4 packet at `network` with its transport header at `transport`;
-    /// nil when it is not TCP, UDP or ICMP, is a fragment after the first, or is too short.
+    /// nil when it is not TCP, UDP or ICMP or is too short. (A fragment after the first has no
+    /// transport header: classification leaves `transport` unknown and nobody asks.)
     @inline(__always)
     public static func facts(of bytes: RawSpan, network: Int, transport: Int) -> Facts? {
         guard network >= 0, transport >= network + IPv4Header.minimumLength, bytes.byteCount >= transport + 8 else { return nil }

@@ -25,7 +25,7 @@ struct MappedRecords {
     /// The largest captured length the file allows (libpcap's view of its snap length).
     let snapLength: Int
     /// The offset of the next record header.
-    private(set) var offset: Int
+    private var offset: Int
 
     /// Maps the file open as `descriptor` when it is a regular, non-empty file; nil otherwise
     /// (a pipe, say), and the caller reads through libpcap.

@@ -42,7 +42,7 @@ public final class TapPort {
         public var sendWhileDown = 0
         /// Frames refused because a stage changed the length of a frame to be segmented.
         public var offloadRefused = 0
-        /// Writes or reads that failed otherwise.
+        /// Writes that failed otherwise (a failed read takes the port down instead).
         public var errors = 0
     }
 

@@ -49,7 +49,7 @@ enum VirtioNetHeader {
         if moved != 0 && offload.segmentationType != 0 { return false }
         let start = Int(offload.checksumStart) + moved
         if start < 0 { return true }
-        guard start >= 0 && start <= Int(UInt16.max) else { return false }
+        guard start <= Int(UInt16.max) else { return false }
         base.storeBytes(of: offload.flags, toByteOffset: Field.flags, as: UInt8.self)
         base.storeBytes(of: offload.segmentationType, toByteOffset: Field.segmentationType, as: UInt8.self)
         base.storeBytes(of: offload.headerLength, toByteOffset: Field.headerLength, as: UInt16.self)

@@ -153,14 +153,6 @@ enum AnyPrefix: Hashable {
         }
     }
 
-    /// The address without its prefix length, as text.
-    var addressText: String {
-        switch self {
-        case .v4(let prefix): prefix.address.description
-        case .v6(let prefix): prefix.address.description
-        }
-    }
-
     /// `address/length`.
     var text: String {
         switch self {

@@ -94,7 +94,9 @@ public struct IPv4Header: ~Escapable {
     /// The header is a whole number of 32-bit words (5 to 15), so it is summed a word at a
     /// time into 64 bits, where no carry is lost, in host order (a one's-complement sum does
     /// not depend on byte order, RFC 1071 §2(B), and 0xFFFF reads the same both ways). Every
-    /// routed or local IPv4 packet is checked: the general byte loop was 4% of a routed replay.
+    /// routed or local IPv4 packet is checked: the general `InternetChecksum.verify` over a
+    /// slice of the span (a closure, an 8-byte loop and its tail) took 76 instructions a routed
+    /// frame, the five fixed words about 30 (callgrind).
     @inlinable
     public var isChecksumValid: Bool {
         let length = headerLength
@@ -109,12 +111,7 @@ public struct IPv4Header: ~Escapable {
             total &+= UInt64(bytes.unsafeLoadUnaligned(fromUncheckedByteOffset: offset, as: UInt32.self))
             offset += 4
         }
-        // At most 15 words: 36 bits, which two folds bring to 16.
-        total = (total & 0xFFFF_FFFF) + (total >> 32)
-        total = (total & 0xFFFF) + (total >> 16)
-        total = (total & 0xFFFF) + (total >> 16)
-        total = (total & 0xFFFF) + (total >> 16)
-        return total == 0xFFFF
+        return InternetChecksum.fold(total) == 0xFFFF
     }
 
     /// The options, between the fixed header and the payload.

@@ -93,15 +93,13 @@ struct ConfiguredReplay {
             guard reader.linkType == .ethernet else {
                 throw InputError(message: "\(input.path): link type \(reader.linkType): only Ethernet captures can enter a port")
             }
-            readers.append((try portID(input.port, option: "--in", config: config), reader))
+            readers.append((try config.portID(input.port, option: "--in", topologyPath: topologyPath), reader))
         }
         let anyNanoseconds = readers.contains { input in input.reader.precision == TimestampPrecision.nanoseconds }
-        if let (first, second) = outputs.sameFile() {
-            throw InputError(message: "--out \(first.port)=\(first.path) and --out \(second.port)=\(second.path) name the same file")
-        }
+        try outputs.requireDistinctFiles(option: "--out")
         var sink = CaptureSink(portCount: config.ports.count)
         for output in outputs {
-            let id = try portID(output.port, option: "--out", config: config)
+            let id = try config.portID(output.port, option: "--out", topologyPath: topologyPath)
             do {
                 sink.attach(try PcapWriter(
                     path: output.path, linkType: .ethernet, precision: anyNanoseconds ? .nanoseconds : .microseconds), to: id)
@@ -133,15 +131,6 @@ struct ConfiguredReplay {
             if let tracer = pipeline.context.tracer { printTrace(tracer.drain(), headers: &source.headers) }
             if let failure = sink.failure { throw RuntimeFailure(message: failure.description) }
         }
-    }
-
-    /// The port named `name`, or a usage error naming the option and the known ports.
-    private func portID(_ name: String, option: String, config: PipelineConfig) throws -> PortID {
-        guard let id = config.port(named: name) else {
-            let known = config.ports.map(\.name).joined(separator: ", ")
-            throw InputError(message: "\(option) \(name)=…: \(topologyPath) has no port \(name) (ports: \(known))")
-        }
-        return id
     }
 
     /// Prints the notes of one batch, each frame's under its header line.

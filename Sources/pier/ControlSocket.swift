@@ -8,7 +8,7 @@ import Glibc
 
 /// The running switch's control socket, `/run/pier/NODE.sock`: a client sends a table's name
 /// and a newline, the switch answers with the table's lines and closes. Tables: `fdb`,
-/// `routes`, `neighbors`, `dump` (all three), `conntrack`.
+/// `routes`, `neighbors`, `conntrack`, `dump` (all four).
 enum ControlSocket {
     /// Where the sockets live.
     static let directory = "/run/pier"

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dataplane
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,8 +22,16 @@ struct PortFile: ExpressibleByArgument, Equatable {
 }
 
 extension [PortFile] {
+    /// Throws a usage error when two of these outputs (`option`) name the same file: the
+    /// second would replace the first's.
+    func requireDistinctFiles(option: String) throws {
+        if let (first, second) = sameFile() {
+            throw InputError(message: "\(option) \(first.port)=\(first.path) and \(option) \(second.port)=\(second.path) name the same file")
+        }
+    }
+
     /// The first two outputs that name the same file (the same name in the same directory,
-    /// however the directory is spelled), if any: the second would replace the first's file.
+    /// however the directory is spelled), if any.
     func sameFile() -> (PortFile, PortFile)? {
         var seen: [String: PortFile] = [:]
         for output in self {
@@ -35,5 +44,17 @@ extension [PortFile] {
             seen[key] = output
         }
         return nil
+    }
+}
+
+extension PipelineConfig {
+    /// The port `name` that `option` (`--in`, `--out`, `--capture`) names, or a usage error
+    /// naming the option, the topology and its ports.
+    func portID(_ name: String, option: String, topologyPath: String) throws -> PortID {
+        guard let id = port(named: name) else {
+            let known = ports.map(\.name).joined(separator: ", ")
+            throw InputError(message: "\(option) \(name)=…: \(topologyPath) has no port \(name) (ports: \(known))")
+        }
+        return id
     }
 }

@@ -34,7 +34,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("stats-json"), help: "Write the counters to FILE as JSON.")
     var statsJSON: String?
 
-    @Flag(help: "Print the bridges' FDBs, the routes and the neighbours at the end.")
+    @Flag(help: "Print the bridges' FDBs, the routes, the neighbours and the connections at the end.")
     var dump = false
 
     func validate() throws {

@@ -28,7 +28,7 @@ struct SwitchCommand: ParsableCommand {
     @Option(name: .customLong("stats-interval"), help: "Print the port counters every S seconds (0: only at the end).")
     var statsInterval = 0
 
-    @Flag(help: "Print the bridges' FDBs, the routes and the neighbours at the end.")
+    @Flag(help: "Print the bridges' FDBs, the routes, the neighbours and the connections at the end.")
     var dump = false
 
     @Flag(help: "Open the TAP devices with offloads (IFF_VNET_HDR): TCP segments of up to 64 KB cross whole, checksums partial.")
@@ -48,11 +48,9 @@ struct SwitchCommand: ParsableCommand {
         }
         guard !ports.isEmpty else { throw InputError(message: "\(config): no port has a tap: device to serve") }
         var writers: [PortID: PcapWriter] = [:]
+        try captures.requireDistinctFiles(option: "--capture")
         for capture in captures {
-            guard let id = pipelineConfig.port(named: capture.port) else {
-                let known = pipelineConfig.ports.map(\.name).joined(separator: ", ")
-                throw InputError(message: "--capture \(capture.port)=…: \(config) has no port \(capture.port) (ports: \(known))")
-            }
+            let id = try pipelineConfig.portID(capture.port, option: "--capture", topologyPath: config)
             do {
                 writers[id] = try PcapWriter(path: capture.path, linkType: .ethernet, precision: .microseconds)
             } catch { throw RuntimeFailure(message: error.description) }

@@ -96,7 +96,7 @@ enum ContainerNetworks {
             }
         }
         guard container.mode == .bridge, let portName = container.port,
-              let port = topology.ports.first(where: { $0.name == portName }) else { return done }
+              let port = topology.portID(named: portName).flatMap(topology.port) else { return done }
         guard let tap = port.tap else {
             throw InputError(message: "container \(container.name): its port \(portName) has no tap: device to move in")
         }
@@ -141,7 +141,7 @@ enum ContainerNetworks {
             try IPCommand.require(["-n", namespace, "addr", "add", address, "dev", "eth0"])
             done.append("eth0 \(address)")
         }
-        let bridge = topology.bridges.first { $0.ports.contains(port) }
+        let bridge = topology.bridge(containingPort: port)
         if let gateway = bridge?.addresses.first(where: { gateway in container.addresses.contains { $0.contains(gateway.address) } }) {
             let routes = IPCommand.run(["-n", namespace, "route", "show", "default"]).output
             if !routes.contains("via \(gateway.address) ") {
@@ -174,7 +174,7 @@ enum ContainerNetworks {
             done.append(container.isShared ? "second name \(container.name) removed" : "namespace \(container.name) removed")
         }
         if container.mode == .bridge, let portName = container.port,
-           let tap = topology.ports.first(where: { $0.name == portName })?.tap,
+           let tap = topology.portID(named: portName).flatMap(topology.port)?.tap,
            IPCommand.linkExists(tap, in: nil) {
             try IPCommand.require(["link", "delete", "dev", tap])
             done.append("tap \(tap) removed")

@@ -17,7 +17,7 @@ struct TCPTrackerTests {
                 Issue.record("unexpected reopen")
                 return seen
             }
-            if next != state && step.flags.contains(.fin) && (next == .finWait || next == .lastAck) { finFrom = step.direction }
+            finFrom = TCPTracker.finSender(from: state, to: next, flags: step.flags, direction: step.direction, finFrom: finFrom)
             state = next
             seen.append(state)
         }

@@ -131,6 +131,18 @@ struct BadInputCLITests {
         #expect(try String(contentsOfFile: output, encoding: .utf8) == "keep")
     }
 
+    /// The live switch's captures too: refused before any device or socket is opened.
+    @Test func twoCapturesInOneFileAreBadUsage() throws {
+        let directory = try TemporaryDirectory()
+        let output = directory.path("cap.pcap")
+        let respelled = directory.url.path + "/./cap.pcap"
+        let result = try Tool.pier("switch", "--config", ScenarioTests.topology("two-containers"),
+                                   "--capture", "c1=\(output)", "--capture", "c2=\(respelled)")
+        #expect(result.status == 2, "\(result)")
+        #expect(result.errorLines == ["pier: --capture c1=\(output) and --capture c2=\(respelled) name the same file"], "\(result)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
     /// DESIGN.md: "2 on bad usage or bad input, and one clear line on stderr".
     static func expectOneUsageLine(_ result: Tool.Result) {
         #expect(result.errorLines.count == 1, "stderr: \(result.stderr)")

@@ -35,13 +35,14 @@ struct DesignExampleTests {
         }
     }
 
-    @Test func portIndexOrder() {
+    @Test func portIndexOrder() throws {
         #expect(topology.portIndex(named: "eth0") == 0)
         #expect(topology.portIndex(named: "c2") == 2)
         #expect(topology.portIndex(named: "docker0") == nil)
         #expect(topology.portID(named: "c1")?.rawValue == 1)
         #expect(topology.portID(named: "nope") == nil)
-        if let id = topology.portID(named: "c2") { #expect(topology.port(id)?.name == "c2") }
+        let c2 = try #require(topology.portID(named: "c2"))
+        #expect(topology.port(c2)?.name == "c2")
         #expect(topology.bridge(containingPort: "c1")?.name == "docker0")
         #expect(topology.bridge(containingPort: "eth0") == nil)
     }
