@@ -3,9 +3,10 @@ import Wire
 /// One packet, owning its bytes: a buffer with headroom in front of the data, the input port,
 /// the capture metadata and the offsets of its layers once classified.
 ///
-/// Frames are noncopyable (STYLE.md, principle 7): moving one is `consume`, duplicating one to
-/// flood it is an explicit `clone()`. Encapsulation prepends into the headroom without moving
-/// the payload; decapsulation advances the start.
+/// Frames are noncopyable (STYLE.md, principle 7): moving one is `consume`; a flood sends the
+/// same borrowed frame to each port, and a held frame swaps places with a spare, so nothing
+/// copies one. Encapsulation prepends into the headroom without moving the payload;
+/// decapsulation advances the start.
 public struct Frame: ~Copyable {
     /// Bytes kept free in front of the data of a fresh or reset frame, for encapsulation.
     public static let headroom = 128
@@ -156,22 +157,6 @@ public struct Frame: ~Copyable {
         guard byteCount <= availableTailroom else { return false }
         count += byteCount
         return true
-    }
-
-    /// A copy of this frame with its own buffer: the same data, metadata and headroom.
-    public func clone() -> Frame {
-        var copy = Frame(capacity: capacity)
-        copy.start = start
-        copy.count = count
-        (copy.storage + start).copyMemory(from: storage + start, byteCount: count)
-        copy.inputPort = inputPort
-        copy.number = number
-        copy.timestamp = timestamp
-        copy.originalLength = originalLength
-        copy.layers = layers
-        copy.verdict = verdict
-        copy.offload = offload
-        return copy
     }
 
     /// Clears the data and metadata for reuse, keeping the buffer.

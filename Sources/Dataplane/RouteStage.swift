@@ -245,10 +245,15 @@ final class RouteStage {
             context.trace(frame, "route: \(nextHop) unresolved and its queue is full -> drop neighbor-queue-full")
             return
         }
-        entry.frames.append(frame.clone())
-        frame.verdict = .held
         context.counters.count(.held)
-        context.trace(frame, "route: next hop \(nextHop) unresolved, held (\(entry.frames.count) waiting)")
+        context.trace(frame, "route: next hop \(nextHop) unresolved, held (\(entry.frames.count + 1) waiting)")
+        // The frame itself goes into the queue; a spare from the pool takes its place in the
+        // batch, marked held (a copy allocated a whole buffer per held frame).
+        var placeholder = context.pool.take()
+        swap(&frame, &placeholder)
+        frame.verdict = .held
+        frame.number = placeholder.number
+        entry.frames.append(placeholder)
     }
 
     /// Sends an ARP request or a neighbour solicitation for `address` out of `interface`.

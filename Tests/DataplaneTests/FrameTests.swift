@@ -69,19 +69,6 @@ struct FrameTests {
         #expect(frame.bytes.u16(at: 2) == 0xBEEF)
     }
 
-    @Test func cloneIsIndependent() {
-        var frame = Frame(bytes: sample)
-        frame.inputPort = PortID(rawValue: 3)
-        frame.timestamp = Timestamp(seconds: 5, nanoseconds: 7)
-        var copy = frame.clone()
-        var bytes = copy.mutableBytes
-        bytes.setU8(0xAA, at: 0)
-        #expect(frame.bytes.u8(at: 0) == 0)
-        #expect(copy.bytes.u8(at: 0) == 0xAA)
-        #expect(copy.inputPort == PortID(rawValue: 3))
-        #expect(copy.timestamp == Timestamp(seconds: 5, nanoseconds: 7))
-    }
-
     @Test func aFrameLargerThanTheBufferGrowsIt() {
         let big = [UInt8](repeating: 0x5A, count: 200_000)
         var frame = Frame()
