@@ -12,12 +12,7 @@ extension ClassifyStage {
     /// and the full decode was a tenth of a routed replay's instructions (callgrind).
     func classifyPlainIPv4(_ frame: inout Frame) -> Bool {
         guard let proto = plainIPv4Protocol(frame.bytes) else { return false }
-        var layers = LayerOffsets()
-        layers.network = Int32(EthernetHeader.length)
-        layers.networkType = .ipv4
-        layers.transport = Int32(EthernetHeader.length + IPv4Header.minimumLength)
-        layers.transportProtocol = IPProtocol(rawValue: proto)
-        frame.layers = layers
+        frame.layers = LayerOffsets(untagged: .ipv4, transport: IPProtocol(rawValue: proto), at: IPv4Header.minimumLength)
         return true
     }
 

@@ -5,7 +5,7 @@ import Wire
 /// malformed headers (ARP that is not Ethernet/IPv4 included), a group or zero source MAC, frames to the IEEE 802.1D reserved group
 /// addresses (01:80:c2:00:00:0x, as the Linux bridge does), frames from unknown ports.
 ///
-/// It does not look inside tunnels (the overlay stage will) or verify checksums (the local
+/// It does not look inside tunnels (the overlay decap stage does) or verify checksums (the local
 /// and route stages check the IPv4 header of what they handle).
 final class ClassifyStage {
     private let context: PipelineContext

@@ -200,6 +200,18 @@ public struct LayerOffsets: Equatable, Sendable {
     public var transportProtocol = IPProtocol(rawValue: 255)
     /// Makes unknown offsets.
     public init() {}
+
+    /// The offsets of an untagged Ethernet frame: its network header (`type`) right after
+    /// Ethernet, and when given the `transport` header `transportOffset` bytes into it.
+    @inlinable
+    public init(untagged type: EtherType, transport: IPProtocol? = nil, at transportOffset: Int = 0) {
+        network = Int32(EthernetHeader.length)
+        networkType = type
+        if let transport {
+            self.transport = Int32(EthernetHeader.length + transportOffset)
+            transportProtocol = transport
+        }
+    }
 }
 
 /// A point in time, in nanoseconds since the Unix epoch (captures) or since boot (live).

@@ -88,7 +88,7 @@ extension LocalStage {
         // with the link-layer address they carry, from the interface's own subnets.
         let learned: IPv6Address? = repr.kind == .solicitation ? (source == .any ? nil : source) : repr.target
         if let address = learned, let mac = repr.linkLayerAddress, !mac.isGroup,
-           config.ipv6.contains(where: { $0.contains(address) }), neighbors.learn(address, mac: mac, now: context.now) {
+           config.ipv6.contains(where: { $0.contains(address) }), neighbors.learn(address, mac: mac) {
             context.counters.count(.neighborsLearned)
             context.trace(frame, "local: neighbour \(address) is at \(mac)")
             onNeighborLearned6(address, mac)

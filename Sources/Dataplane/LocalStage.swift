@@ -75,7 +75,7 @@ final class LocalStage {
         // of our addresses), as Linux does, and only from our own subnets.
         if (isForUs || arp.operation == .reply) && config.ipv4.contains(where: { $0.contains(arp.senderIP) })
             && !arp.senderMAC.isGroup && arp.senderIP != .any {
-            if neighbors.learn(arp.senderIP, mac: arp.senderMAC, now: context.now) {
+            if neighbors.learn(arp.senderIP, mac: arp.senderMAC) {
                 context.counters.count(.neighborsLearned)
                 context.trace(frame, "local: neighbour \(arp.senderIP) is at \(arp.senderMAC)")
                 onNeighborLearned(arp.senderIP, arp.senderMAC)

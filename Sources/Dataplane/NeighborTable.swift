@@ -8,14 +8,12 @@ import Wire
 /// same way. Learned entries do not expire yet: a station that changes MAC announces it
 /// (gratuitous ARP, an unsolicited advertisement) or answers the next request.
 public final class NeighborTable {
-    /// An entry: the MAC, the interface it was seen on, and whether it came from the config.
+    /// An entry: the MAC, and whether it came from the config. (Learned entries do not age.)
     public struct Entry: Equatable, Sendable {
         /// The neighbour's MAC.
         public var mac: MACAddress
         /// True for configured entries, which learning never changes.
         public var isStatic: Bool
-        /// When it was last confirmed.
-        public var updated: Timestamp
     }
 
     /// IPv4 neighbours.
@@ -25,8 +23,8 @@ public final class NeighborTable {
 
     /// Makes a table holding the static entries.
     public init(static4: [(IPv4Address, MACAddress)], static6: [(IPv6Address, MACAddress)]) {
-        for (address, mac) in static4 { ipv4[address] = Entry(mac: mac, isStatic: true, updated: .zero) }
-        for (address, mac) in static6 { ipv6[address] = Entry(mac: mac, isStatic: true, updated: .zero) }
+        for (address, mac) in static4 { ipv4[address] = Entry(mac: mac, isStatic: true) }
+        for (address, mac) in static6 { ipv6[address] = Entry(mac: mac, isStatic: true) }
     }
 
     /// The last IPv4 address resolved and its MAC: most routed frames go to one next hop (the
@@ -51,27 +49,27 @@ public final class NeighborTable {
     /// Records that `address` is at `mac`; true when this is new or a change. Static entries
     /// are never overwritten.
     @discardableResult
-    public func learn(_ address: IPv4Address, mac: MACAddress, now: Timestamp) -> Bool {
+    public func learn(_ address: IPv4Address, mac: MACAddress) -> Bool {
         if address == lastAddress { lastMAC = .zero }
         if let existing = ipv4[address] {
             if existing.isStatic { return false }
-            ipv4[address] = Entry(mac: mac, isStatic: false, updated: now)
+            ipv4[address] = Entry(mac: mac, isStatic: false)
             return existing.mac != mac
         }
-        ipv4[address] = Entry(mac: mac, isStatic: false, updated: now)
+        ipv4[address] = Entry(mac: mac, isStatic: false)
         return true
     }
 
     /// Records that IPv6 `address` is at `mac`; true when this is new or a change. Static
     /// entries are never overwritten.
     @discardableResult
-    public func learn(_ address: IPv6Address, mac: MACAddress, now: Timestamp) -> Bool {
+    public func learn(_ address: IPv6Address, mac: MACAddress) -> Bool {
         if let existing = ipv6[address] {
             if existing.isStatic { return false }
-            ipv6[address] = Entry(mac: mac, isStatic: false, updated: now)
+            ipv6[address] = Entry(mac: mac, isStatic: false)
             return existing.mac != mac
         }
-        ipv6[address] = Entry(mac: mac, isStatic: false, updated: now)
+        ipv6[address] = Entry(mac: mac, isStatic: false)
         return true
     }
 }

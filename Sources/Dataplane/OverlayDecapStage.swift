@@ -93,10 +93,8 @@ public final class OverlayDecapStage {
             context.trace(frame, "decap: -> drop \(reason.name)")
         case .inner(let start, let count, let peer):
             strip(&frame, start: start, count: count, peer: peer)
-            if !classify.classifyPlainIPv4(&frame) {
-                classify.classify(&frame)
-                if case .drop = frame.verdict { return }
-            }
+            classify.classify(&frame)  // the plain-IPv4 fast path first, as for every frame
+            if case .drop = frame.verdict { return }
             deliver(&frame)
         }
     }

@@ -15,22 +15,19 @@ import Wire
 /// stage's hold queue for that next hop (its ARP request, at most one a second, three frames,
 /// `neighbor-unresolved` when no answer comes), as Linux queues on the outer route's
 /// neighbour; the answer releases the frames with its MAC and completes the peer's template.
-/// (A stage used on its own, without a hold queue, drops such frames as `vtep-unresolved`.)
 ///
 /// It does not encapsulate IPv6, set outer DF, copy the inner TOS, or compute outer UDP
 /// checksums (zero, as Linux sends by default).
 public final class OverlayEncapStage {
     private let context: PipelineContext
-    private let neighbors: NeighborTable
     /// The overlay this stage encapsulates for.
     public let overlay: PipelineConfig.Overlay
     let templates: TunnelTemplates
     private let peersByMAC: PeerIndex
     private let uplinkPort: PortID
-    private let uplinkMAC: MACAddress
     /// Holds a frame until the uplink's next hop `IPv4Address` answers ARP (the route stage's
-    /// queue, which sets the frame's MACs when it releases it); nil: such frames are dropped.
-    var holdForNextHop: ((inout Frame, IPv4Address, InterfaceIndex) -> Void)?
+    /// queue, which sets the frame's outer MACs when it releases it).
+    private let holdForNextHop: (inout Frame, IPv4Address, InterfaceIndex) -> Void
     private var identification: UInt16 = 0
     private let portSpan: UInt64
     // The overlay's fields as scalars: reading them through the struct retains its arrays per frame.
@@ -40,16 +37,18 @@ public final class OverlayEncapStage {
     private let isIPIP: Bool
 
     /// Makes the stage for `context.config.overlay`; nil when there is none, or its uplink is
-    /// not a routed port.
-    public init?(context: PipelineContext, neighbors: NeighborTable) {
+    /// not a routed port. Templates start with the next hops `neighbors` knows (later answers
+    /// come through `neighborChanged`); frames for a peer whose next hop is unknown go to
+    /// `hold` with that next hop and the uplink interface.
+    public init?(context: PipelineContext, neighbors: NeighborTable,
+                 hold: @escaping (inout Frame, IPv4Address, InterfaceIndex) -> Void) {
         guard let overlay = context.config.overlay,
               case .port(let port) = context.config.interfaces[overlay.uplink].attachment else { return nil }
         self.context = context
-        self.neighbors = neighbors
+        holdForNextHop = hold
         self.overlay = overlay
         uplinkPort = port
-        uplinkMAC = context.config.interfaces[overlay.uplink].mac
-        templates = TunnelTemplates(overlay, uplinkMAC: uplinkMAC)
+        templates = TunnelTemplates(overlay, uplinkMAC: context.config.interfaces[overlay.uplink].mac)
         peersByMAC = PeerIndex(overlay.peers.map { $0.tunnelMAC.rawValue })
         portSpan = UInt64(overlay.sourcePorts.upperBound - overlay.sourcePorts.lowerBound) + 1
         tunnelMAC = overlay.tunnelMAC
@@ -78,12 +77,7 @@ public final class OverlayEncapStage {
         }
         let network = Int(frame.layers.network)
         let innerLength = Int(frame.bytes.u16(at: network + IPv4Header.Field.totalLength))
-        let resolved = templates.isResolved[peer] || resolveFromTable(peer)
-        if !resolved && holdForNextHop == nil {
-            frame.verdict = .drop(.vtepUnresolved)
-            context.trace(frame, "encap: next hop \(overlay.peers[peer].nextHop) toward \(overlay.peers[peer].ip) unresolved -> drop vtep-unresolved")
-            return
-        }
+        let resolved = templates.isResolved[peer]
         let grown: Bool
         if templates.keepsInnerEthernet {
             grown = prependVXLAN(&frame, peer: peer)
@@ -96,7 +90,7 @@ public final class OverlayEncapStage {
         }
         context.counters.count(.encapsulated)
         context.trace(frame, "encap: \(self.overlay.encapsulation.rawValue) to \(self.overlay.peers[peer].ip)")
-        if !resolved, let holdForNextHop {
+        if !resolved {
             // The outer Ethernet header is completed when the next hop answers.
             holdForNextHop(&frame, overlay.peers[peer].nextHop, overlay.uplink)
         }
@@ -149,12 +143,7 @@ public final class OverlayEncapStage {
             base.storeBytes(of: sourcePort.bigEndian, toByteOffset: Field.udp + UDPHeader.Field.sourcePort, as: UInt16.self)
             base.storeBytes(of: udpLength, toByteOffset: Field.udp + UDPHeader.Field.length, as: UInt16.self)
         }
-        var layers = LayerOffsets()
-        layers.network = Int32(Field.ipv4)
-        layers.networkType = .ipv4
-        layers.transport = Int32(isUDP ? Field.udp : Field.ipv4 + IPv4Header.minimumLength)
-        layers.transportProtocol = isUDP ? .udp : .ipip
-        frame.layers = layers
+        frame.layers = LayerOffsets(untagged: .ipv4, transport: isUDP ? .udp : .ipip, at: IPv4Header.minimumLength)
     }
 
     /// The UDP source port for the inner flow: a hash of the inner IPv4 addresses, protocol and
@@ -173,13 +162,6 @@ public final class OverlayEncapStage {
         key = (key ^ (extra &* 0xC2B2_AE3D_27D4_EB4F)) &* 0x9E37_79B9_7F4A_7C15
         let hash = (key ^ (key >> 32)) & 0xFFFF_FFFF
         return lowestSourcePort &+ UInt16(truncatingIfNeeded: (hash &* portSpan) >> 32)
-    }
-
-    /// Completes peer `peer`'s template when the neighbour table knows its next hop's MAC.
-    private func resolveFromTable(_ peer: Int) -> Bool {
-        guard let mac = neighbors.resolve(overlay.peers[peer].nextHop) else { return false }
-        templates.setNextHopMAC(mac, peer: peer)
-        return true
     }
 
     /// Completes (or corrects) the templates of peers reached through `address`.

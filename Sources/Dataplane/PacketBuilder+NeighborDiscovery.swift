@@ -26,7 +26,7 @@ extension PacketBuilder {
             .emit(into: &ip)
         var message = ip.mutableSlice(from: IPv6Header.length)
         write(&message, InternetChecksum.pseudoHeaderSum(source: source, destination: destination, protocol: .icmpv6, length: length))
-        frame.layers = layers(network: .ipv6, transport: .icmpv6, at: IPv6Header.length)
+        frame.layers = LayerOffsets(untagged: .ipv6, transport: .icmpv6, at: IPv6Header.length)
     }
 
     /// A solicitation for `target` to its solicited-node group, carrying `senderMAC` (RFC 4861 §7.2.2).

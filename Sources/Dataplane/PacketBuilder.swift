@@ -26,20 +26,7 @@ public enum PacketBuilder {
         EthernetRepr(destination: destination, source: repr.senderMAC, etherType: .arp).emit(into: &bytes)
         var payload = bytes.mutableSlice(from: EthernetHeader.length)
         repr.emit(into: &payload)
-        frame.layers = layers(network: .arp)
-    }
-
-    /// The offsets of an untagged frame Pier wrote: its network header after Ethernet, and
-    /// the transport header `transportOffset` bytes into it.
-    static func layers(network type: EtherType, transport proto: IPProtocol? = nil, at transportOffset: Int = 0) -> LayerOffsets {
-        var layers = LayerOffsets()
-        layers.network = Int32(EthernetHeader.length)
-        layers.networkType = type
-        if let proto {
-            layers.transport = Int32(EthernetHeader.length + transportOffset)
-            layers.transportProtocol = proto
-        }
-        return layers
+        frame.layers = LayerOffsets(untagged: .arp)
     }
 
     /// The most of the offending datagram an ICMP error quotes, keeping the error within 576
@@ -63,6 +50,6 @@ public enum PacketBuilder {
         var icmp = ip.mutableSlice(from: IPv4Header.minimumLength)
         icmp.setBytes(offending.slice(from: 0, count: quoted), at: ICMPv4Message.headerLength)
         ICMPv4Repr(type: type, code: code, restOfHeader: restOfHeader).emit(into: &icmp)
-        frame.layers = layers(network: .ipv4, transport: .icmp, at: IPv4Header.minimumLength)
+        frame.layers = LayerOffsets(untagged: .ipv4, transport: .icmp, at: IPv4Header.minimumLength)
     }
 }

@@ -45,11 +45,10 @@ public final class Pipeline {
             route.routes4.lookup(destination).map { route.nextHops[Int($0)].interface }
         }
         overlayDecap = OverlayDecapStage(context: context, classify: classify)
-        let overlayEncap = OverlayEncapStage(context: context, neighbors: neighbors)
-        self.overlayEncap = overlayEncap
-        overlayEncap?.holdForNextHop = { [unowned route] frame, nextHop, interface in
+        let overlayEncap = OverlayEncapStage(context: context, neighbors: neighbors) { [unowned route] frame, nextHop, interface in
             route.hold(&frame, nextHop: .ipv4(nextHop), interface: interface)
         }
+        self.overlayEncap = overlayEncap
         local.onNeighborLearned6 = { [unowned route] address, mac in route.release(.ipv6(address), mac: mac) }
         local.onNeighborLearned = { [unowned route] address, mac in
             route.release(.ipv4(address), mac: mac)

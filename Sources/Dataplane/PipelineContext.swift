@@ -10,7 +10,7 @@ public final class PipelineContext {
     /// Where new frames come from and used ones go.
     public let pool: FramePool
     /// Frames Pier made during this run (replies, requests, errors, released frames), with
-    /// final verdicts; the output step sends them after the batch.
+    /// final verdicts; the output step sends each right after the frame that caused it.
     public var generated = FrameQueue(capacity: 512)
     /// How many frames have ever been queued in `generated` (less its count: how many were
     /// taken): the pipeline sends a frame Pier made right after the frame that caused it.

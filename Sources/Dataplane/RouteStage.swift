@@ -17,8 +17,8 @@ import Wire
 /// `ip_forward` does: with DF set an ICMP fragmentation-needed carrying the MTU goes back
 /// (RFC 1191 §4), without DF it is dropped and counted (`too-big-for-tunnel`: Pier does not
 /// fragment). IPv6 gets ICMPv6 destination unreachable (no route) and time exceeded (RFC
-/// 4443), never about an ICMPv6 error or a multicast packet. It does not send redirects or
-/// rate-limit errors, or check IPv6 MTUs.
+/// 4443), never about an ICMPv6 error or a multicast packet. Errors of both kinds pass
+/// Linux's rate limits (`ICMPRateLimiter`). It does not send redirects or check IPv6 MTUs.
 final class RouteStage {
     /// Where a route leads: the egress interface and the gateway, if not directly connected.
     struct NextHop: Equatable {

@@ -18,7 +18,7 @@ public enum Verdict: Equatable, Sendable {
     /// Taken into a queue (a frame waiting for its next hop's MAC); it leaves later or is
     /// dropped and counted then.
     case held
-    /// Taken by the node itself: an ARP packet it answered or learned from.
+    /// Taken by the node itself: an ARP or neighbour discovery packet it answered or learned from.
     case delivered
     /// Dropped, and counted under the reason.
     case drop(DropReason)
@@ -50,7 +50,6 @@ public enum DropReason: Int, CaseIterable, Sendable {
     case neighborQueueFull
     case neighborUnresolved
     case unknownPort
-    case noInterfaceAddress
     case generatedOverflow
     case conntrackInvalid
     case conntrackFull
@@ -65,7 +64,6 @@ public enum DropReason: Int, CaseIterable, Sendable {
     case tunnelFragment
     case fragmentationNeeded
     case tooBigForTunnel
-    case vtepUnresolved
     case noHeadroom
 
     /// A short kebab-case name: `malformed-ipv4`, `no-route`, …
@@ -89,7 +87,6 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .neighborQueueFull: "neighbor-queue-full"
         case .neighborUnresolved: "neighbor-unresolved"
         case .unknownPort: "unknown-port"
-        case .noInterfaceAddress: "no-interface-address"
         case .generatedOverflow: "generated-overflow"
         case .conntrackInvalid: "conntrack-invalid"
         case .conntrackFull: "conntrack-full"
@@ -104,7 +101,6 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .tunnelFragment: "tunnel-fragment"
         case .fragmentationNeeded: "fragmentation-needed"
         case .tooBigForTunnel: "too-big-for-tunnel"
-        case .vtepUnresolved: "vtep-unresolved"
         case .noHeadroom: "no-headroom"
         }
     }
@@ -122,7 +118,7 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .invalidSourceMAC: "source MAC is a group address or zero (never learned or forwarded)"
         case .reservedGroupAddress: "IEEE 802.1D reserved group address (01:80:c2:00:00:0x), not forwarded"
         case .hairpin: "destination is the ingress port and hairpin is off"
-        case .notForThisHost: "unicast to another MAC on a routed port"
+        case .notForThisHost: "unicast to another MAC on a routed port, a frame on a port with no bridge or address, or an inner frame with no pod bridge to go to"
         case .unhandledMulticast: "multicast or broadcast on a routed port that Pier does not answer"
         case .localDeliveryUnsupported: "for the node's own address, but not ARP or ICMP echo"
         case .noRoute: "no route to the destination (ICMP destination unreachable sent)"
@@ -130,7 +126,6 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .neighborQueueFull: "next hop unresolved and its hold queue full"
         case .neighborUnresolved: "next hop did not answer ARP or neighbour solicitation in time"
         case .unknownPort: "entered on a port the pipeline does not know"
-        case .noInterfaceAddress: "the egress interface has no address to send from"
         case .generatedOverflow: "a frame Pier made (reply, request, error) found its output queue full"
         case .conntrackInvalid: "belongs to no tracked connection and cannot open one (a TCP ACK, an echo reply), or clashes with one"
         case .conntrackFull: "a new connection found the conntrack table full of assured connections"
@@ -145,7 +140,6 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .tunnelFragment: "outer IPv4 fragment of a tunnel packet (no reassembly yet)"
         case .fragmentationNeeded: "inner IPv4 larger than the overlay MTU with DF set (ICMP fragmentation needed sent)"
         case .tooBigForTunnel: "inner IPv4 larger than the overlay MTU without DF (no fragmentation yet)"
-        case .vtepUnresolved: "the uplink's next hop toward the peer has no MAC and the encap stage runs without a hold queue (outside a pipeline)"
         case .noHeadroom: "no headroom left in front of the frame for the outer headers"
         }
     }

@@ -95,7 +95,6 @@ struct OverlayStageTests {
         let first = Self.run(pipeline, (1...4).map { (1, Self.podFrame(sourcePort: UInt16($0))) })
         #expect(pipeline.counters.value(.held) == 3)
         #expect(pipeline.counters.dropped(.neighborQueueFull) == 1)
-        #expect(pipeline.counters.dropped(.vtepUnresolved) == 0)
         #expect(first.count == 1)
         let request = try #require(first.first)
         #expect(request.port == 0)
