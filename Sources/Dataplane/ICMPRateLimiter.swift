@@ -5,7 +5,8 @@ import Wire
 /// Service without endpoints) cannot make the node flood back:
 ///
 /// - all errors together: a token bucket of `perSecond` (`net.ipv4.icmp_msgs_per_sec`, 1,000)
-///   holding at most `burst` (`icmp_msgs_burst`, 50), as `icmp_global_allow`;
+///   holding at most `burst` (`icmp_msgs_burst`, 50), as `icmp_global_allow`, spent only by
+///   errors the destination's own limit lets go;
 /// - each destination (the sender being told): one every `interval` (`icmp_ratelimit`,
 ///   1,000 ms) after a burst of six, as `inet_peer_xrlim_allow` with its burst factor of 6.
 ///
@@ -37,10 +38,15 @@ final class ICMPRateLimiter {
     /// True when an error to `destination` (an IPv4 address as `::ffff:a.b.c.d`) may be sent
     /// at `now` (ns), taking its tokens; false when a limit holds it back.
     func allow(_ destination: IPv6Address, now: Int64) -> Bool {
-        guard allowGlobally(now: now) else { return false }
+        // As Linux since 6.12 ("icmp: change the order of rate limits"): global credit is
+        // looked at first but taken only for an error that the destination's own limit lets
+        // go, so one sender's flood does not use up everyone's budget.
+        guard hasGlobalCredit(now: now) else { return false }
         if peers.count >= capacity && peers[destination] == nil { peers.removeAll(keepingCapacity: true) }
         // A new destination starts with a full bucket (Linux dates its last token a minute back).
-        return take(&peers[destination, default: (Self.burstFactor * interval, now)], now: now)
+        guard take(&peers[destination, default: (Self.burstFactor * interval, now)], now: now) else { return false }
+        credit -= 1
+        return true
     }
 
     /// `inet_peer_xrlim_allow`: one destination's tokens, earned by the time since its last
@@ -53,16 +59,14 @@ final class ICMPRateLimiter {
     }
 
     /// `icmp_global_allow`: credit comes back at `perSecond`, at most `burst` of it, topped up
-    /// once at least 20 ms have passed.
-    private func allowGlobally(now: Int64) -> Bool {
+    /// once at least 20 ms have passed; true while some is left.
+    private func hasGlobalCredit(now: Int64) -> Bool {
         if stamp == .min { stamp = now }
         let elapsed = min(1_000_000_000, now - stamp)
         if elapsed >= 20_000_000 {
             credit = min(credit + perSecond * elapsed / 1_000_000_000, burst)
             stamp = now
         }
-        guard credit > 0 else { return false }
-        credit -= 1
-        return true
+        return credit > 0
     }
 }

@@ -108,11 +108,8 @@ extension LocalStage {
             into: &advertisement,
             repr: NeighborDiscoveryRepr(kind: .advertisement, flags: flags, target: repr.target, linkLayerAddress: config.mac),
             sourceMAC: config.mac, destinationMAC: destinationMAC, source: repr.target, destination: destination)
-        advertisement.verdict = .output(frame.inputPort)
-        advertisement.timestamp = frame.timestamp
-        context.counters.count(.neighborAdvertisementsSent)
         context.trace(frame, "local: neighbour solicitation for \(repr.target) (\(config.name)): advertise \(config.mac) to \(destination)")
-        context.emit(advertisement)
+        context.emitReply(advertisement, about: frame, counting: .neighborAdvertisementsSent)
     }
 
     /// Rewrites an ICMPv6 echo request into its reply in place: addresses swapped (the

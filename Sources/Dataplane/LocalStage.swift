@@ -88,11 +88,8 @@ final class LocalStage {
         var reply = context.pool.take()
         PacketBuilder.arpReply(into: &reply, senderMAC: config.mac, senderIP: arp.targetIP,
                                targetMAC: arp.senderMAC, targetIP: arp.senderIP)
-        reply.verdict = .output(frame.inputPort)
-        reply.timestamp = frame.timestamp
-        context.counters.count(.arpRepliesSent)
         context.trace(frame, "local: ARP who-has \(arp.targetIP) (\(config.name)): reply \(config.mac) out \(context.config.ports[Int(frame.inputPort.rawValue)].name)")
-        context.emit(reply)
+        context.emitReply(reply, about: frame, counting: .arpRepliesSent)
         return true
     }
 

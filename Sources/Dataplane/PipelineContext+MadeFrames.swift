@@ -19,6 +19,23 @@ extension PipelineContext {
         return source
     }
 
+    /// Sends a neighbour solicitation (RFC 4861 §7.2.2) for `address` to its solicited-node
+    /// group, from `interface`'s MAC and its IPv6 address on that subnet, leaving as `verdict`
+    /// says, stamped `timestamp`; returns the sender address used, or nil (nothing sent) when
+    /// the interface has no IPv6 address.
+    @discardableResult
+    func emitNeighborSolicitation(for address: IPv6Address, interface: InterfaceIndex, verdict: Verdict,
+                                  at timestamp: Timestamp) -> IPv6Address? {
+        guard let source = sourceAddress(of: interface, toward: address) else { return nil }
+        var request = pool.take()
+        PacketBuilder.neighborSolicitation(into: &request, senderMAC: interfaceMACs[interface], senderIP: source, target: address)
+        request.verdict = verdict
+        request.timestamp = timestamp
+        counters.count(.neighborSolicitationsSent)
+        emit(request)
+        return source
+    }
+
     /// Sends an ICMPv4 error (RFC 792) about the IPv4 packet in `frame` back out of the port
     /// it came in on: from `ingress`'s MAC and its address on the sender's subnet, to the
     /// frame's source MAC and the packet's source, quoting the packet. `restOfHeader` is the
@@ -38,7 +55,7 @@ extension PipelineContext {
                                 sourceMAC: interfaceMACs[ingress],
                                 destinationMAC: frame.bytes.mac(at: EthernetHeader.Field.source),
                                 source: source, destination: sender)
-        emitError(error, about: frame)
+        emitReply(error, about: frame, counting: .icmpErrorsSent)
     }
 
     /// Sends an ICMPv6 error (RFC 4443) about the IPv6 packet in `frame` back out of the port
@@ -49,15 +66,13 @@ extension PipelineContext {
     func emitICMPv6Error(about frame: borrowing Frame, ingress: InterfaceIndex, type: UInt8, code: UInt8) {
         let network = Int(frame.layers.network)
         let sender = frame.bytes.ipv6(at: network + IPv6Header.Field.source)
-        let addresses = config.interfaces[ingress].ipv6
-        guard let source = addresses.first(where: { $0.contains(sender) })?.address ?? addresses.first?.address,
-              allowError(to: sender, about: frame) else { return }
+        guard let source = sourceAddress(of: ingress, toward: sender), allowError(to: sender, about: frame) else { return }
         var error = pool.take()
         PacketBuilder.icmpv6Error(into: &error, type: type, code: code, offending: frame.bytes.slice(from: network),
                                   sourceMAC: interfaceMACs[ingress],
                                   destinationMAC: frame.bytes.mac(at: EthernetHeader.Field.source),
                                   source: source, destination: sender)
-        emitError(error, about: frame)
+        emitReply(error, about: frame, counting: .icmpErrorsSent)
     }
 
     /// True when the rate limits let an error go to `destination` now; counts the ones held back.
@@ -70,12 +85,12 @@ extension PipelineContext {
         return true
     }
 
-    /// Queues an ICMP or ICMPv6 error about `frame` to leave by the port `frame` came in on,
-    /// stamped with its time, and counts it.
-    private func emitError(_ error: consuming Frame, about frame: borrowing Frame) {
-        error.verdict = .output(frame.inputPort)
-        error.timestamp = frame.timestamp
-        counters.count(.icmpErrorsSent)
-        emit(error)
+    /// Queues `reply` (an error, an ARP reply, an advertisement) to leave by the port `frame`
+    /// came in on, stamped with its time, and counts it as `event`.
+    func emitReply(_ reply: consuming Frame, about frame: borrowing Frame, counting event: PipelineCounters.Event) {
+        reply.verdict = .output(frame.inputPort)
+        reply.timestamp = frame.timestamp
+        counters.count(event)
+        emit(reply)
     }
 }

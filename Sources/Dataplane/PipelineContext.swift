@@ -77,6 +77,12 @@ public final class PipelineContext {
         let addresses = config.interfaces[interface].ipv4
         return addresses.first { $0.contains(neighbor) }?.address ?? addresses.first?.address
     }
+
+    /// The interface's first IPv6 address in the subnet of `neighbor`, or its first address.
+    func sourceAddress(of interface: InterfaceIndex, toward neighbor: IPv6Address) -> IPv6Address? {
+        let addresses = config.interfaces[interface].ipv6
+        return addresses.first { $0.contains(neighbor) }?.address ?? addresses.first?.address
+    }
 }
 
 /// Collects each frame's path through the stages, in the spirit of `ovs-appctl

@@ -366,14 +366,8 @@ final class RouteStage {
     /// Sends a neighbour solicitation for `address` out of `interface` (the hold queue asks
     /// at most once a second).
     private func solicit(_ address: IPv6Address, interface: InterfaceIndex, about frame: borrowing Frame) {
-        let egress = context.config.interfaces[interface]
-        guard let source = egress.ipv6.first(where: { $0.contains(address) })?.address ?? egress.ipv6.first?.address else { return }
-        var request = context.pool.take()
-        PacketBuilder.neighborSolicitation(into: &request, senderMAC: egress.mac, senderIP: source, target: address)
-        request.verdict = requestVerdict(for: interface)
-        request.timestamp = frame.timestamp
-        context.counters.count(.neighborSolicitationsSent)
-        context.trace(frame, "route: neighbour solicitation for \(address) from \(source) out \(egress.name)")
-        context.emit(request)
+        guard let source = context.emitNeighborSolicitation(for: address, interface: interface, verdict: requestVerdict(for: interface),
+                                                            at: frame.timestamp) else { return }
+        context.trace(frame, "route: neighbour solicitation for \(address) from \(source) out \(context.config.interfaces[interface].name)")
     }
 }

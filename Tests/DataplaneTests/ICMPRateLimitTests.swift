@@ -39,6 +39,20 @@ struct ICMPRateLimitTests {
         #expect(sink.count == 7)
     }
 
+    /// One sender's flood spends only the global credit of the errors it is sent (Linux 6.12's
+    /// order): within one 20 ms refill window, 20 packets from it and then 50 from others get
+    /// 6 and 44 errors; taking credit first, its 20 would have left the others 30.
+    @Test func aFloodingSenderSpendsOnlyWhatItIsSent() {
+        let pipeline = HoldQueueTests.pipeline()
+        var sink = Errors()
+        Self.send(pipeline, from: Array(repeating: IPv4Address(172, 17, 0, 2), count: 20), start: 1_000_000_000_000,
+                  spacing: 100_000, into: &sink)
+        #expect(sink.count == 6)
+        Self.send(pipeline, from: Self.senders(5).prefix(50).map { $0 }, start: 1_000_002_000_000, spacing: 10_000, into: &sink)
+        #expect(sink.count == 50)
+        #expect(pipeline.counters.value(.icmpErrorsRateLimited) == 20)
+    }
+
     @Test func allSendersTogetherGetFiftyThenAThousandASecond() {
         let pipeline = HoldQueueTests.pipeline()
         var sink = Errors()
