@@ -20,15 +20,13 @@ final class BridgeStage {
     /// The same tables, read per frame without a retain and release (`tables` keeps them
     /// alive): the reference counting cost more than the table lookups.
     private let unretainedTables: [Unmanaged<FDB>]
-    /// Per bridge: its L3 interface's index (-1 without one) and whether hairpin is on, copied
-    /// out of the config (reading a whole `Bridge` per frame retained its name and port arrays).
-    private let bridgeInterfaces: [Int]
+    /// Per bridge: whether hairpin is on, copied out of the config (reading a whole `Bridge`
+    /// per frame retained its name and port arrays; its interface is `context.bridgeInterface`).
     private let bridgeHairpins: [Bool]
 
     init(context: PipelineContext) {
         self.context = context
         let config = context.config
-        bridgeInterfaces = config.bridges.map { $0.interface ?? -1 }
         bridgeHairpins = config.bridges.map(\.hairpin)
         tables = context.config.bridges.map { bridge in
             let table = FDB(capacity: bridge.fdbCapacity, ageing: bridge.ageingSeconds)
@@ -103,7 +101,7 @@ final class BridgeStage {
         case .refreshed, .ignored:
             break
         }
-        let interface = bridgeInterfaces[bridge]
+        let interface = context.bridgeInterface[bridge]
         if interface >= 0, destination == context.interfaceMACs[interface] {
             frame.verdict = .toInterface(interface)
             context.trace(frame, "bridge \(context.config.bridges[bridge].name): to the bridge's own address")

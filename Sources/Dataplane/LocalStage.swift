@@ -34,7 +34,8 @@ final class LocalStage {
             handle(&frame, interface: interface)
         case .flood(let bridge, _):
             // A broadcast ARP request on a bridge floods and may also be for the bridge.
-            guard let interface = context.config.bridges[bridge].interface else { return }
+            let interface = context.bridgeInterface[bridge]
+            guard interface >= 0 else { return }
             if frame.layers.networkType == .arp {
                 answerARP(frame, interface: interface, consume: false)
             } else if frame.layers.networkType == .ipv6 {

@@ -25,6 +25,8 @@ public final class PipelineContext {
     let portBridge: [Int]
     /// For each port, its routed interface's index or -1.
     let portInterface: [Int]
+    /// For each bridge, its L3 interface's index or -1.
+    let bridgeInterface: [Int]
     /// Every IPv4 and IPv6 address of the node's interfaces, copied out of the config once:
     /// the stages ask "is this the node's?" per frame.
     let nodeAddresses4: [IPv4Address]
@@ -45,6 +47,7 @@ public final class PipelineContext {
         self.pool = pool
         portBridge = config.ports.map { $0.bridge ?? -1 }
         portInterface = config.ports.map { $0.interface ?? -1 }
+        bridgeInterface = config.bridges.map { $0.interface ?? -1 }
         nodeAddresses4 = config.interfaces.flatMap { $0.ipv4.map(\.address) }
         nodeAddresses6 = config.interfaces.flatMap { $0.ipv6.map(\.address) }
         interfaceMACs = config.interfaces.map(\.mac)
