@@ -118,6 +118,28 @@ struct CaptureFileHeader {
     }
 
     /// The 32-bit value at `offset` in the given byte order.
+    /// What is wrong with a classic record that has `present` bytes left in the file from its
+    /// header on, when too few for the 16-byte header; nil otherwise.
+    @inline(__always)
+    static func headerProblem(present: Int) -> String? {
+        present < pcapRecordHeaderSize ? "record header cut off: \(present) of \(pcapRecordHeaderSize) bytes present" : nil
+    }
+
+    /// What is wrong with a classic record whose header says `captured` bytes, with `present`
+    /// bytes left from its header on: longer than any record may be, or cut off; nil when
+    /// whole. The memory-mapped reader and the diagnosis of libpcap's failures both ask, so a
+    /// damaged record reads the same either way.
+    @inline(__always)
+    static func lengthProblem(present: Int, captured: Int) -> String? {
+        if captured > PcapReader.maximumCapturedLength {
+            return "captured length \(captured) exceeds \(PcapReader.maximumCapturedLength) (256 KiB)"
+        }
+        if present - pcapRecordHeaderSize < captured {
+            return "record cut off: \(present - pcapRecordHeaderSize) of \(captured) captured bytes present"
+        }
+        return nil
+    }
+
     static func u32(_ bytes: [UInt8], at offset: Int, bigEndian: Bool) -> UInt32 {
         let value = bytes[offset..<offset + 4].reduce(0) { $0 << 8 | UInt32($1) }
         return bigEndian ? value : value.byteSwapped

@@ -59,16 +59,11 @@ struct MappedRecords {
         let present = bytes.count - offset
         guard present > 0 else { return .end }
         let headerSize = CaptureFileHeader.pcapRecordHeaderSize
-        guard present >= headerSize else { return .damaged("record header cut off: \(present) of \(headerSize) bytes present") }
+        if let problem = CaptureFileHeader.headerProblem(present: present) { return .damaged(problem) }
         let seconds = u32(at: offset), fraction = u32(at: offset + 4)
         let captured = Int(u32(at: offset + CaptureFileHeader.RecordField.capturedLength))
         let original = Int(u32(at: offset + CaptureFileHeader.RecordField.originalLength))
-        if captured > PcapReader.maximumCapturedLength {
-            return .damaged("captured length \(captured) exceeds \(PcapReader.maximumCapturedLength) (256 KiB)")
-        }
-        if present - headerSize < captured {
-            return .damaged("record cut off: \(present - headerSize) of \(captured) captured bytes present")
-        }
+        if let problem = CaptureFileHeader.lengthProblem(present: present, captured: captured) { return .damaged(problem) }
         if captured > snapLength {
             return .damaged("captured length \(captured) exceeds the snap length \(snapLength)")
         }

@@ -182,20 +182,12 @@ public final class PcapReader {
         var status = stat()
         guard fstat(fileno(file), &status) == 0 else { return libpcapMessage }
         let present = Int(status.st_size) - recordOffset
+        if let problem = CaptureFileHeader.headerProblem(present: present) { return problem }
         let headerSize = CaptureFileHeader.pcapRecordHeaderSize
-        guard present >= headerSize else {
-            return "record header cut off: \(present) of \(headerSize) bytes present"
-        }
         var bytes = [UInt8](repeating: 0, count: headerSize)
         let got = bytes.withUnsafeMutableBytes { pread(fileno(file), $0.baseAddress, headerSize, off_t(recordOffset)) }
         guard got == headerSize else { return libpcapMessage }
         let captured = Int(CaptureFileHeader.u32(bytes, at: CaptureFileHeader.RecordField.capturedLength, bigEndian: header.isBigEndian))
-        if captured > Self.maximumCapturedLength {
-            return "captured length \(captured) exceeds \(Self.maximumCapturedLength) (256 KiB)"
-        }
-        if present - headerSize < captured {
-            return "record cut off: \(present - headerSize) of \(captured) captured bytes present"
-        }
-        return libpcapMessage
+        return CaptureFileHeader.lengthProblem(present: present, captured: captured) ?? libpcapMessage
     }
 }
