@@ -117,9 +117,15 @@ public struct ConntrackSettings: Sendable {
     /// when false they pass untranslated, counted as `conntrack-invalid-accepted`.
     public var dropInvalid = true
 
+    /// The default capacity: 262144 connections.
+    public static let defaultCapacity = 262_144
+    /// netfilter's default UDP, UDP stream and ICMP timeouts in seconds (since Linux 5.0).
+    public static let linuxUDPTimeout: Int64 = 30, linuxUDPStreamTimeout: Int64 = 120, linuxICMPTimeout: Int64 = 30
+
     /// Makes settings; Linux's defaults (262144 entries; netfilter's timeouts since 5.0).
-    public init(capacity: Int = 262_144, tcpTimeouts: [Int64] = TCPState.linuxTimeouts,
-                udpTimeout: Int64 = 30, udpStreamTimeout: Int64 = 120, icmpTimeout: Int64 = 30) {
+    public init(capacity: Int = defaultCapacity, tcpTimeouts: [Int64] = TCPState.linuxTimeouts,
+                udpTimeout: Int64 = linuxUDPTimeout, udpStreamTimeout: Int64 = linuxUDPStreamTimeout,
+                icmpTimeout: Int64 = linuxICMPTimeout) {
         self.capacity = capacity
         self.tcpTimeouts = tcpTimeouts
         self.udpTimeout = udpTimeout

@@ -65,11 +65,19 @@ extension PipelineConfig {
         /// The UDP source ports the flow hash picks from (RFC 7348 §5: 49152–65535).
         public var sourcePorts: ClosedRange<UInt16>
 
+        /// flannel's VNI, 1.
+        public static let defaultVNI: UInt32 = 1
+        /// flannel's MTU, 1450: a 1500-byte link less VXLAN's 50 bytes.
+        public static let defaultMTU = 1450
+        /// The UDP source ports VXLAN's flow hash picks from by default: the dynamic ports
+        /// (RFC 7348 §5).
+        public static let defaultSourcePorts: ClosedRange<UInt16> = 49152...65535
+
         /// Makes an overlay.
-        public init(encapsulation: Encapsulation, vni: UInt32 = 1, port: UInt16 = 8472, mtu: Int = 1450,
+        public init(encapsulation: Encapsulation, vni: UInt32 = defaultVNI, port: UInt16 = 8472, mtu: Int = defaultMTU,
                     nodeIP: IPv4Address, uplink: InterfaceIndex, tunnelInterface: InterfaceIndex,
                     tunnelMAC: MACAddress, podBridge: BridgeIndex? = nil, peers: [Peer],
-                    sourcePorts: ClosedRange<UInt16> = 49152...65535) {
+                    sourcePorts: ClosedRange<UInt16> = defaultSourcePorts) {
             self.encapsulation = encapsulation
             self.vni = vni
             self.port = port

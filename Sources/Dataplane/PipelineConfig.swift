@@ -36,9 +36,15 @@ public struct PipelineConfig: Sendable {
         public var ageingSeconds: Int64
         /// Entries that never age or move.
         public var staticEntries: [StaticEntry]
+        /// The default FDB capacity: 4096 entries.
+        public static let defaultFDBCapacity = 4_096
+        /// The default ageing time: 300 seconds, Linux's `ageing_time`.
+        public static let defaultAgeingSeconds: Int64 = 300
+
         /// Makes a bridge.
         public init(name: String, ports: [PortID], interface: InterfaceIndex? = nil, hairpin: Bool = false,
-                    fdbCapacity: Int = 4_096, ageingSeconds: Int64 = 300, staticEntries: [StaticEntry] = []) {
+                    fdbCapacity: Int = defaultFDBCapacity, ageingSeconds: Int64 = defaultAgeingSeconds,
+                    staticEntries: [StaticEntry] = []) {
             self.name = name
             self.ports = ports
             self.interface = interface

@@ -1,3 +1,4 @@
+import Dataplane
 import Wire
 
 /// A learning bridge, as `ip link add docker0 type bridge` makes one: it joins its ports at
@@ -46,9 +47,9 @@ public struct BridgeConfig: Sendable, Equatable {
 /// A bridge's forwarding database settings (`fdb: {capacity, ageing}`).
 public struct FDBConfig: Sendable, Equatable {
     /// The default capacity: 4096 entries.
-    public static let defaultCapacity = 4096
+    public static let defaultCapacity = PipelineConfig.Bridge.defaultFDBCapacity
     /// The default ageing time: 300 seconds, Linux's `ageing_time` default.
-    public static let defaultAgeing = 300
+    public static let defaultAgeing = Int(PipelineConfig.Bridge.defaultAgeingSeconds)
 
     /// The most MAC entries the table holds (at least 1).
     public var capacity: Int

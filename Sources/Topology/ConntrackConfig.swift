@@ -1,3 +1,4 @@
+import Dataplane
 /// The connection tracker's settings (`conntrack:`).
 public struct ConntrackConfig: Sendable, Equatable {
     /// A conntrack timeout, named as netfilter names it (its `nf_conntrack_*_timeout_*` sysctls).
@@ -25,21 +26,41 @@ public struct ConntrackConfig: Sendable, Equatable {
         /// An ICMP query (`nf_conntrack_icmp_timeout`).
         case icmp = "icmp"
 
-        /// Linux's default for this timeout, in seconds (since Linux 5.0, when `udp_stream` became 120).
-        public var linuxDefault: Int {
-            switch self {
-            case .tcpSynSent: 120
-            case .tcpSynRecv: 60
-            case .tcpEstablished: 432_000
-            case .tcpFinWait: 120
-            case .tcpCloseWait: 60
-            case .tcpLastAck: 30
-            case .tcpTimeWait: 120
-            case .tcpClose: 10
-            case .udp: 30
-            case .udpStream: 120
-            case .icmp: 30
+        /// The timeout of TCP state `state`.
+        public init(tcp state: TCPState) {
+            switch state {
+            case .synSent: self = .tcpSynSent
+            case .synRecv: self = .tcpSynRecv
+            case .established: self = .tcpEstablished
+            case .finWait: self = .tcpFinWait
+            case .closeWait: self = .tcpCloseWait
+            case .lastAck: self = .tcpLastAck
+            case .timeWait: self = .tcpTimeWait
+            case .close: self = .tcpClose
             }
+        }
+
+        /// The TCP state this timeout is for; nil for UDP's and ICMP's.
+        public var tcpState: TCPState? {
+            switch self {
+            case .tcpSynSent: .synSent
+            case .tcpSynRecv: .synRecv
+            case .tcpEstablished: .established
+            case .tcpFinWait: .finWait
+            case .tcpCloseWait: .closeWait
+            case .tcpLastAck: .lastAck
+            case .tcpTimeWait: .timeWait
+            case .tcpClose: .close
+            case .udp, .udpStream, .icmp: nil
+            }
+        }
+
+        /// Linux's default for this timeout, in seconds (since Linux 5.0, when `udp_stream`
+        /// became 120), as the Dataplane holds them (`TCPState.linuxTimeouts`, `ConntrackSettings`).
+        public var linuxDefault: Int {
+            if let state = tcpState { return Int(TCPState.linuxTimeouts[Int(state.rawValue)]) }
+            return Int(self == .udp ? ConntrackSettings.linuxUDPTimeout
+                       : self == .udpStream ? ConntrackSettings.linuxUDPStreamTimeout : ConntrackSettings.linuxICMPTimeout)
         }
     }
 
@@ -55,7 +76,7 @@ public struct ConntrackConfig: Sendable, Equatable {
     }
 
     /// The default capacity: 262144 connections.
-    public static let defaultCapacity = 262_144
+    public static let defaultCapacity = ConntrackSettings.defaultCapacity
 
     /// The most connections tracked at once (at least 1).
     public var capacity: Int

@@ -1,3 +1,4 @@
+import Dataplane
 import Wire
 
 /// The overlay between nodes (`overlay:`), as flannel sets it up on this node.
@@ -25,9 +26,9 @@ public struct OverlayConfig: Sendable, Equatable {
     }
 
     /// The default VXLAN network identifier: 1, flannel's.
-    public static let defaultVNI: UInt32 = 1
+    public static let defaultVNI = PipelineConfig.Overlay.defaultVNI
     /// The default MTU: 1450, a 1500-byte link less VXLAN's 50 bytes.
-    public static let defaultMTU = 1450
+    public static let defaultMTU = PipelineConfig.Overlay.defaultMTU
 
     /// The backend.
     public var backend: Backend
@@ -47,7 +48,7 @@ public struct OverlayConfig: Sendable, Equatable {
     /// extension; default 49152–65535, RFC 7348 §5).
     public var sourcePorts: ClosedRange<UInt16> = OverlayConfig.defaultSourcePorts
     /// The default source-port range: the dynamic ports, 49152–65535.
-    public static let defaultSourcePorts: ClosedRange<UInt16> = 49152...65535
+    public static let defaultSourcePorts = PipelineConfig.Overlay.defaultSourcePorts
 
     /// Makes an overlay; `port` defaults by backend.
     public init(

@@ -91,9 +91,8 @@ extension PipelineConfig {
 
     /// `conntrack:` in the Dataplane's terms: capacity and every timeout in seconds.
     static func conntrackSettings(_ config: ConntrackConfig) -> ConntrackSettings {
-        let tcp: [ConntrackConfig.Timeout] = [.tcpSynSent, .tcpSynRecv, .tcpEstablished, .tcpFinWait, .tcpCloseWait,
-                                              .tcpLastAck, .tcpTimeWait, .tcpClose]
-        var settings = ConntrackSettings(capacity: config.capacity, tcpTimeouts: tcp.map { Int64(config.seconds(for: $0)) },
+        var settings = ConntrackSettings(capacity: config.capacity,
+                                         tcpTimeouts: TCPState.allCases.map { Int64(config.seconds(for: .init(tcp: $0))) },
                                          udpTimeout: Int64(config.seconds(for: .udp)), udpStreamTimeout: Int64(config.seconds(for: .udpStream)),
                                          icmpTimeout: Int64(config.seconds(for: .icmp)))
         settings.dropInvalid = config.invalid == .drop
