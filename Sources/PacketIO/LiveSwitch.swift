@@ -100,7 +100,7 @@ public final class LiveSwitch {
                 throw Failure(description: "\(tap.location): \(systemMessage(error)) (pier switch needs root or CAP_NET_ADMIN)")
             }
         }
-        var batch = Batch()
+        var batch = Batch(keepsFrames: true)
         var tokens = [UInt64](repeating: 0, count: 64)
         while running {
             let ready = tokens.withUnsafeMutableBufferPointer { pier_epoll_wait(epoll, $0.baseAddress, 64, -1) }
@@ -155,33 +155,38 @@ public final class LiveSwitch {
         }
     }
 
-    /// Reads up to a batch of frames from `tap`.
+    /// Reads up to a batch of frames from `tap`, each into a frame the batch keeps from run to
+    /// run (a read cut shorter than a virtio-net header leaves its frame a spare).
     private func receive(from tap: TapPort, into batch: inout Batch) {
         let now = Timestamp(nanoseconds: pier_monotonic_ns())
         let captureIndex = Int(tap.port.rawValue)
-        while !batch.isFull {
-            var frame = pipeline.context.pool.take()
-            let count = frame.receive { buffer in pier_read(tap.descriptor, buffer.baseAddress, buffer.count) }
-            guard count > 0 else {
-                pipeline.context.pool.recycle(frame)
-                if count < 0 && count != -Int(EAGAIN) && count != -Int(EINTR) { portFailed(tap, errno: Int32(-count)) }
-                return
+        var drained = false
+        while !batch.isFull && !drained {
+            _ = batch.refill(from: pipeline.context.pool) { frame in
+                let count = frame.receive { buffer in pier_read(tap.descriptor, buffer.baseAddress, buffer.count) }
+                guard count > 0 else {
+                    if count < 0 && count != -Int(EAGAIN) && count != -Int(EINTR) { portFailed(tap, errno: Int32(-count)) }
+                    drained = true
+                    return false
+                }
+                guard !tap.offloads || takeOffload(&frame, count: count) else { return false }
+                accept(&frame, from: tap, now: now, capture: captureIndex)
+                return true
             }
-            if tap.offloads && !takeOffload(&frame, count: count) {
-                pipeline.context.pool.recycle(frame)
-                continue
-            }
-            if tap.linkDown {
-                tap.linkDown = false
-                reportLink(tap)
-            }
-            frame.inputPort = tap.port
-            frame.timestamp = now
-            frame.originalLength = frame.count
-            tap.counters.received += 1
-            sink.capture(frame, port: captureIndex)
-            batch.append(frame)
         }
+    }
+
+    /// Stamps a frame just read from `tap`, counts it and captures it.
+    private func accept(_ frame: inout Frame, from tap: TapPort, now: Timestamp, capture captureIndex: Int) {
+        if tap.linkDown {
+            tap.linkDown = false
+            reportLink(tap)
+        }
+        frame.inputPort = tap.port
+        frame.timestamp = now
+        frame.originalLength = frame.count
+        tap.counters.received += 1
+        sink.capture(frame, port: captureIndex)
     }
 
     /// Moves a received frame's virtio-net header into `frame.offload`; false when the read
