@@ -246,12 +246,7 @@ public final class ConntrackStage {
             }
             sourcePort = port
         }
-        let reply: FlowKey
-        if key.protocol == .icmp {
-            reply = FlowKey(source: destination, destination: source, sourcePort: sourcePort, destinationPort: sourcePort, protocol: .icmp)
-        } else {
-            reply = FlowKey(source: destination, destination: source, sourcePort: destinationPort, destinationPort: sourcePort, protocol: key.protocol)
-        }
+        let reply = Self.replyKey(key.protocol, from: destination, port: destinationPort, to: source, port: sourcePort)
         guard makeRoom(frame, now: now) else { return dropFull(&frame) }
         let initial = key.protocol == .tcp ? Int(TCPState.synSent.rawValue) : key.protocol == .udp ? Self.udpTimeout : Self.icmpTimeout
         guard let index = table.insert(original: key, reply: reply, expires: now + timeouts[initial]) else {
@@ -259,7 +254,7 @@ public final class ConntrackStage {
             context.trace(frame, "conntrack: reply key \(reply) already belongs to another connection -> drop conntrack-invalid")
             return
         }
-        record(index, key: key, reply: reply, sourceNAT: masquerade, destinationNAT: rule >= 0)
+        let (ipDelta, l4Delta) = record(index, key: key, reply: reply, sourceNAT: masquerade, destinationNAT: rule >= 0)
         context.counters.count(.conntrackNew)
         let translated = reply.reversed
         guard key != translated else {
@@ -268,17 +263,25 @@ public final class ConntrackStage {
         }
         if masquerade { context.counters.count(.sourceNAT) }
         if rule >= 0 { context.counters.count(.destinationNAT) }
-        let connection = table[index]
         let network = Int(frame.layers.network), transport = Int(frame.layers.transport)
         let partial = frame.offload.needsChecksum
         var bytes = frame.mutableBytes
         NATRewrite.apply(&bytes, network: network, transport: transport, old: key, new: translated,
-                         ipDelta: connection.originalIPDelta, l4Delta: connection.originalL4Delta, partialChecksum: partial)
+                         ipDelta: ipDelta, l4Delta: l4Delta, partialChecksum: partial)
         context.trace(frame, "conntrack: new \(key)\(rule >= 0 ? " (\(dnat.labels[rule]))" : ""), translated to \(translated)")
     }
 
-    /// Sets a new record's protocol state, NAT flags and the checksum deltas of each direction.
-    private func record(_ index: Int, key: FlowKey, reply: FlowKey, sourceNAT: Bool, destinationNAT: Bool) {
+    /// The reply key of a connection from `source`:`sourcePort` (ICMP: the identifier) to
+    /// `destination`:`destinationPort` after translation: the packets coming back.
+    private static func replyKey(_ proto: IPProtocol, from destination: IPv4Address, port destinationPort: UInt16,
+                                 to source: IPv4Address, port sourcePort: UInt16) -> FlowKey {
+        FlowKey(source: destination, destination: source, sourcePort: proto == .icmp ? sourcePort : destinationPort,
+                destinationPort: sourcePort, protocol: proto)
+    }
+
+    /// Sets a new record's protocol state, NAT flags and the checksum deltas of each direction;
+    /// returns the original direction's deltas.
+    private func record(_ index: Int, key: FlowKey, reply: FlowKey, sourceNAT: Bool, destinationNAT: Bool) -> (ip: UInt16, l4: UInt16) {
         var connection = table[index]
         connection.state = key.protocol == .tcp ? TCPState.synSent.rawValue : 0
         if sourceNAT { connection.set(.sourceNAT) }
@@ -286,6 +289,7 @@ public final class ConntrackStage {
         (connection.originalIPDelta, connection.originalL4Delta) = NATRewrite.deltas(from: key, to: reply.reversed)
         (connection.replyIPDelta, connection.replyL4Delta) = NATRewrite.deltas(from: reply, to: key.reversed)
         table[index] = connection
+        return (connection.originalIPDelta, connection.originalL4Delta)
     }
 
     /// A source port (ICMP: identifier) on `source` for which the reply key is free: the
@@ -293,9 +297,7 @@ public final class ConntrackStage {
     /// the key (netfilter's `nf_nat_l4proto_unique_tuple` starts at a hash of the tuple too).
     private func uniquePort(source: IPv4Address, destination: IPv4Address, destinationPort: UInt16, key: FlowKey) -> UInt16? {
         func replyKey(_ port: UInt16) -> FlowKey {
-            key.protocol == .icmp
-                ? FlowKey(source: destination, destination: source, sourcePort: port, destinationPort: port, protocol: .icmp)
-                : FlowKey(source: destination, destination: source, sourcePort: destinationPort, destinationPort: port, protocol: key.protocol)
+            Self.replyKey(key.protocol, from: destination, port: destinationPort, to: source, port: port)
         }
         if !table.contains(replyKey(key.sourcePort)) { return key.sourcePort }
         let lower = Int(portRange.lowerBound), count = Int(portRange.upperBound) - lower + 1
@@ -365,11 +367,12 @@ public final class ConntrackStage {
 
     /// One `conntrack -L` line per connection, in table order.
     func lines(now: Timestamp) -> [String] {
-        table.indices().compactMap { index in
-            let connection = table[index]
-            guard connection.expires > now.nanoseconds else { return nil }
-            return Self.line(connection, now: now)
-        }
+        liveIndices(now: now).map { Self.line(table[$0], now: now) }
+    }
+
+    /// The records of the connections that have not expired by `now`.
+    func liveIndices(now: Timestamp) -> [Int] {
+        table.indices().filter { table[$0].expires > now.nanoseconds }
     }
 
     /// `tcp      6 431999 ESTABLISHED src=… dst=… sport=… dport=… src=… … [ASSURED]`.

@@ -195,6 +195,9 @@ public final class Pipeline {
     /// Connections tracked now (expired ones not yet swept included).
     public var conntrackCount: Int { conntrack.table.count }
 
+    /// Connections that have not expired by the pipeline's clock: the lines `conntrackLines` gives.
+    public var liveConnectionCount: Int { conntrack.liveIndices(now: context.now).count }
+
     /// The memory the connection table uses, in bytes.
     public var conntrackMemoryBytes: Int { conntrack.table.memoryBytes }
 }

@@ -62,7 +62,7 @@ struct ReplayReport {
             ("drops", .object(drops)),
             ("events", .object(events)),
             ("fdb", .object(fdb)),
-            ("conntrack", .object([("entries", .integer(Int64(pipeline.conntrackLines().count)))])),
+            ("conntrack", .object([("entries", .integer(Int64(pipeline.liveConnectionCount)))])),
             ("elapsed_seconds", .number(format(seconds, digits: 6))),
         ])
     }
