@@ -44,4 +44,25 @@ public enum SyntheticFrames {
         }
         return bytes
     }
+
+    /// `payload` behind Ethernet and IPv4 from `outerSource` to `outerDestination`: in UDP
+    /// from `sourcePort` to `udpPort` when given (flannel's UDP backend, or VXLAN with the
+    /// VXLAN header already in `payload`), else IP-in-IP (protocol 4); every length and the
+    /// IPv4 checksum right, the UDP checksum zero, DF clear.
+    public static func ipTunnel(_ payload: [UInt8], udpPort: UInt16?, sourcePort: UInt16 = 49_152,
+                                outerSource: IPv4Address, outerDestination: IPv4Address,
+                                sourceMAC: MACAddress, destinationMAC: MACAddress) -> [UInt8] {
+        let udpLength = udpPort == nil ? 0 : UDPHeader.length
+        var bytes = [UInt8](repeating: 0, count: EthernetHeader.length + IPv4Header.minimumLength + udpLength) + payload
+        bytes.withMutableRawSpan { span in
+            EthernetRepr(destination: destinationMAC, source: sourceMAC, etherType: .ipv4).emit(into: &span)
+            var ip = span.mutableSlice(from: EthernetHeader.length)
+            IPv4Repr(source: outerSource, destination: outerDestination, protocol: udpPort == nil ? .ipip : .udp,
+                     payloadLength: udpLength + payload.count, dontFragment: false).emit(into: &ip)
+            guard let udpPort else { return }
+            var udp = ip.mutableSlice(from: IPv4Header.minimumLength)
+            UDPRepr(sourcePort: sourcePort, destinationPort: udpPort).emit(into: &udp, pseudoHeaderSum: nil)
+        }
+        return bytes
+    }
 }

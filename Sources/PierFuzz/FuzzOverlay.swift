@@ -56,21 +56,13 @@ enum FuzzOverlay {
     /// `payload` behind Ethernet/IPv4/UDP (port 8472 or 8285) or Ethernet/IPv4 (protocol 4)
     /// from the peer to the node, every length and checksum right.
     static func wrapped(_ payload: UnsafeRawBufferPointer, _ encapsulation: PipelineConfig.Overlay.Encapsulation) -> [UInt8] {
-        let isUDP = encapsulation != .ipip
-        let header = EthernetHeader.length + IPv4Header.minimumLength + (isUDP ? UDPHeader.length : 0)
-        let payloadLength = min(payload.count, 60_000)
-        var bytes = [UInt8](repeating: 0, count: header)
-        bytes += payload.prefix(payloadLength)
-        bytes.withMutableRawSpan { span in
-            EthernetRepr(destination: uplinkMAC, source: MACAddress(0x02, 0, 0xC0, 0xA8, 1, 30), etherType: .ipv4).emit(into: &span)
-            var ip = span.mutableSlice(from: EthernetHeader.length)
-            IPv4Repr(source: peerIP, destination: nodeIP, protocol: isUDP ? .udp : .ipip,
-                     payloadLength: payloadLength + (isUDP ? UDPHeader.length : 0), dontFragment: false).emit(into: &ip)
-            guard isUDP else { return }
-            var udp = ip.mutableSlice(from: IPv4Header.minimumLength)
-            let port: UInt16 = encapsulation == .udp ? 8285 : 8472
-            UDPRepr(sourcePort: 50_000, destinationPort: port).emit(into: &udp, pseudoHeaderSum: nil)
+        let udpPort: UInt16? = switch encapsulation {
+        case .ipip: nil
+        case .udp: 8285
+        case .vxlan: 8472
         }
-        return bytes
+        return SyntheticFrames.ipTunnel(Array(payload.prefix(60_000)), udpPort: udpPort, sourcePort: 50_000,
+                                        outerSource: peerIP, outerDestination: nodeIP,
+                                        sourceMAC: MACAddress(0x02, 0, 0xC0, 0xA8, 1, 30), destinationMAC: uplinkMAC)
     }
 }

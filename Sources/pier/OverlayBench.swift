@@ -104,20 +104,9 @@ enum OverlayBench {
         if encapsulation == .vxlan {
             return SyntheticFrames.vxlan(inner: innerFrame, outerSource: peerIP(index % peerCount), outerDestination: nodeIP)
         }
-        let packet = Array(innerFrame[14..<54])
-        let isUDP = encapsulation == .udp
-        let payloadLength = packet.count + (isUDP ? 8 : 0)
-        var bytes = [UInt8](repeating: 0, count: 34 + (isUDP ? 8 : 0)) + packet
-        bytes.withMutableRawSpan { span in
-            EthernetRepr(destination: uplinkMAC, source: MACAddress(0x02, 0, 0xC0, 0xA8, 1, 1), etherType: .ipv4).emit(into: &span)
-            var ip = span.mutableSlice(from: 14)
-            IPv4Repr(source: peerIP(index % peerCount), destination: nodeIP, protocol: isUDP ? .udp : .ipip,
-                     payloadLength: payloadLength, dontFragment: false).emit(into: &ip)
-            guard isUDP else { return }
-            var udp = ip.mutableSlice(from: 20)
-            UDPRepr(sourcePort: 8285, destinationPort: 8285).emit(into: &udp, pseudoHeaderSum: nil)
-        }
-        return bytes
+        return SyntheticFrames.ipTunnel(Array(innerFrame[14..<54]), udpPort: encapsulation == .udp ? 8285 : nil, sourcePort: 8285,
+                                        outerSource: peerIP(index % peerCount), outerDestination: nodeIP,
+                                        sourceMAC: MACAddress(0x02, 0, 0xC0, 0xA8, 1, 1), destinationMAC: uplinkMAC)
     }
 
     static func decap(_ encapsulation: PipelineConfig.Overlay.Encapsulation, stage name: String, packets: Int) -> BenchResult {
