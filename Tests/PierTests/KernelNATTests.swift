@@ -10,10 +10,9 @@ import Testing
 /// exactly the frames Linux sent: the same bytes, translated addresses, ports, TTL and every
 /// checksum, the ICMP error's quoted datagram included.
 struct KernelNATTests {
-    static let tools = ["ip", "iptables", "ethtool", "tcpdump", "python3"]
-    static var available: Bool { getuid() == 0 && tools.allSatisfy { Tool.find($0) != nil } }
+    static let skipped = Tool.missing(tools: ["ip", "iptables", "ethtool", "tcpdump", "python3"])
 
-    @Test(.enabled(if: available, "needs root and ip, iptables, ethtool, tcpdump, python3 (network namespaces pnat-*)"))
+    @Test(.enabled(if: skipped == nil, "the kernel NAT oracle \(skipped ?? "") (network namespaces pnat-*)"))
     func pierTranslatesExactlyAsLinuxMasquerade() throws {
         let directory = try TemporaryDirectory()
         let script = Paths.packageRoot.appendingPathComponent("fixtures/kernel_nat.py").path

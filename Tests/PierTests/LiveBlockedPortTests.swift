@@ -107,8 +107,8 @@ final class BlockedPort {
     /// Whether the test can run here; says why not on stderr.
     static let available: Bool = {
         guard Live.available else { return false }
-        guard Tool.find("tc") != nil else {
-            FileHandle.standardError.write(Data("blocked-port test skipped: it needs tc (iproute2)\n".utf8))
+        if let missing = Tool.missing(tools: ["tc"]) {
+            FileHandle.standardError.write(Data("blocked-port test skipped: it \(missing)\n".utf8))
             return false
         }
         return kernelHasParts()

@@ -9,11 +9,8 @@ import Testing
 enum Live {
     /// Nil when the live tests can run; else the reason they are skipped.
     static let unavailableReason: String? = {
-        if getuid() != 0 { return "the live tests need root (network namespaces, TAP devices)" }
+        if let missing = Tool.missing(tools: ["ip", "ping", "python3"]) { return "the live tests \(missing)" }
         if !FileManager.default.fileExists(atPath: "/dev/net/tun") { return "the live tests need /dev/net/tun" }
-        for tool in ["ip", "ping", "python3"] where Tool.find(tool) == nil {
-            return "the live tests need \(tool) (make test-deps installs it)"
-        }
         return nil
     }()
 

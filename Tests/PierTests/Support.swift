@@ -87,6 +87,14 @@ enum Tool {
         return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
+    /// Why a test that needs root and `tools` cannot run here (the first thing missing), or
+    /// nil when it can.
+    static func missing(root: Bool = true, tools: [String]) -> String? {
+        if root && geteuid() != 0 { return "needs root" }
+        let absent = tools.filter { find($0) == nil }
+        return absent.isEmpty ? nil : "needs \(absent.joined(separator: ", ")) (make test-deps installs them)"
+    }
+
     static let tshark = find("tshark")
     static let tcpdump = find("tcpdump")
 
