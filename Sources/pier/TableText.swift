@@ -2,7 +2,8 @@ import Dataplane
 import Wire
 
 /// The pipeline's tables as text, one entry a line, shared by `pier replay --dump` and the
-/// live switch's control socket (`pier fdb`), so both print the same lines.
+/// live switch's control socket (`pier fdb`), so both print the same lines. (`pier conntrack`
+/// prints the connection lines alone, without the header and indent, as `conntrack -L` does.)
 enum TableText {
     /// Per bridge, `fdb docker0: 2 entries` then `  02:42:ac:11:00:02 dev c1 age 3s` lines,
     /// like `bridge fdb show`.
