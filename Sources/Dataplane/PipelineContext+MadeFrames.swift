@@ -10,12 +10,9 @@ extension PipelineContext {
     func emitARPRequest(for address: IPv4Address, interface: InterfaceIndex, verdict: Verdict,
                         at timestamp: Timestamp) -> IPv4Address? {
         guard let source = sourceAddress(of: interface, toward: address) else { return nil }
-        var request = pool.take()
-        PacketBuilder.arpRequest(into: &request, senderMAC: interfaceMACs[interface], senderIP: source, target: address)
-        request.verdict = verdict
-        request.timestamp = timestamp
-        counters.count(.arpRequestsSent)
-        emit(request)
+        emitRequest(verdict: verdict, at: timestamp, counting: .arpRequestsSent) { request in
+            PacketBuilder.arpRequest(into: &request, senderMAC: interfaceMACs[interface], senderIP: source, target: address)
+        }
         return source
     }
 
@@ -27,13 +24,22 @@ extension PipelineContext {
     func emitNeighborSolicitation(for address: IPv6Address, interface: InterfaceIndex, verdict: Verdict,
                                   at timestamp: Timestamp) -> IPv6Address? {
         guard let source = sourceAddress(of: interface, toward: address) else { return nil }
+        emitRequest(verdict: verdict, at: timestamp, counting: .neighborSolicitationsSent) { request in
+            PacketBuilder.neighborSolicitation(into: &request, senderMAC: interfaceMACs[interface], senderIP: source, target: address)
+        }
+        return source
+    }
+
+    /// Queues a request `build` writes into a pool frame, leaving as `verdict` says, stamped
+    /// `timestamp`, and counts it as `event`.
+    private func emitRequest(verdict: Verdict, at timestamp: Timestamp, counting event: PipelineCounters.Event,
+                             _ build: (inout Frame) -> Void) {
         var request = pool.take()
-        PacketBuilder.neighborSolicitation(into: &request, senderMAC: interfaceMACs[interface], senderIP: source, target: address)
+        build(&request)
         request.verdict = verdict
         request.timestamp = timestamp
-        counters.count(.neighborSolicitationsSent)
+        counters.count(event)
         emit(request)
-        return source
     }
 
     /// Sends an ICMPv4 error (RFC 792) about the IPv4 packet in `frame` back out of the port

@@ -163,14 +163,22 @@ final class RouteStage {
         }
         let gateway = nextHop.gateway4 ?? facts.destination
         decrementTTL(&frame)
+        forward(&frame, to: facts.destination, via: .ipv4(gateway), mac: neighbors.resolve(gateway), nextHop: nextHop)
+    }
+
+    /// Sends a routed frame (TTL or hop limit already decremented) toward `gateway`: with its
+    /// MAC known, out of the next hop's interface with that interface's MAC as source; else
+    /// into the hold queue until it answers.
+    private func forward(_ frame: inout Frame, to destination: some CustomStringConvertible, via gateway: NeighborAddress,
+                         mac: MACAddress?, nextHop: NextHop) {
         context.counters.count(.routed)
-        guard let mac = neighbors.resolve(gateway) else {
-            hold(&frame, nextHop: .ipv4(gateway), interface: nextHop.interface)
+        guard let mac else {
+            hold(&frame, nextHop: gateway, interface: nextHop.interface)
             return
         }
         setMACs(&frame, source: context.interfaceMACs[nextHop.interface], destination: mac)
         frame.verdict = interfaceVerdicts[nextHop.interface]
-        context.trace(frame, "route: \(facts.destination) via \(nextHop.gateway4.map { "\($0)" } ?? "connected") dev \(context.config.interfaces[nextHop.interface].name), next hop \(mac)")
+        context.trace(frame, "route: \(destination) via \(nextHop.gateway4 == nil && nextHop.gateway6 == nil ? "connected" : "\(gateway)") dev \(context.config.interfaces[nextHop.interface].name), next hop \(mac)")
     }
 
     /// Drops a packet longer than the egress MTU; with DF, tells the sender the MTU (the
@@ -353,14 +361,7 @@ final class RouteStage {
         let gateway = nextHop.gateway6 ?? destination
         var bytes = frame.mutableBytes
         bytes.setU8(hopLimit - 1, at: network + IPv6Header.Field.hopLimit)
-        context.counters.count(.routed)
-        guard let mac = neighbors.resolve(gateway) else {
-            hold(&frame, nextHop: .ipv6(gateway), interface: nextHop.interface)
-            return
-        }
-        setMACs(&frame, source: context.interfaceMACs[nextHop.interface], destination: mac)
-        frame.verdict = interfaceVerdicts[nextHop.interface]
-        context.trace(frame, "route: \(destination) via \(nextHop.gateway6.map { "\($0)" } ?? "connected") dev \(context.config.interfaces[nextHop.interface].name), next hop \(mac)")
+        forward(&frame, to: destination, via: .ipv6(gateway), mac: neighbors.resolve(gateway), nextHop: nextHop)
     }
 
     /// Sends a neighbour solicitation for `address` out of `interface` (the hold queue asks
