@@ -51,25 +51,21 @@ public final class NeighborTable {
     @discardableResult
     public func learn(_ address: IPv4Address, mac: MACAddress) -> Bool {
         if address == lastAddress { lastMAC = .zero }
-        if let existing = ipv4[address] {
-            if existing.isStatic { return false }
-            ipv4[address] = Entry(mac: mac, isStatic: false)
-            return existing.mac != mac
-        }
-        ipv4[address] = Entry(mac: mac, isStatic: false)
-        return true
+        return Self.learn(address, mac: mac, in: &ipv4)
     }
 
     /// Records that IPv6 `address` is at `mac`; true when this is new or a change. Static
     /// entries are never overwritten.
     @discardableResult
     public func learn(_ address: IPv6Address, mac: MACAddress) -> Bool {
-        if let existing = ipv6[address] {
-            if existing.isStatic { return false }
-            ipv6[address] = Entry(mac: mac, isStatic: false)
-            return existing.mac != mac
-        }
-        ipv6[address] = Entry(mac: mac, isStatic: false)
-        return true
+        Self.learn(address, mac: mac, in: &ipv6)
+    }
+
+    /// Records `mac` for `address` in `table` unless a static entry holds it; true when new or changed.
+    private static func learn<Address: Hashable>(_ address: Address, mac: MACAddress, in table: inout [Address: Entry]) -> Bool {
+        let existing = table[address]
+        if existing?.isStatic == true { return false }
+        table[address] = Entry(mac: mac, isStatic: false)
+        return existing?.mac != mac
     }
 }
