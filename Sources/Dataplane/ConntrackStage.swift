@@ -68,6 +68,8 @@ public final class ConntrackStage {
         portRange = config.nat.portRange
         let settings = config.conntrack
         dropInvalid = settings.dropInvalid
+        precondition(settings.tcpTimeouts.count == TCPState.allCases.count && TCPState.allCases.count == Self.udpTimeout,
+                     "one TCP timeout per state, then UDP's and ICMP's")
         timeouts = (settings.tcpTimeouts + [settings.udpTimeout, settings.udpStreamTimeout, settings.icmpTimeout])
             .map { $0 * 1_000_000_000 }
     }
@@ -77,8 +79,9 @@ public final class ConntrackStage {
         batchTags.deallocate()
     }
 
-    /// Where UDP's and ICMP's timeouts sit in `timeouts`, after one per TCP state.
-    private static let udpTimeout = TCPState.allCases.count, udpStreamTimeout = udpTimeout + 1, icmpTimeout = udpTimeout + 2
+    /// Where UDP's and ICMP's timeouts sit in `timeouts`, after one per TCP state (literals, so
+    /// no once-guarded accessor per packet; `init` checks them against `TCPState`).
+    private static let udpTimeout = 8, udpStreamTimeout = 9, icmpTimeout = 10
 
     /// Reads, for every frame of `batch` that conntrack will look up, its facts and key tag,
     /// and starts loading the index slot then the record of its connection, so the lookups
@@ -156,10 +159,8 @@ public final class ConntrackStage {
                 return false
             case .state(let new):
                 if new != old {
-                    if TCPTracker.finSender(from: old, to: new, flags: facts.flags, direction: direction, finFrom: finFrom) == .reply {
-                        record.set(.finFromReply)
-                    } else {
-                        record.clear(.finFromReply)
+                    if let sender = TCPTracker.finSender(movedTo: new, flags: facts.flags, direction: direction) {
+                        if sender == .reply { record.set(.finFromReply) } else { record.clear(.finFromReply) }
                     }
                     if new == .established { record.set(.assured) }
                     record.state = new.rawValue

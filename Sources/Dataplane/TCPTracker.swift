@@ -52,12 +52,12 @@ public enum TCPTracker {
         flags.contains(.syn) && !flags.contains(.ack) && !flags.contains(.rst) && !flags.contains(.fin)
     }
 
-    /// The direction that sent the FIN the connection waits on, after a packet with `flags`
-    /// from `direction` moved it from `old` to `new`: that direction when its FIN moved it into
-    /// FIN_WAIT or LAST_ACK, else `finFrom` as it was.
-    public static func finSender(from old: TCPState, to new: TCPState, flags: TCPFlags, direction: FlowDirection,
-                                 finFrom: FlowDirection) -> FlowDirection {
-        new != old && flags.contains(.fin) && (new == .finWait || new == .lastAck) ? direction : finFrom
+    /// The direction whose FIN the connection now waits on, after a packet with `flags` from
+    /// `direction` moved it into `new`: that direction when its FIN moved it into FIN_WAIT or
+    /// LAST_ACK; nil when the FIN sender stays as it was.
+    @inline(__always)
+    public static func finSender(movedTo new: TCPState, flags: TCPFlags, direction: FlowDirection) -> FlowDirection? {
+        flags.contains(.fin) && (new == .finWait || new == .lastAck) ? direction : nil
     }
 
     /// The state after a packet with `flags` in `direction`; `finFrom` is the direction that

@@ -17,7 +17,9 @@ struct TCPTrackerTests {
                 Issue.record("unexpected reopen")
                 return seen
             }
-            finFrom = TCPTracker.finSender(from: state, to: next, flags: step.flags, direction: step.direction, finFrom: finFrom)
+            if next != state, let sender = TCPTracker.finSender(movedTo: next, flags: step.flags, direction: step.direction) {
+                finFrom = sender
+            }
             state = next
             seen.append(state)
         }
