@@ -6,7 +6,7 @@ PIER        := .build/release/pier
 FUZZ_BUILD  := .build-fuzz
 FUZZ_BIN    := $(FUZZ_BUILD)/release/PierFuzz
 FUZZ_SECONDS ?= 30
-PUBLIC      := ../shared/fixtures/public
+PUBLIC      := fixtures/public
 SUDO        := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export DEBIAN_FRONTEND := noninteractive
 export SWIFT_BACKTRACE := enable=no

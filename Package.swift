@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
 // Pier: a userspace packet-processing dataplane for container networking.
-// Module layout: ../shared/DESIGN.md ("Modules").
+// Module layout: docs/DESIGN.md ("Modules").
 import PackageDescription
 
 /// Settings every Pier module shares: Swift 6 language mode and the lifetime

@@ -6,12 +6,12 @@ import Wire
 
 /// Where the test data lives and the tools that check it.
 enum Fixtures {
-    /// `../shared/fixtures/public`, relative to the package root (this file is two levels down).
+    /// `fixtures/public`, relative to the package root (this file is two levels down).
     static let publicDirectory: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()  // PacketIOTests
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()  // the package root
-        .appendingPathComponent("../shared/fixtures/public")
+        .appendingPathComponent("fixtures/public")
         .standardizedFileURL
 
     /// The path of the public capture `name`.

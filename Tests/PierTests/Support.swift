@@ -15,8 +15,8 @@ enum Paths {
         .deletingLastPathComponent()  // the package root
         .standardizedFileURL
 
-    /// `../shared/fixtures/public`, relative to the package root.
-    static let publicDirectory: URL = packageRoot.appendingPathComponent("../shared/fixtures/public").standardizedFileURL
+    /// `fixtures/public`, relative to the package root.
+    static let publicDirectory: URL = packageRoot.appendingPathComponent("fixtures/public").standardizedFileURL
 
     /// The path of the public capture `name`.
     static func capture(_ name: String) -> String { publicDirectory.appendingPathComponent(name).path }

@@ -11,11 +11,12 @@ struct DesignExampleTests {
         topology = try Topology.parse(yaml: designExample, file: "DESIGN.md")
     }
 
-    /// The copy is still DESIGN.md's (`../shared/DESIGN.md` beside the checkout, as CI has it):
-    /// a change to the contract's example fails here rather than passing against a stale copy.
+    /// The copy is still the project's DESIGN.md's (`docs/DESIGN.md`, the contracts Pier
+    /// implements): a change to the contract's example fails here rather than passing against a
+    /// stale copy.
     @Test func theCopyIsDesignMDsExample() throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../../shared/DESIGN.md").standardizedFileURL.path
+            .appendingPathComponent("../../docs/DESIGN.md").standardizedFileURL.path
         let design = try String(contentsOfFile: path, encoding: .utf8)
         #expect(design.contains(designExample), "DESIGN.md's example differs from Tests/TopologyTests/DesignExample.swift")
     }

@@ -20,7 +20,7 @@ func emitted(over bytes: [UInt8], _ body: (inout MutableRawSpan) -> Void) -> [UI
     return bytes
 }
 
-/// Frames of the public captures in `../shared/fixtures/public`, read with a tiny classic-pcap
+/// Frames of the public captures in `fixtures/public`, read with a tiny classic-pcap
 /// reader that shares no code with the project.
 enum Capture {
     /// Why a frame could not be read.
@@ -33,7 +33,7 @@ enum Capture {
         .deletingLastPathComponent()  // WireTests
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()  // the package root
-        .appendingPathComponent("../shared/fixtures/public")
+        .appendingPathComponent("fixtures/public")
         .standardizedFileURL
 
     /// The captured bytes of frame `number` (counted from 1, as tshark does) of `name`.
