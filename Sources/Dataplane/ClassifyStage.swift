@@ -73,7 +73,7 @@ final class ClassifyStage {
             context.trace(frame, "classify: source \(source) is not a station -> drop invalid-source-mac")
             return
         }
-        if destination.rawValue & ~0xF == 0x0180_C200_0000 {
+        if destination.isReservedGroup {
             frame.verdict = .drop(.reservedGroupAddress)
             context.trace(frame, "classify: 802.1D reserved group address -> drop reserved-group-address")
         }

@@ -31,10 +31,12 @@ public final class ConntrackWorkload: @unchecked Sendable {
         var config = PipelineConfig(
             ports: [PipelineConfig.Port(name: "eth0", interface: 0)],
             interfaces: [PipelineConfig.Interface(name: "eth0", mac: MACAddress(rawValue: 0x0200_C0A8_0119),
-                                                  ipv4: [IPv4Prefix(address: Self.node, length: 24)], attachment: .port(uplink))])
+                                                  ipv4: [IPv4Prefix(address: Self.node, length: 24)], attachment: .port(uplink))],
+            routes4: [PipelineConfig.Route4(prefix: IPv4Prefix(address: .any, length: 0), interface: 0,
+                                            gateway: IPv4Address(rawValue: Self.node.rawValue & 0xFFFF_FF00 | 1))])
         config.nat = NATRules(masquerade: [NATRules.Masquerade(source: IPv4Prefix(address: IPv4Address(10, 0, 0, 0), length: 8), out: uplink)])
         config.conntrack = ConntrackSettings(capacity: capacity)
-        stage = ConntrackStage(context: PipelineContext(config: config, pool: pool)) { _ in 0 }
+        stage = ConntrackStage(context: PipelineContext(config: config, pool: pool), routes: RoutingTable(config: config))
     }
 
     /// Connection `index`: container 10.x.y.z port 20000–20255 to its own outside address, port 443.

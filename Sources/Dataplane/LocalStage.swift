@@ -15,15 +15,12 @@ import Wire
 /// here: on a bridge they flood like any other broadcast or multicast.
 final class LocalStage {
     let context: PipelineContext
-    let neighbors: NeighborTable
-    /// Called with each IPv4 neighbour that became known or changed.
-    var onNeighborLearned: (IPv4Address, MACAddress) -> Void = { _, _ in }
-    /// Called with each IPv6 neighbour that became known or changed.
-    var onNeighborLearned6: (IPv6Address, MACAddress) -> Void = { _, _ in }
+    /// Told every neighbour the node hears of (it releases the frames waiting for them).
+    let resolver: NeighborResolver
 
-    init(context: PipelineContext, neighbors: NeighborTable) {
+    init(context: PipelineContext, resolver: NeighborResolver) {
         self.context = context
-        self.neighbors = neighbors
+        self.resolver = resolver
     }
 
     /// Handles one frame. The pipeline calls it frame by frame, interleaved with the route
@@ -76,11 +73,7 @@ final class LocalStage {
         // of our addresses), as Linux does, and only from our own subnets.
         if (isForUs || arp.operation == .reply) && config.ipv4.contains(where: { $0.contains(arp.senderIP) })
             && !arp.senderMAC.isGroup && arp.senderIP != .any {
-            if neighbors.learn(arp.senderIP, mac: arp.senderMAC) {
-                context.counters.count(.neighborsLearned)
-                context.trace(frame, "local: neighbour \(arp.senderIP) is at \(arp.senderMAC)")
-                onNeighborLearned(arp.senderIP, arp.senderMAC)
-            }
+            resolver.learned(.ipv4(arp.senderIP), mac: arp.senderMAC, from: frame)
         }
         guard arp.operation == .request, isForUs else {
             if consume { context.trace(frame, "local: ARP \(arp.operation == .reply ? "reply" : "request") to \(config.name), taken") }

@@ -50,12 +50,12 @@ struct HoldQueueTests {
         let pipeline = Self.pipeline()
         var sink = Counter()
         // SYNs routed back into docker0 toward 172.17.x.y, a new next hop each.
-        let pairs = (0..<(RouteStage.maximumPendingNextHops + 100)).map {
+        let pairs = (0..<(NeighborResolver.maximumPendingNextHops + 100)).map {
             (IPv4Address(172, 17, 0, 2), IPv4Address(rawValue: IPv4Address(172, 17, 1, 0).rawValue + UInt32($0)))
         }
         Self.sendSYNs(pipeline, pairs, start: 1_000_000_000_000, spacing: 1, into: &sink)
-        #expect(pipeline.heldFrames == RouteStage.maximumPendingNextHops)
+        #expect(pipeline.heldFrames == NeighborResolver.maximumPendingNextHops)
         #expect(pipeline.counters.dropped(.neighborQueueFull) == 100)
-        #expect(sink.arpRequests == RouteStage.maximumPendingNextHops, "one request per next hop held, none for those refused")
+        #expect(sink.arpRequests == NeighborResolver.maximumPendingNextHops, "one request per next hop held, none for those refused")
     }
 }
