@@ -13,7 +13,7 @@ import Wire
 ///
 /// It does not do VLAN filtering (tagged frames are switched like any other), STP or IGMP
 /// snooping.
-final class BridgeStage {
+final class BridgeStage: BatchStage {
     private let context: PipelineContext
     /// One table per bridge.
     let tables: [FDB]
@@ -158,4 +158,11 @@ final class BridgeStage {
     private func portName(_ port: PortID) -> String {
         Int(port.rawValue) < context.config.ports.count ? context.config.ports[Int(port.rawValue)].name : "port \(port)"
     }
+}
+
+// MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
+
+extension BridgeStage: CountingPart {
+    package static let dropReasons: [DropReason] = [.hairpin, .notForThisHost]
+    package static let events: [PipelineCounters.Event] = [.fdbLearned, .fdbMoved, .fdbFull, .flooded]
 }

@@ -30,7 +30,7 @@ import Wire
 /// It does not track bridged traffic between containers (Linux does with br_netfilter), IPv6,
 /// fragments after the first (Linux reassembles first), TCP sequence windows, or the
 /// connections of packets Pier makes itself (its ICMP errors are not translated).
-public final class ConntrackStage {
+public final class ConntrackStage: FrameStage {
     let context: PipelineContext
     /// The connection table.
     public let table: ConntrackTable
@@ -43,7 +43,7 @@ public final class ConntrackStage {
     /// Whether a packet that opens no connection and belongs to none is dropped.
     let dropInvalid: Bool
     /// What `prefetch` read of each frame of the batch (nil: not tracked), and its key's tag,
-    /// for `process(_:prefetched:)`: each packet is parsed and hashed once.
+    /// for `process(_:at:)`: each packet is parsed and hashed once.
     /// (Buffers, not arrays: an array element written inside a class pays a uniqueness check.)
     private let batchFacts: UnsafeMutablePointer<NATRewrite.Facts?> = {
         let facts = UnsafeMutablePointer<NATRewrite.Facts?>.allocate(capacity: Batch.capacity)
@@ -78,8 +78,8 @@ public final class ConntrackStage {
     /// Reads, for every frame of `batch` that conntrack will look up, its facts and key tag,
     /// and starts loading the index slot then the record of its connection, so the lookups
     /// that follow find them in cache (at a million connections each would otherwise wait on
-    /// two cache misses in turn). `process(_:prefetched:)` then takes the facts from here.
-    package func prefetch(_ batch: inout Batch) {
+    /// two cache misses in turn). `process(_:at:)` then takes the facts from here.
+    package func prepare(_ batch: inout Batch) {
         let count = batch.count
         for index in 0..<count {
             let facts = Self.trackedFacts(of: batch[index])
@@ -99,10 +99,10 @@ public final class ConntrackStage {
         return NATRewrite.facts(of: frame.bytes, network: Int(frame.layers.network), transport: Int(frame.layers.transport))
     }
 
-    /// Tracks and translates frame `index` of the batch `prefetch` last read, with what it read
+    /// Tracks and translates frame `index` of the batch `prepare` last read, with what it read
     /// there (no stage touches a frame between the two), when the bridge or port left it for
     /// the node's interfaces.
-    package func process(_ frame: inout Frame, prefetched index: Int) {
+    package func process(_ frame: inout Frame, at index: Int) {
         guard case .toInterface(let ingress) = frame.verdict, let facts = batchFacts[index] else { return }
         process(&frame, facts: facts, tag: batchTags[index], ingress: ingress)
     }
@@ -181,4 +181,11 @@ public final class ConntrackStage {
         context.trace(frame, "conntrack: \(direction == .original ? "original" : "reply") \(old) translated to \(new)")
         return true
     }
+}
+
+// MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
+
+extension ConntrackStage: CountingPart {
+    package static let dropReasons: [DropReason] = [.conntrackInvalid, .conntrackFull, .natPortsExhausted, .serviceNoEndpoints]
+    package static let events: [PipelineCounters.Event] = [.conntrackNew, .conntrackExpired, .conntrackEvicted, .sourceNAT, .destinationNAT, .relatedTranslated, .conntrackInvalidAccepted]
 }

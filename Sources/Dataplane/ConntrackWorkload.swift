@@ -5,7 +5,7 @@ import Wire
 /// on a node with one uplink (192.168.1.25/24) and MASQUERADE of 10.0.0.0/8, fed 54-byte
 /// Ethernet/IPv4/TCP frames that are copied into pool frames 64 at a time (as a TAP read
 /// would) and run through the stage's real per-packet path, `prefetch` over the batch then
-/// `process(_:prefetched:)` on each frame, as the pipeline does.
+/// `process(_:at:)` on each frame, as the pipeline does.
 ///
 /// Not thread-safe: one benchmark thread uses a workload at a time.
 public final class ConntrackWorkload: @unchecked Sendable {
@@ -98,8 +98,8 @@ public final class ConntrackWorkload: @unchecked Sendable {
                     cursor += 1
                     if cursor == frames { cursor = 0 }
                 }
-                stage.prefetch(&batch)
-                for index in 0..<batch.count { stage.process(&batch[index], prefetched: index) }
+                stage.prepare(&batch)
+                for index in 0..<batch.count { stage.process(&batch[index], at: index) }
                 batch.recycleAll(into: pool)
             }
         }

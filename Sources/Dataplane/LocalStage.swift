@@ -13,7 +13,7 @@ import Wire
 ///
 /// ARP requests and solicitations for addresses that are not the node's are never answered
 /// here: on a bridge they flood like any other broadcast or multicast.
-final class LocalStage {
+final class LocalStage: FrameStage {
     let context: PipelineContext
     /// Told every neighbour the node hears of (it releases the frames waiting for them).
     let resolver: NeighborResolver
@@ -25,7 +25,7 @@ final class LocalStage {
 
     /// Handles one frame. The pipeline calls it frame by frame, interleaved with the route
     /// stage, so that what a frame teaches (a neighbour's MAC) only affects later frames.
-    func process(_ frame: inout Frame) {
+    func process(_ frame: inout Frame, at index: Int) {
         switch frame.verdict {
         case .toInterface(let interface):
             handle(&frame, interface: interface)
@@ -167,4 +167,11 @@ final class LocalStage {
         frame.verdict = .output(frame.inputPort)
         context.counters.count(.echoRepliesSent)
     }
+}
+
+// MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
+
+extension LocalStage: CountingPart {
+    package static let dropReasons: [DropReason] = [.badIPv4Checksum, .unhandledMulticast, .localDeliveryUnsupported]
+    package static let events: [PipelineCounters.Event] = [.arpRepliesSent, .echoRepliesSent, .delivered, .neighborAdvertisementsSent]
 }

@@ -191,3 +191,10 @@ package final class NeighborResolver {
     /// Frames still waiting for a next hop.
     package var heldCount: Int { pending.values.reduce(0) { $0 + $1.frames.count } }
 }
+
+// MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
+
+extension NeighborResolver: CountingPart {
+    package static let dropReasons: [DropReason] = [.neighborQueueFull, .neighborUnresolved]
+    package static let events: [PipelineCounters.Event] = [.arpRequestsSent, .neighborSolicitationsSent, .held, .released, .neighborsLearned]
+}

@@ -21,7 +21,7 @@ import Wire
 ///
 /// It does not reassemble outer fragments, verify a non-zero outer UDP checksum, or learn
 /// remote VTEPs (peers are configured, as flannel configures them).
-public final class OverlayDecapStage {
+public final class OverlayDecapStage: BatchStage {
     private let context: PipelineContext
     private let classify: ClassifyStage
     private let peersByIP: PeerIndex
@@ -197,4 +197,11 @@ public final class OverlayDecapStage {
         let port = bytes.u16(at: Int(layers.transport) + UDPHeader.Field.destinationPort)
         return port == udpPort || (encapsulation == .vxlan && port == VXLANHeader.ianaPort)
     }
+}
+
+// MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
+
+extension OverlayDecapStage: CountingPart {
+    package static let dropReasons: [DropReason] = [.unknownVTEP, .wrongVNI, .notVXLAN, .truncatedTunnel, .innerTooShort, .nestedTunnel, .tunnelFragment]
+    package static let events: [PipelineCounters.Event] = [.decapsulated]
 }

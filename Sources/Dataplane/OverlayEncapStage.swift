@@ -18,7 +18,7 @@ import Wire
 ///
 /// It does not encapsulate IPv6, set outer DF, copy the inner TOS, or compute outer UDP
 /// checksums (zero, as Linux sends by default).
-package final class OverlayEncapStage: NeighborObserver {
+package final class OverlayEncapStage: FrameStage, NeighborObserver {
     private let context: PipelineContext
     /// The overlay this stage encapsulates for.
     package let overlay: PipelineConfig.Overlay
@@ -58,6 +58,10 @@ package final class OverlayEncapStage: NeighborObserver {
         }
         resolver.observe(self)
     }
+
+    /// Encapsulates frame `index` of the batch (`encapsulate`; the pipeline also calls that for
+    /// the frames Pier makes, which belong to no batch).
+    package func process(_ frame: inout Frame, at index: Int) { encapsulate(&frame) }
 
     /// Encapsulates `frame` when it is bound for a peer; leaves every other frame alone.
     package func encapsulate(_ frame: inout Frame) {
@@ -169,4 +173,11 @@ package final class OverlayEncapStage: NeighborObserver {
             templates.setNextHopMAC(mac, peer: index)
         }
     }
+}
+
+// MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
+
+extension OverlayEncapStage: CountingPart {
+    package static let dropReasons: [DropReason] = [.noHeadroom]
+    package static let events: [PipelineCounters.Event] = [.encapsulated]
 }

@@ -15,6 +15,10 @@ public protocol FrameSink {
 /// frames released by an ARP reply go ahead of the frames behind that reply, as Linux sends
 /// a neighbour's queue as soon as it resolves.
 ///
+/// Every stage is a `BatchStage` (classify, decap, bridge: the whole batch, one stage after
+/// the other) or a `FrameStage` (conntrack, local, route, encap: frame by frame together),
+/// and declares the drop reasons and events it counts beside its code (`CountingPart`).
+///
 /// Time is an input: `process` takes the clock from the frames' timestamps (replay) unless
 /// `now` is given (live).
 public final class Pipeline {
@@ -76,14 +80,14 @@ public final class Pipeline {
         bridge.run(&batch)
         // Local and route go frame by frame together: an ARP reply later in the batch must not
         // resolve a next hop for an earlier frame.
-        resolver.expire()
-        conntrack.prefetch(&batch)
+        conntrack.prepare(&batch)
+        route.prepare(&batch)
         for index in 0..<batch.count {
-            conntrack.process(&batch[index], prefetched: index)
-            local.process(&batch[index])
-            route.process(&batch[index])
+            conntrack.process(&batch[index], at: index)
+            local.process(&batch[index], at: index)
+            route.process(&batch[index], at: index)
             // Frames routed toward a peer's pod subnet go into the tunnel.
-            overlayEncap?.encapsulate(&batch[index])
+            overlayEncap?.process(&batch[index], at: index)
             generatedAfter[index] = context.generatedIn
         }
         if now == nil {

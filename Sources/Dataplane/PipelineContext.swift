@@ -103,3 +103,10 @@ public final class Tracer {
         return notes
     }
 }
+
+// MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
+
+extension PipelineContext: CountingPart {
+    package static let dropReasons: [DropReason] = [.generatedOverflow]
+    package static let events: [PipelineCounters.Event] = [.icmpErrorsSent, .icmpErrorsRateLimited]
+}

@@ -17,7 +17,7 @@ import Wire
 /// fragment). IPv6 gets ICMPv6 destination unreachable (no route) and time exceeded (RFC
 /// 4443), never about an ICMPv6 error or a multicast packet. Errors of both kinds pass
 /// Linux's rate limits (`ICMPRateLimiter`). It does not send redirects or check IPv6 MTUs.
-final class RouteStage {
+final class RouteStage: FrameStage {
     typealias NextHop = RoutingTable.NextHop
 
     let context: PipelineContext
@@ -32,8 +32,11 @@ final class RouteStage {
         self.resolver = resolver
     }
 
+    /// Drops the frames whose next hop never answered.
+    func prepare(_ batch: inout Batch) { resolver.expire() }
+
     /// Routes one frame the local stage left for forwarding.
-    func process(_ frame: inout Frame) {
+    func process(_ frame: inout Frame, at index: Int) {
         guard case .toInterface(let ingress) = frame.verdict else { return }
         switch frame.layers.networkType {
         case .ipv4: route4(&frame, ingress: ingress)
@@ -122,4 +125,11 @@ final class RouteStage {
         bytes.setU8(facts.hopLimit - 1, at: network + IPv6Header.Field.hopLimit)
         forward(&frame, to: facts.destination, via: .ipv6(gateway), mac: resolver.resolve(gateway), nextHop: nextHop)
     }
+}
+
+// MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
+
+extension RouteStage: CountingPart {
+    package static let dropReasons: [DropReason] = [.noRoute, .ttlExceeded, .fragmentationNeeded, .tooBigForTunnel]
+    package static let events: [PipelineCounters.Event] = [.routed]
 }

@@ -40,21 +40,6 @@ public struct IPv4Header: ~Escapable {
     /// The fixed header's length in bytes.
     public static let minimumLength = 20
 
-    /// The first byte of a header of version 4 with no options (IHL 5).
-    public static let versionAndMinimumIHL: UInt8 = 0x45
-
-    /// Masks of the flags-and-fragment-offset word (RFC 791 §3.1).
-    public enum FragmentMask {
-        /// The don't-fragment flag.
-        public static let dontFragment: UInt16 = 0x4000
-        /// The more-fragments flag.
-        public static let moreFragments: UInt16 = 0x2000
-        /// The fragment offset, in 8-byte units.
-        public static let offset: UInt16 = 0x1FFF
-        /// Set in any fragment: more-fragments or a non-zero offset.
-        public static let anyFragment: UInt16 = 0x3FFF
-    }
-
     /// The packet's bytes, header first (possibly followed by link-layer padding).
     public let bytes: RawSpan
 
@@ -224,5 +209,17 @@ public struct IPv4Repr: Equatable, Sendable {
         for (index, byte) in options.enumerated() { bytes.setU8(byte, at: Field.options + index) }
         let checksum = InternetChecksum.checksum(bytes.bytes.slice(from: 0, count: headerLength))
         bytes.setU16(checksum, at: Field.checksum)
+    }
+}
+
+extension IPv4Header {
+    /// The first byte of a header of version 4 with no options (IHL 5).
+    public static let versionAndMinimumIHL: UInt8 = 0x45
+
+    /// Masks of the flags-and-fragment-offset word (RFC 791 §3.1): don't fragment, more
+    /// fragments, the offset (in 8-byte units), and any fragment (more fragments or an offset).
+    public enum FragmentMask {
+        public static let dontFragment: UInt16 = 0x4000, moreFragments: UInt16 = 0x2000
+        public static let offset: UInt16 = 0x1FFF, anyFragment: UInt16 = 0x3FFF
     }
 }
