@@ -83,6 +83,31 @@ public enum Packets {
         return bytes
     }
 
+    /// `bytes` padded with zeros to Ethernet's minimum frame of 60 bytes (without the FCS), as
+    /// a sender pads a short frame such as an ARP packet.
+    public static func padded(_ bytes: [UInt8]) -> [UInt8] {
+        bytes + [UInt8](repeating: 0, count: max(0, 60 - bytes.count))
+    }
+
+    /// A neighbour solicitation (RFC 4861 §4.3) from `source` for `target`, to its
+    /// solicited-node group, carrying `senderMAC` as the source link-layer address; hop limit
+    /// 255 and every checksum computed whole.
+    public static func neighborSolicitation(senderMAC: MACAddress = containerMAC, source: IPv6Address,
+                                            target: IPv6Address) -> [UInt8] {
+        let repr = NeighborDiscoveryRepr(kind: .solicitation, target: target, linkLayerAddress: senderMAC)
+        let group = target.solicitedNode
+        var bytes = [UInt8](repeating: 0, count: EthernetHeader.length + IPv6Header.length + repr.length)
+        bytes.withMutableRawSpan { span in
+            EthernetRepr(destination: MACAddress(ipv6Multicast: group), source: senderMAC, etherType: .ipv6).emit(into: &span)
+            var ip = span.mutableSlice(from: EthernetHeader.length)
+            IPv6Repr(source: source, destination: group, nextHeader: .icmpv6, payloadLength: repr.length, hopLimit: 255).emit(into: &ip)
+            var message = ip.mutableSlice(from: IPv6Header.length)
+            repr.emit(into: &message, pseudoHeaderSum: InternetChecksum.pseudoHeaderSum(
+                source: source, destination: group, protocol: .icmpv6, length: repr.length))
+        }
+        return bytes
+    }
+
     /// The IPv4 header and L4 checksums of an Ethernet/IPv4 frame, each recomputed over the
     /// whole header or segment: true when both verify (a UDP checksum of zero: not sent).
     public static func checksumsVerify(_ bytes: [UInt8]) -> Bool {

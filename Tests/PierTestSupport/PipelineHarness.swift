@@ -65,7 +65,13 @@ public final class PipelineHarness {
     /// Builds the pipeline a topology document describes (DESIGN.md, "Topology contract");
     /// throws the document's first problem.
     public convenience init(topology yaml: String, file: String = "topology.yaml") throws {
-        self.init(config: PipelineConfig(try Topology.parse(yaml: yaml, file: file)))
+        self.init(config: try Self.config(topology: yaml, file: file))
+    }
+
+    /// The configuration a topology document describes, for a test to extend (routes the
+    /// topology format has no key for) before building a harness on it.
+    public static func config(topology yaml: String, file: String = "topology.yaml") throws -> PipelineConfig {
+        PipelineConfig(try Topology.parse(yaml: yaml, file: file))
     }
 
     /// The configuration the pipeline was built from.
@@ -138,6 +144,7 @@ public final class PipelineHarness {
     }
 
     /// Every frame sent that was not read yet, in the order sent, removed.
+    @discardableResult
     public func drainOutbound() -> [Output] {
         defer { outbound.removeAll() }
         return outbound
