@@ -50,8 +50,12 @@ let package = Package(
             ],
             swiftSettings: common),
         .executableTarget(name: "PierFuzz", dependencies: ["Wire", "Inspect", "Dataplane"], swiftSettings: common),
+        // What the test targets share: a pipeline harness after SwiftNIO's EmbeddedChannel,
+        // packet builders, and the golden scenario runner (Tests/PierTestSupport/README.md).
+        .target(name: "PierTestSupport", dependencies: ["Dataplane", "Wire", "Topology"], path: "Tests/PierTestSupport",
+                swiftSettings: common),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: common),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Wire"], swiftSettings: common),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Wire", "PierTestSupport"], swiftSettings: common),
         .testTarget(name: "PacketIOTests", dependencies: ["PacketIO"], swiftSettings: common),
         .testTarget(name: "TopologyTests", dependencies: ["Topology", "Wire"], swiftSettings: common),
         .testTarget(name: "PierTests", dependencies: ["Inspect", "PacketIO", "Wire"], swiftSettings: common),

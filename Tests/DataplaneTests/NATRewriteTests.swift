@@ -1,4 +1,5 @@
 import Testing
+import PierTestSupport
 import Wire
 @testable import Dataplane
 
