@@ -5,7 +5,7 @@ import CTap
 
 /// The live switch's epoll set: descriptors watched for input (level-triggered), each
 /// reported by a token that says whose it is (`EventToken`).
-public final class EventSet {
+final class EventSet {
     /// The epoll descriptor.
     private let epoll: Int32
 
@@ -18,12 +18,12 @@ public final class EventSet {
 
     /// Watches `descriptor`, reporting `token` when it is readable; returns 0 or -errno.
     @discardableResult
-    public func watch(_ descriptor: Int32, token: UInt64) -> Int32 {
+    func watch(_ descriptor: Int32, token: UInt64) -> Int32 {
         pier_epoll_add(epoll, descriptor, token)
     }
 
     /// Stops watching `descriptor`.
-    public func unwatch(_ descriptor: Int32) {
+    func unwatch(_ descriptor: Int32) {
         _ = pier_epoll_remove(epoll, descriptor)
     }
 
