@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "PierTestSupport", dependencies: ["Dataplane", "Wire", "Topology"], path: "Tests/PierTestSupport",
                 swiftSettings: common),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: common),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Wire", "PierTestSupport"], swiftSettings: common),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Wire", "Topology", "PierTestSupport"], swiftSettings: common),
         .testTarget(name: "PacketIOTests", dependencies: ["PacketIO"], swiftSettings: common),
         .testTarget(name: "TopologyTests", dependencies: ["Topology", "Wire"], swiftSettings: common),
         .testTarget(name: "PierTests", dependencies: ["Inspect", "PacketIO", "Wire"], swiftSettings: common),

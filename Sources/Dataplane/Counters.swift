@@ -59,6 +59,7 @@ public final class PipelineCounters {
         case decapsulated
         case conntrackInvalidAccepted
         case icmpErrorsRateLimited
+        case conntrackFlushed
 
         /// The event's kebab-case name and one sentence for people reading the counters.
         public var declaration: (name: String, description: String) {
@@ -88,6 +89,7 @@ public final class PipelineCounters {
             case .decapsulated: ("decapsulated", "frames taken out of the tunnel")
             case .conntrackInvalidAccepted: ("conntrack-invalid-accepted", "packets of no connection accepted untranslated (invalid: accept)")
             case .icmpErrorsRateLimited: ("icmp-errors-rate-limited", "ICMP and ICMPv6 errors held back by Linux's rate limits")
+            case .conntrackFlushed: ("conntrack-flushed", "UDP connections to an endpoint a change removed, forgotten (kube-proxy's conntrack -D)")
             }
         }
     }

@@ -40,10 +40,12 @@ public final class PipelineContext {
     /// tunnel interface has one, the overlay MTU, as flannel.1 and tunl0 have on Linux.
     let interfaceMTUs: [Int]
 
-    /// Makes the shared state for `config`.
-    public init(config: PipelineConfig, pool: FramePool) {
+    /// Makes the shared state for `config`; with `counters`, counting goes on from theirs (a
+    /// pipeline that replaces another).
+    public init(config: PipelineConfig, pool: FramePool, continuing counters: PipelineCounters? = nil) {
         self.config = config
-        counters = PipelineCounters(portCount: config.ports.count)
+        self.counters = counters.map { PipelineCounters(portCount: config.ports.count, continuing: $0) }
+            ?? PipelineCounters(portCount: config.ports.count)
         self.pool = pool
         portBridge = config.ports.map { $0.bridge ?? -1 }
         portInterface = config.ports.map { $0.interface ?? -1 }
