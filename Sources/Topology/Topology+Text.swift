@@ -229,7 +229,7 @@ private indirect enum TextTree {
     func writeJSON(into text: inout String, indent: String) {
         let inner = indent + "  "
         switch self {
-        case .text(let string): text += Self.jsonString(string)
+        case .text(let string): text += quoted(string)
         case .number, .flag: text += flow
         case .list(let items) where items.contains(where: \.isCollection):
             text += "[\n"
@@ -245,7 +245,7 @@ private indirect enum TextTree {
             guard !entries.isEmpty else { text += "{}"; return }
             text += "{\n"
             for (index, (key, value)) in entries.enumerated() {
-                text += inner + Self.jsonString(key) + ": "
+                text += inner + quoted(key) + ": "
                 value.writeJSON(into: &text, indent: inner)
                 text += index == entries.count - 1 ? "\n" : ",\n"
             }
@@ -260,28 +260,6 @@ private indirect enum TextTree {
             scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_./:-".unicodeScalars.contains(scalar))
         }
         let nulls: Set<String> = ["~", "null", "Null", "NULL"]
-        return simple && !text.hasPrefix("-") && !text.hasPrefix(":") && !text.hasSuffix(":") && !nulls.contains(text) ? text : jsonString(text)
-    }
-
-    /// `text` as a JSON string (also a YAML double-quoted one).
-    private static func jsonString(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\t": result += "\\t"
-            case "\r": result += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
+        return simple && !text.hasPrefix("-") && !text.hasPrefix(":") && !text.hasSuffix(":") && !nulls.contains(text) ? text : quoted(text)
     }
 }
