@@ -3,11 +3,11 @@ extension Validator {
     /// MASQUERADE leaves by a known port; a published port is published once.
     mutating func checkNAT() {
         let nat = topology.nat
-        for (index, rule) in nat.masquerade.enumerated() where topology.portIndex(named: rule.out) == nil {
+        for (index, rule) in nat.masquerade.enumerated() where portIndices[rule.out] == nil {
             fail("nat.masquerade[\(index)].out", "unknown port \(quoted(rule.out)) (expected one of: \(portNames))")
         }
         let keys = nat.portMappings.map { "\($0.proto)/\($0.hostPort)" }
-        for (index, first) in duplicates(keys) {
+        for (index, first) in duplicates(keys, in: "nat.portMappings") {
             fail("nat.portMappings[\(index)].hostPort",
                  "\(keys[index]) is already published at \(reference("nat.portMappings[\(first)].hostPort")); expected each host port once per protocol")
         }
@@ -17,11 +17,11 @@ extension Validator {
     /// port once; a node port is taken by one Service and no published port.
     mutating func checkServices() {
         let services = topology.services
-        for (index, first) in duplicates(services.map { "\($0.namespace)/\($0.name)" }) {
+        for (index, first) in duplicates(services.map { "\($0.namespace)/\($0.name)" }, in: "services") {
             fail("services[\(index)].name",
                  "duplicate service \(services[index].namespace)/\(services[index].name), also \(reference("services[\(first)].name")); expected each name once per namespace")
         }
-        for (index, first) in duplicates(services.map(\.clusterIP)) {
+        for (index, first) in duplicates(services.map(\.clusterIP), in: "services") {
             fail("services[\(index)].clusterIP",
                  "cluster IP \(services[index].clusterIP) is already \(services[first].name)'s, \(reference("services[\(first)].clusterIP")); expected one service per cluster IP")
         }
