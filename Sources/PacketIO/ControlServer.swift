@@ -28,10 +28,16 @@ public final class ControlServer {
     private final class Connection {
         let descriptor: Int32
         var buffer: [UInt8] = []
+        /// How much of `buffer` is known to hold no newline (each byte is looked at once).
+        var scanned = 0
         /// A request is with the handler.
         var busy = false
         /// The client sent its last byte (or the connection broke).
         var ended = false
+        /// Refused: what still comes is read and thrown away until the client closes (closing
+        /// with unread bytes would reset the connection and lose the error line), at most
+        /// `maximumRequestBytes` more.
+        var discarded: Int?
         init(descriptor: Int32) { self.descriptor = descriptor }
     }
 
@@ -105,11 +111,19 @@ public final class ControlServer {
     private func read(_ connection: Connection) {
         var chunk = [UInt8](repeating: 0, count: 65_536)
         let count = chunk.withUnsafeMutableBytes { pier_read(connection.descriptor, $0.baseAddress, $0.count) }
-        if count > 0 {
+        if count > 0, let discarded = connection.discarded {
+            connection.discarded = discarded + count
+            if discarded + count > Self.maximumRequestBytes { close(connection) }
+            return
+        } else if count > 0 {
             connection.buffer.append(contentsOf: chunk[0..<count])
         } else if count != -Int(EAGAIN) && count != -Int(EINTR) {
             connection.ended = true
             events?.unwatch(connection.descriptor)
+        }
+        if connection.discarded != nil {
+            if connection.ended { close(connection) }
+            return
         }
         next(connection)
     }
@@ -118,7 +132,8 @@ public final class ControlServer {
     /// already; refuses an oversized or cut-off one; closes a finished connection.
     private func next(_ connection: Connection) {
         guard !connection.busy, connections[connection.descriptor] != nil else { return }
-        guard let newline = connection.buffer.firstIndex(of: UInt8(ascii: "\n")) else {
+        guard let newline = connection.buffer[connection.scanned...].firstIndex(of: UInt8(ascii: "\n")) else {
+            connection.scanned = connection.buffer.count
             if connection.buffer.count > Self.maximumRequestBytes {
                 return refuse(connection, "request longer than \(Self.maximumRequestBytes) bytes without a newline")
             }
@@ -130,6 +145,7 @@ public final class ControlServer {
         }
         let line = String(decoding: connection.buffer[..<newline], as: UTF8.self)
         connection.buffer.removeSubrange(...newline)
+        connection.scanned = 0
         connection.busy = true
         handler.handle(line.hasSuffix("\r") ? String(line.dropLast()) : line) { [weak self, connection] answer, close in
             guard let self else { return }
@@ -139,10 +155,14 @@ public final class ControlServer {
         }
     }
 
-    /// Answers with an error line and closes.
+    /// Answers with an error line and ends the connection: at once if the client is done
+    /// sending, else once it is (what it still sends is thrown away).
     private func refuse(_ connection: Connection, _ problem: String) {
         _ = send(ControlReply.error(problem) + "\n", to: connection)
-        close(connection)
+        connection.buffer = []
+        guard !connection.ended else { return close(connection) }
+        _ = shutdown(connection.descriptor, Int32(SHUT_WR))
+        connection.discarded = 0
     }
 
     /// Writes `text` whole (the socket's one-second send timeout bounds a client that does

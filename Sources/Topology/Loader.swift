@@ -54,7 +54,7 @@ extension Topology {
     static func read(yaml: String, file: String, base: Topology? = nil) -> Result<(topology: Topology, source: SourceMap), Problems> {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
+            root = try Yams.compose(yaml: yaml, .basic)
         } catch {
             return .failure(Problems(sorting: [syntaxError(error, yaml: yaml, file: file)], file: file))
         }

@@ -24,8 +24,6 @@ public struct PortConfig: Sendable, Equatable {
     public var gateway: IPv4Address?
     /// The IPv6 next hop for everything off-node (the IPv6 entry of `gateway:`).
     public var gateway6: IPv6Address?
-    /// The network namespace the TAP device lives in (`netns:`, a path); `tap` is its name there.
-    public var netns: String?
 
     /// Makes a port; only the name is required.
     public init(

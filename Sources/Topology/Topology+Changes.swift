@@ -127,16 +127,16 @@ private struct Upserting: SectionVisitor {
     /// The document as it was, for a reload.
     let changed: Topology?
 
-    mutating func visit<Element: Equatable>(_ section: Section<Element>) {
+    mutating func visit<Element: Equatable, Key: Hashable>(_ section: Section<Element, Key>) {
         let elements = from[keyPath: section.list]
         guard let changed else {
             merge.upsert(section, elements.enumerated().map { ($0, $1) })
             return
         }
-        let before = Dictionary(changed[keyPath: section.list].map { (section.name($0), $0) }, uniquingKeysWith: { first, _ in first })
-        let names = Set(elements.map(section.name))
-        merge.remove(section, names: Set(before.keys).subtracting(names))
-        merge.upsert(section, elements.enumerated().filter { before[section.name($1)] != $1 }.map { ($0, $1) })
+        let before = Dictionary(changed[keyPath: section.list].map { (section.key($0), $0) }, uniquingKeysWith: { first, _ in first })
+        let keys = Set(elements.map(section.key))
+        merge.remove(section, keys: Set(before.keys).subtracting(keys))
+        merge.upsert(section, elements.enumerated().filter { before[section.key($1)] != $1 }.map { ($0, $1) })
     }
 }
 
@@ -151,9 +151,16 @@ private struct Deleting: SectionVisitor {
     /// Where and why nothing was deleted.
     var missing: (path: String, problem: String)?
 
-    mutating func visit<Element: Equatable>(_ section: Section<Element>) {
-        guard section.kind == kind, !merge.remove(section, names: [name]).isEmpty else { return }
-        let names = merge.result[keyPath: section.list].map(section.name)
+    mutating func visit<Element: Equatable, Key: Hashable>(_ section: Section<Element, Key>) {
+        guard section.kind == kind else { return }
+        let list = merge.result[keyPath: section.list]
+        let name = self.name
+        let keys = Set(list.filter { section.name($0) == name }.map(section.key))
+        guard keys.isEmpty else {
+            merge.remove(section, keys: keys)
+            return
+        }
+        let names = list.map(section.name)
         let known = names.isEmpty ? "there are none" : "expected one of: \(someOf(names))"
         missing = (section.path, "no \(kind.rawValue) \(quoted(name)) to delete (\(known))")
     }

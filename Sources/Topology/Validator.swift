@@ -77,6 +77,7 @@ struct Validator {
     /// when `list` is given, else index order.
     func duplicates<Key: Hashable>(_ keys: [Key?], in list: String? = nil) -> [(index: Int, first: Int)] {
         var first: [Key: Int] = [:]
+        first.reserveCapacity(keys.count)
         var result: [(Int, Int)] = []
         for index in list.map({ order($0, count: keys.count) }) ?? Array(keys.indices) {
             guard let key = keys[index] else { continue }

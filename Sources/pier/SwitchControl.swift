@@ -168,8 +168,11 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
         let started = DispatchTime.now()
         worker.async { [self] in
             do {
-                let new = try Topology.load(path: configPath)
-                let (next, changes) = try accepted.topology.reloading(from: fileTopology, to: new)
+                guard let data = FileManager.default.contents(atPath: configPath) else {
+                    throw ConfigError(file: configPath, line: 0, path: "", problem: "cannot be read")
+                }
+                let (next, new, changes) = try accepted.topology.reloading(from: fileTopology, yaml: String(decoding: data, as: UTF8.self),
+                                                                           file: configPath)
                 fileTopology = new
                 let answer = change(to: next, changes: changes, started: started)
                 mailbox.post { [self] in

@@ -48,7 +48,7 @@ struct LiveApplyTests {
                                     log: topology.directory.path("send.log"))
         defer { if sender.isRunning { kill(sender.processIdentifier, SIGKILL) } }
         // A web server behind the Service, in c2.
-        let web = try Live.spawn(topology.namespace(2), ["python3", "-c", Scripts.echoServer, "8080"], log: topology.directory.path("web.log"))
+        let web = try Live.spawn(topology.namespace(2), ["python3", "-c", Scripts.namedServer, "8080", "c2"], log: topology.directory.path("web.log"))
         defer { if web.isRunning { kill(web.processIdentifier, SIGKILL) } }
 
         let fragment = topology.directory.path("add.yaml")
@@ -71,8 +71,8 @@ struct LiveApplyTests {
             let ping = try Live.exec(third, ["ping", "-c", "3", "-i", "0.2", "-W", "2", target])
             #expect(ping.status == 0 && ping.stdout.contains("3 received"), "c3 -> \(target): \(ping)")
         }
-        let service = try Live.exec(third, ["python3", "-c", Scripts.echoClient, "10.96.21.10", "80", "hello"])
-        #expect(service.status == 0 && service.stdout.contains("hello"), "c3 -> Service: \(service)")
+        let service = try Live.exec(third, ["python3", "-c", Scripts.namedClient, "10.96.21.10", "80", "1"])
+        #expect(service.status == 0 && service.stdout.contains("answer c2"), "c3 -> Service: \(service)")
 
         sender.waitUntilExit()
         #expect(sender.terminationStatus == 0)
@@ -116,7 +116,7 @@ struct LiveApplyTests {
         var servers: [Process] = []
         defer { for server in servers where server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         for n in 1...2 {
-            servers.append(try Live.spawn(topology.namespace(n), ["python3", "-c", Scripts.udpName, "53", "c\(n)"],
+            servers.append(try Live.spawn(topology.namespace(n), ["python3", "-c", Scripts.udpNamed, "53", "c\(n)"],
                                           log: topology.directory.path("udp\(n).log")))
         }
         // The file gains the Service, so the reload test below can edit it.
@@ -136,7 +136,7 @@ struct LiveApplyTests {
         let live = try SwitchProcess(topology)
         defer { live.stop() }
         func ask() throws -> String {
-            try Live.exec(topology.namespace(3), ["python3", "-c", Scripts.udpAsk, "10.96.22.53", "53", "40053"]).stdout
+            try Live.exec(topology.namespace(3), ["python3", "-c", Scripts.udpAskFromPort, "10.96.22.53", "53", "40053"]).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let first = try ask()
@@ -197,32 +197,8 @@ struct LiveApplyTests {
 }
 
 extension Scripts {
-    /// `python3 -c ECHO PORT`: a TCP server that sends back what each connection sends.
-    static let echoServer = """
-        import socket, sys, threading
-        server = socket.socket()
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("0.0.0.0", int(sys.argv[1])))
-        server.listen(8)
-        def serve(connection):
-            data = connection.recv(65536)
-            connection.sendall(data)
-            connection.close()
-        while True:
-            connection, _ = server.accept()
-            threading.Thread(target=serve, args=(connection,), daemon=True).start()
-        """
-
-    /// `python3 -c CLIENT HOST PORT TEXT`: sends TEXT and prints the answer.
-    static let echoClient = """
-        import socket, sys
-        connection = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
-        connection.sendall(sys.argv[3].encode())
-        print(connection.recv(65536).decode())
-        """
-
-    /// `python3 -c UDPNAME PORT NAME`: answers every datagram with NAME.
-    static let udpName = """
+    /// `python3 -c UDP_NAMED PORT NAME`: answers every datagram with NAME.
+    static let udpNamed = """
         import socket, sys
         server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         server.bind(("0.0.0.0", int(sys.argv[1])))
@@ -231,8 +207,8 @@ extension Scripts {
             server.sendto(sys.argv[2].encode(), peer)
         """
 
-    /// `python3 -c UDPASK HOST PORT SOURCEPORT`: one datagram from SOURCEPORT, prints the answer.
-    static let udpAsk = """
+    /// `python3 -c UDP_ASK_FROM HOST PORT SOURCEPORT`: one datagram from SOURCEPORT, prints the answer.
+    static let udpAskFromPort = """
         import socket, sys
         client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         client.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
