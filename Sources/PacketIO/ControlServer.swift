@@ -11,6 +11,8 @@ public protocol ControlHandler: AnyObject {
     /// later (a change is built on another thread). Requests of one connection are answered
     /// in order: the next waits for this one's reply.
     func handle(_ request: String, reply: @escaping (_ answer: String, _ close: Bool) -> Void)
+    /// The answer line to a request the server refuses itself (too long, cut off), saying why.
+    func refusal(_ problem: String) -> String
 }
 
 /// The live switch's control socket, as a server the event loop serves between batches: it
@@ -18,8 +20,8 @@ public protocol ControlHandler: AnyObject {
 /// connection in the loop's `EventSet`, and reads what each connection sends as it arrives
 /// (never waiting for a slow client). Requests are lines: each complete line goes to the
 /// handler, in order per connection, several connections at once. A request longer than
-/// `maximumRequestBytes`, or cut off by the end of the stream before its newline, gets an
-/// error line (`{"ok":false,"error":…}`) and the connection is closed; nothing else happens.
+/// `maximumRequestBytes`, or cut off by the end of the stream before its newline, gets the
+/// handler's `refusal` line and the connection is closed; nothing else happens.
 public final class ControlServer {
     /// The longest request line: 16 MiB.
     public static let maximumRequestBytes = 16 << 20
@@ -158,7 +160,7 @@ public final class ControlServer {
     /// Answers with an error line and ends the connection: at once if the client is done
     /// sending, else once it is (what it still sends is thrown away).
     private func refuse(_ connection: Connection, _ problem: String) {
-        _ = send(ControlReply.error(problem) + "\n", to: connection)
+        _ = send(handler.refusal(problem) + "\n", to: connection)
         connection.buffer = []
         guard !connection.ended else { return close(connection) }
         _ = shutdown(connection.descriptor, Int32(SHUT_WR))
@@ -185,32 +187,5 @@ public final class ControlServer {
         guard connections.removeValue(forKey: connection.descriptor) != nil else { return }
         if !connection.ended { events?.unwatch(connection.descriptor) }
         _ = Glibc.close(connection.descriptor)
-    }
-}
-
-/// The control protocol's reply lines (DESIGN.md, "Control protocol").
-public enum ControlReply {
-    /// `{"ok":false,"error":"PROBLEM"}`.
-    public static func error(_ problem: String) -> String {
-        "{\"ok\":false,\"error\":\(jsonString(problem))}"
-    }
-
-    /// `text` as a JSON string literal.
-    public static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import PacketIO
+import Inspect
 import Topology
 
 /// `pier apply [--node NAME] FILE`: a topology fragment applied to the running switch, each
@@ -15,15 +15,10 @@ struct ApplyCommand: ParsableCommand {
     var file: String
 
     func run() throws {
-        let text: String
-        if file == "-" {
-            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-        } else {
-            guard let data = FileManager.default.contents(atPath: file) else { throw InputError(message: "\(file): cannot be read") }
-            text = String(decoding: data, as: UTF8.self)
-        }
-        let request = #"{"v":1,"op":"apply","file":\#(ControlReply.jsonString(file == "-" ? "stdin" : file)),"yaml":\#(ControlReply.jsonString(text))}"#
-        printChanges(try ControlSocket.call(request, node: switchNode.node))
+        let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
+        guard let data else { throw InputError(message: "\(file): cannot be read") }
+        let members: [(String, JSONValue)] = [("file", .string(file == "-" ? "stdin" : file)), ("yaml", .string(String(decoding: data, as: UTF8.self)))]
+        try switchNode.change(ControlJSON.request("apply", members))
     }
 }
 
@@ -40,10 +35,7 @@ struct DeleteCommand: ParsableCommand {
     @Argument(help: "Its name (a service's namespace/name, a port mapping's proto/hostPort, a neighbour's ip, …).")
     var name: String
 
-    func run() throws {
-        let request = #"{"v":1,"op":"delete","kind":\#(ControlReply.jsonString(kind)),"name":\#(ControlReply.jsonString(name))}"#
-        printChanges(try ControlSocket.call(request, node: switchNode.node))
-    }
+    func run() throws { try switchNode.change(ControlJSON.request("delete", [("kind", .string(kind)), ("name", .string(name))])) }
 }
 
 /// `pier get [--node NAME] [KIND] [--json]`: the running topology, as YAML `pier apply` takes back.
@@ -60,15 +52,15 @@ struct GetCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let kindField = kind.map { #","kind":\#(ControlReply.jsonString($0))"# } ?? ""
-        let request = #"{"v":1,"op":"get"\#(kindField),"format":"\#(json ? "json" : "yaml")"}"#
-        let reply = try ControlSocket.call(request, node: switchNode.node)
-        let text = reply["text"] as? String ?? ""
+        let members: [(String, JSONValue)] = (kind.map { [("kind", .string($0))] } ?? []) + [("format", .string(json ? "json" : "yaml"))]
+        let text = try ControlSocket.call(ControlJSON.request("get", members), node: switchNode.node)["text"] as? String ?? ""
         standardOutputRaw(text.hasSuffix("\n") ? text : text + "\n")
     }
 }
 
-/// Prints a change reply's changes, one a line (nothing when nothing changed).
-private func printChanges(_ reply: [String: Any]) {
-    for change in reply["changes"] as? [String] ?? [] { standardOutput(change) }
+extension NodeOption {
+    /// Sends a change to the switch and prints what changed, one line each.
+    func change(_ request: String) throws {
+        for change in try ControlSocket.call(request, node: node)["changes"] as? [String] ?? [] { standardOutput(change) }
+    }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import PacketIO
 import Topology
 
 /// One request of the control protocol (DESIGN.md, "Control protocol"): a JSON object on one
@@ -72,10 +71,5 @@ struct ControlRequest {
         case let other:
             throw Failure(problem: "op: expected version, table, get, apply, delete or port, got \(other ?? "none")")
         }
-    }
-
-    /// `["a","b"]`.
-    static func jsonArray(_ items: [String]) -> String {
-        "[" + items.map(ControlReply.jsonString).joined(separator: ",") + "]"
     }
 }

@@ -33,7 +33,7 @@ enum ControlSocket {
     /// Asks the switch of `node` (or the only one running) for `table`; the lines, or an
     /// error naming what is wrong.
     static func request(_ table: String, node: String?) throws -> [String] {
-        let reply = try call(#"{"v":1,"op":"table","name":\#(ControlReply.jsonString(table))}"#, node: node)
+        let reply = try call(ControlJSON.request("table", [("name", .string(table))]), node: node)
         return reply["lines"] as? [String] ?? []
     }
 

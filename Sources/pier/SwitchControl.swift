@@ -45,6 +45,8 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
 
     // MARK: Requests
 
+    func refusal(_ problem: String) -> String { ControlJSON.error(problem) }
+
     func handle(_ request: String, reply: @escaping (String, Bool) -> Void) {
         let trimmed = request.trimmingCharacters(in: .whitespaces)
         guard trimmed.hasPrefix("{") else {
@@ -61,7 +63,7 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
                 result = try answer(to: try ControlRequest(json: trimmed), started: started)
             } catch {
                 let problem = (error as? ControlRequest.Failure)?.problem ?? (error as? ConfigError)?.description ?? "\(error)"
-                result = .done(ControlReply.error(problem))
+                result = .done(ControlJSON.error(problem))
                 if (error as? ConfigError) != nil { reportApply(ok: false, since: started, mailbox: mailbox) }
             }
             mailbox.post { [self] in
@@ -83,15 +85,15 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
     private func answer(to request: ControlRequest, started: DispatchTime) throws -> Answer {
         switch request.operation {
         case .version:
-            return .done(#"{"ok":true,"version":\#(ControlRequest.version)}"#)
+            return .done(ControlJSON.ok([("version", .integer(Int64(ControlRequest.version)))]))
         case .table(let name):
             return .onLoop { control in
                 let lines = ControlSocket.answer(name, pipeline: control.live.pipeline)
-                return #"{"ok":true,"lines":\#(ControlRequest.jsonArray(lines))}"#
+                return ControlJSON.ok([("lines", ControlJSON.strings(lines))])
             }
         case .get(let kind, let json):
             let text = json ? accepted.topology.json(kind) : accepted.topology.yaml(kind)
-            return .done(#"{"ok":true,"text":\#(ControlReply.jsonString(text))}"#)
+            return .done(ControlJSON.ok([("text", .string(text))]))
         case .port(let name):
             return .onLoop { control in control.portState(name) }
         case .apply(let yaml, let file):
@@ -105,10 +107,10 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
 
     /// Accepts `next` (valid) and answers once it is in force.
     private func change(to next: Topology, changes: [TopologyChange], started: DispatchTime) -> Answer {
-        let listed = ControlRequest.jsonArray(changes.map(\.description))
+        let listed = ControlJSON.ok([("changes", ControlJSON.strings(changes.map(\.description)))])
         guard !changes.isEmpty else {
             reportApply(ok: true, since: started, mailbox: nil)
-            return .done(#"{"ok":true,"changes":[]}"#)
+            return .done(listed)
         }
         let nextSlots = PortSlots(next, keeping: accepted.slots)
         let config = PipelineConfig(next, slots: nextSlots)
@@ -116,7 +118,7 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
         return .onLoop { control in
             control.install(next, slots: nextSlots, config: config, changes: changes)
             control.reportApply(ok: true, since: started, mailbox: nil)
-            return #"{"ok":true,"changes":\#(listed)}"#
+            return listed
         }
     }
 
@@ -152,10 +154,10 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
     /// `{"ok":true,"state":"up"}` (or `waiting`, `down`) for the port named `name`.
     private func portState(_ name: String) -> String {
         guard let port = live.ports.first(where: { $0.name == name }) else {
-            return ControlReply.error("no live port \(name) (a port needs a tap: to be served)")
+            return ControlJSON.error("no live port \(name) (a port needs a tap: to be served)")
         }
         let state = port.isUp ? (port.linkDown ? "link-down" : "up") : "down"
-        return #"{"ok":true,"state":"\#(state)","location":\#(ControlReply.jsonString(port.location.description))}"#
+        return ControlJSON.ok([("state", .string(state)), ("location", .string(port.location.description))])
     }
 
     // MARK: SIGHUP
