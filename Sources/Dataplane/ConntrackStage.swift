@@ -25,10 +25,10 @@ import Wire
 /// It does not track bridged traffic between containers (Linux does with br_netfilter), IPv6,
 /// fragments after the first (Linux reassembles first), TCP sequence windows, or the
 /// connections of packets Pier makes itself (its ICMP errors are not translated).
-public final class ConntrackStage {
+package final class ConntrackStage {
     private let context: PipelineContext
     /// The connection table.
-    public let table: ConntrackTable
+    package let table: ConntrackTable
     private let dnat: DNATTable
     /// The egress interface of a destination (the route stage's table).
     private let egressOf: (IPv4Address) -> InterfaceIndex?
@@ -56,7 +56,7 @@ public final class ConntrackStage {
 
     /// Makes the stage for `context`'s configuration; `egressOf` gives a destination's egress
     /// interface (the route stage's table in a pipeline).
-    public init(context: PipelineContext, egressOf: @escaping (IPv4Address) -> InterfaceIndex?) {
+    package init(context: PipelineContext, egressOf: @escaping (IPv4Address) -> InterfaceIndex?) {
         self.context = context
         self.egressOf = egressOf
         let config = context.config
@@ -87,7 +87,7 @@ public final class ConntrackStage {
     /// and starts loading the index slot then the record of its connection, so the lookups
     /// that follow find them in cache (at a million connections each would otherwise wait on
     /// two cache misses in turn). `process(_:prefetched:)` then takes the facts from here.
-    public func prefetch(_ batch: inout Batch) {
+    package func prefetch(_ batch: inout Batch) {
         let count = batch.count
         for index in 0..<count {
             let facts = Self.trackedFacts(of: batch[index])
@@ -110,7 +110,7 @@ public final class ConntrackStage {
     /// Tracks and translates frame `index` of the batch `prefetch` last read, with what it read
     /// there (no stage touches a frame between the two), when the bridge or port left it for
     /// the node's interfaces.
-    public func process(_ frame: inout Frame, prefetched index: Int) {
+    package func process(_ frame: inout Frame, prefetched index: Int) {
         guard case .toInterface(let ingress) = frame.verdict, let facts = batchFacts[index] else { return }
         process(&frame, facts: facts, tag: batchTags[index], ingress: ingress)
     }

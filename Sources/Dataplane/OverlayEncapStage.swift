@@ -18,10 +18,10 @@ import Wire
 ///
 /// It does not encapsulate IPv6, set outer DF, copy the inner TOS, or compute outer UDP
 /// checksums (zero, as Linux sends by default).
-public final class OverlayEncapStage {
+package final class OverlayEncapStage {
     private let context: PipelineContext
     /// The overlay this stage encapsulates for.
-    public let overlay: PipelineConfig.Overlay
+    package let overlay: PipelineConfig.Overlay
     let templates: TunnelTemplates
     private let peersByMAC: PeerIndex
     private let uplinkPort: PortID
@@ -40,7 +40,7 @@ public final class OverlayEncapStage {
     /// not a routed port. Templates start with the next hops `neighbors` knows (later answers
     /// come through `neighborChanged`); frames for a peer whose next hop is unknown go to
     /// `hold` with that next hop and the uplink interface.
-    public init?(context: PipelineContext, neighbors: NeighborTable,
+    package init?(context: PipelineContext, neighbors: NeighborTable,
                  hold: @escaping (inout Frame, IPv4Address, InterfaceIndex) -> Void) {
         guard let overlay = context.config.overlay,
               case .port(let port) = context.config.interfaces[overlay.uplink].attachment else { return nil }
@@ -61,7 +61,7 @@ public final class OverlayEncapStage {
     }
 
     /// Encapsulates `frame` when it is bound for a peer; leaves every other frame alone.
-    public func encapsulate(_ frame: inout Frame) {
+    package func encapsulate(_ frame: inout Frame) {
         guard case .output(let port) = frame.verdict, port == uplinkPort,
               frame.count >= EthernetHeader.length,
               frame.bytes.mac(at: EthernetHeader.Field.source) == tunnelMAC else { return }
@@ -165,7 +165,7 @@ public final class OverlayEncapStage {
     }
 
     /// Completes (or corrects) the templates of peers reached through `address`.
-    public func neighborChanged(_ address: IPv4Address, mac: MACAddress) {
+    package func neighborChanged(_ address: IPv4Address, mac: MACAddress) {
         for (index, peer) in overlay.peers.enumerated() where peer.nextHop == address {
             templates.setNextHopMAC(mac, peer: index)
         }

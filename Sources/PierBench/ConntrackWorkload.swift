@@ -1,3 +1,4 @@
+import Dataplane
 import Wire
 
 /// The conntrack + NAT benchmark workload, shared by `pier bench conntrack nat` and the
@@ -10,20 +11,25 @@ import Wire
 /// Not thread-safe: one benchmark thread uses a workload at a time.
 public final class ConntrackWorkload: @unchecked Sendable {
     /// The node's uplink address, the MASQUERADE source of every outgoing connection.
-    public static let node = IPv4Address(192, 168, 1, 25)
+    package static let node = IPv4Address(192, 168, 1, 25)
     /// The bytes of one template frame (Ethernet, IPv4 and TCP headers, no payload).
-    public static let frameLength = 54
+    package static let frameLength = 54
 
     /// The stage under measurement.
-    public let stage: ConntrackStage
+    package let stage: ConntrackStage
     /// The pool the frames are taken from and recycled into.
-    public let pool = FramePool(limit: 256, preallocated: 128)
+    package let pool = FramePool(limit: 256, preallocated: 128)
     /// The frames to replay, `frameLength` bytes each, back to back.
     public var templates: [UInt8] = []
     /// The next template to replay: each run picks up where the last one stopped.
-    public var cursor = 0
+    package var cursor = 0
     /// The timestamp every frame carries (the clock does not move: nothing ages).
-    public let now = Timestamp(seconds: 1_000, nanoseconds: 0)
+    package let now = Timestamp(seconds: 1_000, nanoseconds: 0)
+
+    /// The connections in the stage's table.
+    public var connectionCount: Int { stage.table.count }
+    /// The stage's table in bytes (records, free list, index).
+    public var tableMemoryBytes: Int { stage.table.memoryBytes }
 
     /// An empty table of `capacity` connections.
     public init(capacity: Int) {
@@ -38,14 +44,14 @@ public final class ConntrackWorkload: @unchecked Sendable {
     }
 
     /// Connection `index`: container 10.x.y.z port 20000–20255 to its own outside address, port 443.
-    public static func key(_ index: Int) -> FlowKey {
+    package static func key(_ index: Int) -> FlowKey {
         FlowKey(source: IPv4Address(rawValue: 0x0A00_0000 | UInt32(index >> 8)),
                 destination: IPv4Address(rawValue: 0xCB00_0000 | UInt32(index)),
                 sourcePort: UInt16(20_000 + index & 0xFF), destinationPort: 443, protocol: .tcp)
     }
 
     /// The frames of `keys` back to back, `frameLength` bytes each.
-    public static func frames(_ keys: [FlowKey], flags: TCPFlags) -> [UInt8] {
+    package static func frames(_ keys: [FlowKey], flags: TCPFlags) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(keys.count * frameLength)
         for key in keys {
