@@ -57,9 +57,15 @@ let package = Package(
             ],
             swiftSettings: common),
         .executableTarget(name: "PierFuzz", dependencies: ["Wire", "Inspect", "Dataplane", "PierBench"], swiftSettings: common),
+        // What the test targets share: a pipeline harness after SwiftNIO's EmbeddedChannel,
+        // packet builders, and the golden scenario runner (Tests/PierTestSupport/README.md).
+        // Its packet builders build TCP segments with PierBench's SyntheticFrames.
+        .target(name: "PierTestSupport", dependencies: ["Dataplane", "Wire", "Topology", "PierBench"], path: "Tests/PierTestSupport",
+                swiftSettings: common),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: common),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Wire", "PierBench"], swiftSettings: common),
-        .testTarget(name: "PacketIOTests", dependencies: ["PacketIO"], swiftSettings: common),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Wire", "Topology", "PierTestSupport", "PierBench"],
+                    swiftSettings: common),
+        .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "PierBench"], swiftSettings: common),
         .testTarget(name: "TopologyTests", dependencies: ["Topology", "Wire"], swiftSettings: common),
         .testTarget(name: "PierTests", dependencies: ["Inspect", "PacketIO", "Wire"], swiftSettings: common),
     ],

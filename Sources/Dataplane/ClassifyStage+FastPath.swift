@@ -21,24 +21,26 @@ extension ClassifyStage {
         let count = bytes.byteCount
         let network = EthernetHeader.length
         guard count >= network + IPv4Header.minimumLength + 8,
-              bytes.u16(at: EthernetHeader.Field.etherType) == 0x0800,  // IPv4
-              bytes.u8(at: network) == 0x45 else { return nil }  // version 4, no options
+              bytes.u16(at: EthernetHeader.Field.etherType) == EtherType.ipv4.rawValue,
+              bytes.u8(at: network) == IPv4Header.versionAndMinimumIHL else { return nil }
         let source = bytes.u48(at: EthernetHeader.Field.source)
         let destination = bytes.u48(at: EthernetHeader.Field.destination)
-        guard source & 0x0100_0000_0000 == 0, source != 0, destination & ~0xF != 0x0180_C200_0000 else { return nil }
+        guard source & MACAddress.groupBit == 0, source != 0,
+              destination & ~MACAddress.reservedGroupMask != MACAddress.reservedGroupBase else { return nil }
         let total = Int(bytes.u16(at: network + IPv4Header.Field.totalLength))
         guard total >= IPv4Header.minimumLength + 8, network + total <= count,
-              bytes.u16(at: network + IPv4Header.Field.flagsAndFragmentOffset) & 0x3FFF == 0 else { return nil }
+              bytes.u16(at: network + IPv4Header.Field.flagsAndFragmentOffset) & IPv4Header.FragmentMask.anyFragment == 0
+        else { return nil }
         let transport = network + IPv4Header.minimumLength
         let proto = bytes.u8(at: network + IPv4Header.Field.protocol)
-        switch proto {
-        case 6:  // TCP: the data offset's header inside the packet
-            let headerLength = Int(bytes.u8(at: transport + 12) >> 4) * 4
-            guard headerLength >= 20, IPv4Header.minimumLength + headerLength <= total else { return nil }
-        case 17:  // UDP: a sane length, and not port 0 (which the decoder would treat as GENEVE's when unset)
+        switch IPProtocol(rawValue: proto) {
+        case .tcp:  // the data offset's header inside the packet
+            let headerLength = Int(bytes.u8(at: transport + TCPHeader.Field.dataOffsetAndFlags) >> 4) * 4
+            guard headerLength >= TCPHeader.minimumLength, IPv4Header.minimumLength + headerLength <= total else { return nil }
+        case .udp:  // a sane length, and not port 0 (which the decoder would treat as GENEVE's when unset)
             guard bytes.u16(at: transport + UDPHeader.Field.length) >= UDPHeader.length,
                   bytes.u16(at: transport + UDPHeader.Field.destinationPort) != 0 else { return nil }
-        case 1:  // ICMP: the 8-byte header is inside (checked above)
+        case .icmp:  // the 8-byte header is inside (checked above)
             break
         default:
             return nil

@@ -7,7 +7,7 @@ import Wire
 ///
 /// It does not look inside tunnels (the overlay decap stage does) or verify checksums (the local
 /// and route stages check the IPv4 header of what they handle).
-final class ClassifyStage {
+final class ClassifyStage: BatchStage {
     private let context: PipelineContext
     /// Decodes down to the transport header, not into VXLAN or GENEVE.
     private var decoder: FrameDecoder
@@ -19,6 +19,7 @@ final class ClassifyStage {
         decoder.genevePort = 0
     }
 
+    /// Classifies every frame of the batch.
     func run(_ batch: inout Batch) {
         for index in 0..<batch.count {
             classify(&batch[index])
@@ -73,7 +74,7 @@ final class ClassifyStage {
             context.trace(frame, "classify: source \(source) is not a station -> drop invalid-source-mac")
             return
         }
-        if destination.rawValue & ~0xF == 0x0180_C200_0000 {
+        if destination.isReservedGroup {
             frame.verdict = .drop(.reservedGroupAddress)
             context.trace(frame, "classify: 802.1D reserved group address -> drop reserved-group-address")
         }
@@ -97,4 +98,11 @@ final class ClassifyStage {
         case .tcp, .udp, .icmpv4, .icmpv6, .vxlan, .geneve: .malformedTransport
         }
     }
+}
+
+// MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
+
+extension ClassifyStage: CountingPart {
+    package static let dropReasons: [DropReason] = [.malformedEthernet, .malformedVLAN, .malformedARP, .malformedIPv4, .malformedIPv6, .malformedTransport, .invalidSourceMAC, .reservedGroupAddress, .unknownPort]
+    package static let events: [PipelineCounters.Event] = []
 }

@@ -30,42 +30,66 @@ public final class PipelineCounters {
     /// Named events, indexed by `Event.rawValue` (a copy).
     public var events: [Int] { Array(UnsafeBufferPointer(start: eventStorage, count: Event.allCases.count)) }
 
-    /// The events a pipeline counts.
-    public enum Event: Int, CaseIterable, Sendable {
-        case fdbLearned, fdbMoved, fdbFull, flooded, routed, arpRepliesSent, arpRequestsSent,
-             echoRepliesSent, icmpErrorsSent, held, released, delivered, neighborsLearned,
-             neighborAdvertisementsSent, neighborSolicitationsSent,
-             conntrackNew, conntrackExpired, conntrackEvicted, sourceNAT, destinationNAT, relatedTranslated,
-             encapsulated, decapsulated, conntrackInvalidAccepted, icmpErrorsRateLimited
+    /// The events a pipeline counts: each with its kebab-case name (`--stats-json`) and a
+    /// description, written together once in `declaration`; the part that counts it lists it in
+    /// its `events` (`CountingPart`).
+    public enum Event: Int, CaseIterable, Sendable, NamedCounter {
+        case fdbLearned
+        case fdbMoved
+        case fdbFull
+        case flooded
+        case routed
+        case arpRepliesSent
+        case arpRequestsSent
+        case echoRepliesSent
+        case icmpErrorsSent
+        case held
+        case released
+        case delivered
+        case neighborsLearned
+        case neighborAdvertisementsSent
+        case neighborSolicitationsSent
+        case conntrackNew
+        case conntrackExpired
+        case conntrackEvicted
+        case sourceNAT
+        case destinationNAT
+        case relatedTranslated
+        case encapsulated
+        case decapsulated
+        case conntrackInvalidAccepted
+        case icmpErrorsRateLimited
+        case conntrackFlushed
 
-        /// The kebab-case name used in `--stats-json`: `fdb-learned`, `icmp-errors-sent`, …
-        public var name: String {
+        /// The event's kebab-case name and one sentence for people reading the counters.
+        public var declaration: (name: String, description: String) {
             switch self {
-            case .fdbLearned: "fdb-learned"
-            case .fdbMoved: "fdb-moved"
-            case .fdbFull: "fdb-full"
-            case .flooded: "flooded"
-            case .routed: "routed"
-            case .arpRepliesSent: "arp-replies-sent"
-            case .arpRequestsSent: "arp-requests-sent"
-            case .echoRepliesSent: "echo-replies-sent"
-            case .icmpErrorsSent: "icmp-errors-sent"
-            case .held: "held"
-            case .released: "released"
-            case .delivered: "delivered"
-            case .neighborsLearned: "neighbors-learned"
-            case .neighborAdvertisementsSent: "neighbor-advertisements-sent"
-            case .neighborSolicitationsSent: "neighbor-solicitations-sent"
-            case .conntrackNew: "conntrack-new"
-            case .conntrackExpired: "conntrack-expired"
-            case .conntrackEvicted: "conntrack-evicted"
-            case .sourceNAT: "snat"
-            case .destinationNAT: "dnat"
-            case .relatedTranslated: "icmp-related-translated"
-            case .encapsulated: "encapsulated"
-            case .decapsulated: "decapsulated"
-            case .conntrackInvalidAccepted: "conntrack-invalid-accepted"
-            case .icmpErrorsRateLimited: "icmp-errors-rate-limited"
+            case .fdbLearned: ("fdb-learned", "a bridge learned a new MAC on a port")
+            case .fdbMoved: ("fdb-moved", "a learned MAC moved to another port")
+            case .fdbFull: ("fdb-full", "a MAC not learned: the table was full")
+            case .flooded: ("flooded", "a frame flooded to every port of its bridge (broadcast, multicast, unknown unicast)")
+            case .routed: ("routed", "a packet forwarded between interfaces")
+            case .arpRepliesSent: ("arp-replies-sent", "ARP replies sent for the node's addresses")
+            case .arpRequestsSent: ("arp-requests-sent", "ARP requests sent for unresolved next hops")
+            case .echoRepliesSent: ("echo-replies-sent", "echo replies (ping) sent by the node")
+            case .icmpErrorsSent: ("icmp-errors-sent", "ICMP and ICMPv6 errors sent")
+            case .held: ("held", "frames held while their next hop was resolved")
+            case .released: ("released", "held frames sent once their next hop answered")
+            case .delivered: ("delivered", "ARP and neighbour discovery packets taken by the node")
+            case .neighborsLearned: ("neighbors-learned", "neighbours learned or changed (ARP, neighbour discovery)")
+            case .neighborAdvertisementsSent: ("neighbor-advertisements-sent", "neighbour advertisements sent for the node's IPv6 addresses")
+            case .neighborSolicitationsSent: ("neighbor-solicitations-sent", "neighbour solicitations sent for unresolved IPv6 next hops")
+            case .conntrackNew: ("conntrack-new", "connections opened")
+            case .conntrackExpired: ("conntrack-expired", "connections expired and removed")
+            case .conntrackEvicted: ("conntrack-evicted", "unassured connections evicted from a full table")
+            case .sourceNAT: ("snat", "new connections masqueraded (SNAT)")
+            case .destinationNAT: ("dnat", "new connections translated to a published port or Service endpoint (DNAT)")
+            case .relatedTranslated: ("icmp-related-translated", "ICMP errors about translated connections translated back")
+            case .encapsulated: ("encapsulated", "frames put into the tunnel")
+            case .decapsulated: ("decapsulated", "frames taken out of the tunnel")
+            case .conntrackInvalidAccepted: ("conntrack-invalid-accepted", "packets of no connection accepted untranslated (invalid: accept)")
+            case .icmpErrorsRateLimited: ("icmp-errors-rate-limited", "ICMP and ICMPv6 errors held back by Linux's rate limits")
+            case .conntrackFlushed: ("conntrack-flushed", "UDP connections to an endpoint a change removed, forgotten (kube-proxy's conntrack -D)")
             }
         }
     }

@@ -88,10 +88,8 @@ extension LocalStage {
         // with the link-layer address they carry, from the interface's own subnets.
         let learned: IPv6Address? = repr.kind == .solicitation ? (source == .any ? nil : source) : repr.target
         if let address = learned, let mac = repr.linkLayerAddress, !mac.isGroup,
-           config.ipv6.contains(where: { $0.contains(address) }), neighbors.learn(address, mac: mac) {
-            context.counters.count(.neighborsLearned)
-            context.trace(frame, "local: neighbour \(address) is at \(mac)")
-            onNeighborLearned6(address, mac)
+           config.ipv6.contains(where: { $0.contains(address) }) {
+            resolver.learned(.ipv6(address), mac: mac, from: frame)
         }
         guard repr.kind == .solicitation, config.ipv6.contains(where: { $0.address == repr.target }) else {
             context.trace(frame, "local: neighbour \(repr.kind == .solicitation ? "solicitation" : "advertisement") for \(repr.target), taken")

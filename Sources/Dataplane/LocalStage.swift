@@ -13,22 +13,19 @@ import Wire
 ///
 /// ARP requests and solicitations for addresses that are not the node's are never answered
 /// here: on a bridge they flood like any other broadcast or multicast.
-final class LocalStage {
+final class LocalStage: FrameStage {
     let context: PipelineContext
-    let neighbors: NeighborTable
-    /// Called with each IPv4 neighbour that became known or changed.
-    var onNeighborLearned: (IPv4Address, MACAddress) -> Void = { _, _ in }
-    /// Called with each IPv6 neighbour that became known or changed.
-    var onNeighborLearned6: (IPv6Address, MACAddress) -> Void = { _, _ in }
+    /// Told every neighbour the node hears of (it releases the frames waiting for them).
+    let resolver: NeighborResolver
 
-    init(context: PipelineContext, neighbors: NeighborTable) {
+    init(context: PipelineContext, resolver: NeighborResolver) {
         self.context = context
-        self.neighbors = neighbors
+        self.resolver = resolver
     }
 
     /// Handles one frame. The pipeline calls it frame by frame, interleaved with the route
     /// stage, so that what a frame teaches (a neighbour's MAC) only affects later frames.
-    func process(_ frame: inout Frame) {
+    func process(_ frame: inout Frame, at index: Int) {
         switch frame.verdict {
         case .toInterface(let interface):
             handle(&frame, interface: interface)
@@ -76,11 +73,7 @@ final class LocalStage {
         // of our addresses), as Linux does, and only from our own subnets.
         if (isForUs || arp.operation == .reply) && config.ipv4.contains(where: { $0.contains(arp.senderIP) })
             && !arp.senderMAC.isGroup && arp.senderIP != .any {
-            if neighbors.learn(arp.senderIP, mac: arp.senderMAC) {
-                context.counters.count(.neighborsLearned)
-                context.trace(frame, "local: neighbour \(arp.senderIP) is at \(arp.senderMAC)")
-                onNeighborLearned(arp.senderIP, arp.senderMAC)
-            }
+            resolver.learned(.ipv4(arp.senderIP), mac: arp.senderMAC, from: frame)
         }
         guard arp.operation == .request, isForUs else {
             if consume { context.trace(frame, "local: ARP \(arp.operation == .reply ? "reply" : "request") to \(config.name), taken") }
@@ -174,4 +167,11 @@ final class LocalStage {
         frame.verdict = .output(frame.inputPort)
         context.counters.count(.echoRepliesSent)
     }
+}
+
+// MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
+
+extension LocalStage: CountingPart {
+    package static let dropReasons: [DropReason] = [.badIPv4Checksum, .unhandledMulticast, .localDeliveryUnsupported]
+    package static let events: [PipelineCounters.Event] = [.arpRepliesSent, .echoRepliesSent, .delivered, .neighborAdvertisementsSent]
 }

@@ -143,7 +143,7 @@ enum NATRewrite {
         let versionAndLength = bytes.u8(at: inner)
         let headerLength = Int(versionAndLength & 0x0F) * 4
         guard versionAndLength >> 4 == 4, headerLength >= IPv4Header.minimumLength,
-              bytes.u16(at: inner + IPv4Header.Field.flagsAndFragmentOffset) & 0x1FFF == 0,
+              bytes.u16(at: inner + IPv4Header.Field.flagsAndFragmentOffset) & IPv4Header.FragmentMask.offset == 0,
               let facts = facts(of: bytes, network: inner, transport: inner + headerLength) else { return nil }
         if facts.key.protocol == .icmp && facts.icmpType != ICMPv4Type.echoRequest.rawValue
             && facts.icmpType != ICMPv4Type.echoReply.rawValue { return nil }

@@ -21,7 +21,7 @@ import Wire
 ///
 /// It does not reassemble outer fragments, verify a non-zero outer UDP checksum, or learn
 /// remote VTEPs (peers are configured, as flannel configures them).
-package final class OverlayDecapStage {
+package final class OverlayDecapStage: BatchStage {
     private let context: PipelineContext
     private let classify: ClassifyStage
     private let peersByIP: PeerIndex
@@ -109,18 +109,18 @@ package final class OverlayDecapStage {
         guard bytes.mac(at: EthernetHeader.Field.destination) == uplinkMAC,
               bytes.u32(at: network + IPv4Header.Field.destination) == nodeIP else { return .notTunnel }
         let proto = bytes.u8(at: network + IPv4Header.Field.protocol)
-        let headerLength = Int(bytes.u8(at: network) & 0x0F) * 4
+        let headerLength = Int(bytes.u8(at: network + IPv4Header.Field.versionAndIHL) & 0x0F) * 4
         let udp = network + headerLength
         switch encapsulation {
         case .vxlan, .udp:
-            guard proto == 17, layers.transport >= 0,
+            guard proto == IPProtocol.udp.rawValue, layers.transport >= 0,
                   bytes.u16(at: udp + UDPHeader.Field.destinationPort) == udpPort else { return .notTunnel }
         case .ipip:
-            guard proto == 4 else { return .notTunnel }
+            guard proto == IPProtocol.ipip.rawValue else { return .notTunnel }
         }
         let total = Int(bytes.u16(at: network + IPv4Header.Field.totalLength))
         guard network + total <= bytes.byteCount else { return .refused(.truncatedTunnel) }
-        guard bytes.u16(at: network + IPv4Header.Field.flagsAndFragmentOffset) & 0x3FFF == 0 else {
+        guard bytes.u16(at: network + IPv4Header.Field.flagsAndFragmentOffset) & IPv4Header.FragmentMask.anyFragment == 0 else {
             return .refused(.tunnelFragment)
         }
         guard InternetChecksum.verify(bytes.slice(from: network, count: headerLength)) else { return .refused(.badIPv4Checksum) }
@@ -158,7 +158,7 @@ package final class OverlayDecapStage {
             var bytes = frame.mutableBytes
             bytes.setMAC(tunnelMAC, at: EthernetHeader.Field.destination)
             bytes.setMAC(peerMACs[peer], at: EthernetHeader.Field.source)
-            bytes.setU16(0x0800, at: EthernetHeader.Field.etherType)  // IPv4
+            bytes.setU16(EtherType.ipv4.rawValue, at: EthernetHeader.Field.etherType)
         }
         frame.originalLength = frame.count
         frame.layers = LayerOffsets()
@@ -191,10 +191,17 @@ package final class OverlayDecapStage {
         guard layers.networkType == .ipv4 else { return false }
         let network = Int(layers.network)
         if encapsulation == .ipip {
-            return bytes.u8(at: network + IPv4Header.Field.protocol) == 4
+            return bytes.u8(at: network + IPv4Header.Field.protocol) == IPProtocol.ipip.rawValue
         }
         guard layers.transportProtocol == .udp, layers.transport >= 0 else { return false }
         let port = bytes.u16(at: Int(layers.transport) + UDPHeader.Field.destinationPort)
-        return port == udpPort || (encapsulation == .vxlan && port == 4789)
+        return port == udpPort || (encapsulation == .vxlan && port == VXLANHeader.ianaPort)
     }
+}
+
+// MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
+
+extension OverlayDecapStage: CountingPart {
+    package static let dropReasons: [DropReason] = [.unknownVTEP, .wrongVNI, .notVXLAN, .truncatedTunnel, .innerTooShort, .nestedTunnel, .tunnelFragment]
+    package static let events: [PipelineCounters.Event] = [.decapsulated]
 }

@@ -11,23 +11,22 @@ import Wire
 ///
 /// Packets longer than the overlay MTU never get here: the route stage refuses them (the
 /// tunnel interface's MTU), as Linux does before a packet reaches flannel.1. While the
-/// uplink's next hop toward the peer has no MAC, the encapsulated frame waits in the route
-/// stage's hold queue for that next hop (its ARP request, at most one a second, three frames,
+/// uplink's next hop toward the peer has no MAC, the encapsulated frame waits in the
+/// `NeighborResolver`'s hold queue for that next hop (its ARP request, at most one a second, three frames,
 /// `neighbor-unresolved` when no answer comes), as Linux queues on the outer route's
 /// neighbour; the answer releases the frames with its MAC and completes the peer's template.
 ///
 /// It does not encapsulate IPv6, set outer DF, copy the inner TOS, or compute outer UDP
 /// checksums (zero, as Linux sends by default).
-package final class OverlayEncapStage {
+package final class OverlayEncapStage: FrameStage, NeighborObserver {
     private let context: PipelineContext
     /// The overlay this stage encapsulates for.
-    package let overlay: PipelineConfig.Overlay
+    let overlay: PipelineConfig.Overlay
     let templates: TunnelTemplates
     private let peersByMAC: PeerIndex
     private let uplinkPort: PortID
-    /// Holds a frame until the uplink's next hop `IPv4Address` answers ARP (the route stage's
-    /// queue, which sets the frame's outer MACs when it releases it).
-    private let holdForNextHop: (inout Frame, IPv4Address, InterfaceIndex) -> Void
+    /// Where frames wait for the next hop toward a peer (the uplink's gateway or the peer).
+    private let resolver: NeighborResolver
     private var identification: UInt16 = 0
     private let portSpan: UInt64
     // The overlay's fields as scalars: reading them through the struct retains its arrays per frame.
@@ -37,15 +36,14 @@ package final class OverlayEncapStage {
     private let isIPIP: Bool
 
     /// Makes the stage for `context.config.overlay`; nil when there is none, or its uplink is
-    /// not a routed port. Templates start with the next hops `neighbors` knows (later answers
-    /// come through `neighborChanged`); frames for a peer whose next hop is unknown go to
-    /// `hold` with that next hop and the uplink interface.
-    package init?(context: PipelineContext, neighbors: NeighborTable,
-                 hold: @escaping (inout Frame, IPv4Address, InterfaceIndex) -> Void) {
+    /// not a routed port. Templates start with the next hops `resolver` knows (later answers
+    /// come through `neighborChanged`, as the stage observes it); frames for a peer whose next
+    /// hop is unknown wait in its hold queue, which sets their outer MACs on release.
+    package init?(context: PipelineContext, resolver: NeighborResolver) {
         guard let overlay = context.config.overlay,
               case .port(let port) = context.config.interfaces[overlay.uplink].attachment else { return nil }
         self.context = context
-        holdForNextHop = hold
+        self.resolver = resolver
         self.overlay = overlay
         uplinkPort = port
         templates = TunnelTemplates(overlay, uplinkMAC: context.config.interfaces[overlay.uplink].mac)
@@ -56,9 +54,14 @@ package final class OverlayEncapStage {
         lowestSourcePort = overlay.sourcePorts.lowerBound
         isIPIP = overlay.encapsulation == .ipip
         for (index, peer) in overlay.peers.enumerated() {
-            if let mac = neighbors.resolve(peer.nextHop) { templates.setNextHopMAC(mac, peer: index) }
+            if let mac = resolver.resolve(peer.nextHop) { templates.setNextHopMAC(mac, peer: index) }
         }
+        resolver.observe(self)
     }
+
+    /// Encapsulates frame `index` of the batch (`encapsulate`; the pipeline also calls that for
+    /// the frames Pier makes, which belong to no batch).
+    package func process(_ frame: inout Frame, at index: Int) { encapsulate(&frame) }
 
     /// Encapsulates `frame` when it is bound for a peer; leaves every other frame alone.
     package func encapsulate(_ frame: inout Frame) {
@@ -92,7 +95,7 @@ package final class OverlayEncapStage {
         context.trace(frame, "encap: \(self.overlay.encapsulation.rawValue) to \(self.overlay.peers[peer].ip)")
         if !resolved {
             // The outer Ethernet header is completed when the next hop answers.
-            holdForNextHop(&frame, overlay.peers[peer].nextHop, overlay.uplink)
+            resolver.hold(&frame, nextHop: .ipv4(overlay.peers[peer].nextHop), interface: overlay.uplink)
         }
     }
 
@@ -170,4 +173,11 @@ package final class OverlayEncapStage {
             templates.setNextHopMAC(mac, peer: index)
         }
     }
+}
+
+// MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
+
+extension OverlayEncapStage: CountingPart {
+    package static let dropReasons: [DropReason] = [.noHeadroom]
+    package static let events: [PipelineCounters.Event] = [.encapsulated]
 }

@@ -15,45 +15,48 @@ public protocol FrameSink {
 /// frames released by an ARP reply go ahead of the frames behind that reply, as Linux sends
 /// a neighbour's queue as soon as it resolves.
 ///
+/// Every stage is a `BatchStage` (classify, decap, bridge: the whole batch, one stage after
+/// the other) or a `FrameStage` (conntrack, local, route, encap: frame by frame together),
+/// and declares the drop reasons and events it counts beside its code (`CountingPart`).
+///
 /// Time is an input: `process` takes the clock from the frames' timestamps (replay) unless
 /// `now` is given (live).
 public final class Pipeline {
     /// The shared state: config, counters, pool, clock, tracer.
     public let context: PipelineContext
     private let classify: ClassifyStage
-    private let bridge: BridgeStage
+    let bridge: BridgeStage
     private let local: LocalStage
     private let route: RouteStage
-    private let conntrack: ConntrackStage
+    let conntrack: ConntrackStage
     private let overlayDecap: OverlayDecapStage?
     private let overlayEncap: OverlayEncapStage?
-    /// The ARP cache.
-    public let neighbors: NeighborTable
+    /// The routes, shared by route (forwarding) and conntrack (MASQUERADE's egress test).
+    private let routes: RoutingTable
+    /// Next hops' MACs and the frames waiting for them: route and encap hold frames there,
+    /// local tells it what it learned, the tunnel templates observe it.
+    let resolver: NeighborResolver
+    /// The ARP and neighbour cache.
+    public var neighbors: NeighborTable { resolver.table }
     private var lastExpiry = Timestamp.zero
     /// For each frame of the batch: how many frames Pier had made once it was processed.
     private let generatedAfter = UnsafeMutablePointer<Int>.allocate(capacity: Batch.capacity)
 
-    /// Builds the stages for `config`.
-    public init(config: PipelineConfig, pool: FramePool = FramePool()) {
-        context = PipelineContext(config: config, pool: pool)
-        neighbors = NeighborTable(static4: config.neighbors4, static6: config.neighbors6)
+    /// Builds the stages for `config`: the shared objects first, then each stage with the
+    /// ones it uses. With `handover` (from `handOver()` of the pipeline this one replaces),
+    /// counting, learned MACs and neighbours, connections and the clock go on from there.
+    public init(config: PipelineConfig, pool: FramePool = FramePool(), handover: PipelineHandover? = nil) {
+        context = PipelineContext(config: config, pool: pool, continuing: handover?.counters)
+        if let handover { context.now = handover.now }
+        routes = RoutingTable(config: config)
+        resolver = NeighborResolver(context: context, carrying: handover?.neighbors)
         classify = ClassifyStage(context: context)
-        bridge = BridgeStage(context: context)
-        local = LocalStage(context: context, neighbors: neighbors)
-        route = RouteStage(context: context, neighbors: neighbors)
-        conntrack = ConntrackStage(context: context) { [unowned route] destination in
-            route.routes4.lookup(destination).map { route.nextHops[Int($0)].interface }
-        }
         overlayDecap = OverlayDecapStage(context: context, classify: classify)
-        let overlayEncap = OverlayEncapStage(context: context, neighbors: neighbors) { [unowned route] frame, nextHop, interface in
-            route.hold(&frame, nextHop: .ipv4(nextHop), interface: interface)
-        }
-        self.overlayEncap = overlayEncap
-        local.onNeighborLearned6 = { [unowned route] address, mac in route.release(.ipv6(address), mac: mac) }
-        local.onNeighborLearned = { [unowned route] address, mac in
-            route.release(.ipv4(address), mac: mac)
-            overlayEncap?.neighborChanged(address, mac: mac)
-        }
+        bridge = BridgeStage(context: context, carrying: handover?.tables ?? [:])
+        conntrack = ConntrackStage(context: context, routes: routes, carrying: handover?.connections)
+        local = LocalStage(context: context, resolver: resolver)
+        route = RouteStage(context: context, table: routes, resolver: resolver)
+        overlayEncap = OverlayEncapStage(context: context, resolver: resolver)
     }
 
     deinit { generatedAfter.deallocate() }
@@ -79,14 +82,14 @@ public final class Pipeline {
         bridge.run(&batch)
         // Local and route go frame by frame together: an ARP reply later in the batch must not
         // resolve a next hop for an earlier frame.
-        route.expirePending()
-        conntrack.prefetch(&batch)
+        conntrack.prepare(&batch)
+        route.prepare(&batch)
         for index in 0..<batch.count {
-            conntrack.process(&batch[index], prefetched: index)
-            local.process(&batch[index])
-            route.process(&batch[index])
+            conntrack.process(&batch[index], at: index)
+            local.process(&batch[index], at: index)
+            route.process(&batch[index], at: index)
             // Frames routed toward a peer's pod subnet go into the tunnel.
-            overlayEncap?.encapsulate(&batch[index])
+            overlayEncap?.process(&batch[index], at: index)
             generatedAfter[index] = context.generatedIn
         }
         if now == nil {
@@ -180,14 +183,13 @@ public final class Pipeline {
 
     /// The IPv4 routes with their egress interface and gateway, for `--dump`.
     public func routes4() -> [(prefix: IPv4Prefix, interface: String, gateway: IPv4Address?)] {
-        route.routes4.routes().map { prefix, index in
-            let nextHop = route.nextHops[Int(index)]
-            return (prefix, context.config.interfaces[nextHop.interface].name, nextHop.gateway4)
+        routes.routes().map { prefix, nextHop in
+            (prefix, context.config.interfaces[nextHop.interface].name, nextHop.gateway4)
         }
     }
 
     /// Frames waiting for a next hop's MAC.
-    public var heldFrames: Int { route.heldCount }
+    public var heldFrames: Int { resolver.heldCount }
 
     /// The tracked connections, one `conntrack -L` line each (for `--dump` and `pier conntrack`).
     public func conntrackLines() -> [String] { conntrack.lines(now: context.now) }

@@ -40,10 +40,12 @@ public final class PipelineContext {
     /// tunnel interface has one, the overlay MTU, as flannel.1 and tunl0 have on Linux.
     let interfaceMTUs: [Int]
 
-    /// Makes the shared state for `config`.
-    package init(config: PipelineConfig, pool: FramePool) {
+    /// Makes the shared state for `config`; with `counters`, counting goes on from theirs (a
+    /// pipeline that replaces another).
+    package init(config: PipelineConfig, pool: FramePool, continuing counters: PipelineCounters? = nil) {
         self.config = config
-        counters = PipelineCounters(portCount: config.ports.count)
+        self.counters = counters.map { PipelineCounters(portCount: config.ports.count, continuing: $0) }
+            ?? PipelineCounters(portCount: config.ports.count)
         self.pool = pool
         portBridge = config.ports.map { $0.bridge ?? -1 }
         portInterface = config.ports.map { $0.interface ?? -1 }
@@ -102,4 +104,11 @@ public final class Tracer {
         defer { notes.removeAll(keepingCapacity: true) }
         return notes
     }
+}
+
+// MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
+
+extension PipelineContext: CountingPart {
+    package static let dropReasons: [DropReason] = [.generatedOverflow]
+    package static let events: [PipelineCounters.Event] = [.icmpErrorsSent, .icmpErrorsRateLimited]
 }

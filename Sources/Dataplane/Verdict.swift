@@ -29,9 +29,11 @@ public typealias InterfaceIndex = Int
 /// A bridge's index in the pipeline's bridge table.
 public typealias BridgeIndex = Int
 
-/// Why a frame was dropped. Each reason is counted and has a name (for `--stats-json` and
-/// traces) and a human description.
-public enum DropReason: Int, CaseIterable, Sendable {
+/// Why a frame was dropped. Each reason is counted, and has a name (for `--stats-json`,
+/// traces and metrics) and a human description, written together once in `declaration`. The
+/// part of the pipeline that decides it lists it in its `dropReasons` (`CountingPart`), beside
+/// its code; a test checks that every reason has exactly one such part.
+public enum DropReason: Int, CaseIterable, Sendable, NamedCounter {
     case malformedEthernet
     case malformedVLAN
     case malformedARP
@@ -66,81 +68,42 @@ public enum DropReason: Int, CaseIterable, Sendable {
     case tooBigForTunnel
     case noHeadroom
 
-    /// A short kebab-case name: `malformed-ipv4`, `no-route`, …
-    public var name: String {
+    /// The reason's kebab-case name and one sentence for people reading the counters.
+    public var declaration: (name: String, description: String) {
         switch self {
-        case .malformedEthernet: "malformed-ethernet"
-        case .malformedVLAN: "malformed-vlan"
-        case .malformedARP: "malformed-arp"
-        case .malformedIPv4: "malformed-ipv4"
-        case .malformedIPv6: "malformed-ipv6"
-        case .malformedTransport: "malformed-transport"
-        case .badIPv4Checksum: "bad-ipv4-checksum"
-        case .invalidSourceMAC: "invalid-source-mac"
-        case .reservedGroupAddress: "reserved-group-address"
-        case .hairpin: "hairpin"
-        case .notForThisHost: "not-for-this-host"
-        case .unhandledMulticast: "unhandled-multicast"
-        case .localDeliveryUnsupported: "local-delivery-unsupported"
-        case .noRoute: "no-route"
-        case .ttlExceeded: "ttl-exceeded"
-        case .neighborQueueFull: "neighbor-queue-full"
-        case .neighborUnresolved: "neighbor-unresolved"
-        case .unknownPort: "unknown-port"
-        case .generatedOverflow: "generated-overflow"
-        case .conntrackInvalid: "conntrack-invalid"
-        case .conntrackFull: "conntrack-full"
-        case .natPortsExhausted: "nat-ports-exhausted"
-        case .serviceNoEndpoints: "service-no-endpoints"
-        case .unknownVTEP: "unknown-vtep"
-        case .wrongVNI: "wrong-vni"
-        case .notVXLAN: "not-vxlan"
-        case .truncatedTunnel: "truncated-tunnel"
-        case .innerTooShort: "inner-too-short"
-        case .nestedTunnel: "nested-tunnel"
-        case .tunnelFragment: "tunnel-fragment"
-        case .fragmentationNeeded: "fragmentation-needed"
-        case .tooBigForTunnel: "too-big-for-tunnel"
-        case .noHeadroom: "no-headroom"
-        }
-    }
-
-    /// One sentence for people reading the counters.
-    public var description: String {
-        switch self {
-        case .malformedEthernet: "frame shorter than an Ethernet header"
-        case .malformedVLAN: "VLAN tag cut short"
-        case .malformedARP: "ARP packet cut short or not Ethernet/IPv4"
-        case .malformedIPv4: "IPv4 header invalid (version, header length, total length)"
-        case .malformedIPv6: "IPv6 header invalid or cut short"
-        case .malformedTransport: "TCP/UDP/ICMP header invalid or cut short"
-        case .badIPv4Checksum: "IPv4 header checksum wrong (routed or local frames only)"
-        case .invalidSourceMAC: "source MAC is a group address or zero (never learned or forwarded)"
-        case .reservedGroupAddress: "IEEE 802.1D reserved group address (01:80:c2:00:00:0x), not forwarded"
-        case .hairpin: "destination is the ingress port and hairpin is off"
-        case .notForThisHost: "unicast to another MAC on a routed port, a frame on a port with no bridge or address, or an inner frame with no pod bridge to go to"
-        case .unhandledMulticast: "multicast or broadcast on a routed port that Pier does not answer"
-        case .localDeliveryUnsupported: "for the node's own address, but not ARP or ICMP echo"
-        case .noRoute: "no route to the destination (ICMP destination unreachable sent)"
-        case .ttlExceeded: "TTL or hop limit ran out (ICMP time exceeded sent)"
-        case .neighborQueueFull: "next hop unresolved and its hold queue full"
-        case .neighborUnresolved: "next hop did not answer ARP or neighbour solicitation in time"
-        case .unknownPort: "entered on a port the pipeline does not know"
-        case .generatedOverflow: "a frame Pier made (reply, request, error) found its output queue full"
-        case .conntrackInvalid: "belongs to no tracked connection and cannot open one (a TCP ACK, an echo reply), or clashes with one"
-        case .conntrackFull: "a new connection found the conntrack table full of assured connections"
-        case .natPortsExhausted: "MASQUERADE found no free source port on the node address for this destination"
-        case .serviceNoEndpoints: "for a Service port with no endpoints (ICMP port unreachable sent, as kube-proxy's REJECT)"
-        case .unknownVTEP: "tunnel packet from an address that is no configured peer, or to a VTEP MAC no peer has"
-        case .wrongVNI: "VXLAN packet with a VNI other than the configured one"
-        case .notVXLAN: "UDP to the VXLAN port without the I flag (RFC 7348 §5)"
-        case .truncatedTunnel: "tunnel packet cut short: outer lengths run past the bytes, or no room for the VXLAN header"
-        case .innerTooShort: "decapsulated inner frame shorter than an Ethernet header (or an IPv4 header for ipip/udp)"
-        case .nestedTunnel: "decapsulated inner packet is itself a tunnel packet (VXLAN in VXLAN, IP in IP in IP)"
-        case .tunnelFragment: "outer IPv4 fragment of a tunnel packet (no reassembly yet)"
-        case .fragmentationNeeded: "inner IPv4 larger than the overlay MTU with DF set (ICMP fragmentation needed sent)"
-        case .tooBigForTunnel: "inner IPv4 larger than the overlay MTU without DF (no fragmentation yet)"
-        case .noHeadroom: "no headroom left in front of the frame for the outer headers"
+        case .malformedEthernet: ("malformed-ethernet", "frame shorter than an Ethernet header")
+        case .malformedVLAN: ("malformed-vlan", "VLAN tag cut short")
+        case .malformedARP: ("malformed-arp", "ARP packet cut short or not Ethernet/IPv4")
+        case .malformedIPv4: ("malformed-ipv4", "IPv4 header invalid (version, header length, total length)")
+        case .malformedIPv6: ("malformed-ipv6", "IPv6 header invalid or cut short")
+        case .malformedTransport: ("malformed-transport", "TCP/UDP/ICMP header invalid or cut short")
+        case .badIPv4Checksum: ("bad-ipv4-checksum", "IPv4 header checksum wrong (routed or local frames only)")
+        case .invalidSourceMAC: ("invalid-source-mac", "source MAC is a group address or zero (never learned or forwarded)")
+        case .reservedGroupAddress: ("reserved-group-address", "IEEE 802.1D reserved group address (01:80:c2:00:00:0x), not forwarded")
+        case .hairpin: ("hairpin", "destination is the ingress port and hairpin is off")
+        case .notForThisHost: ("not-for-this-host", "unicast to another MAC on a routed port, a frame on a port with no bridge or address, or an inner frame with no pod bridge to go to")
+        case .unhandledMulticast: ("unhandled-multicast", "multicast or broadcast on a routed port that Pier does not answer")
+        case .localDeliveryUnsupported: ("local-delivery-unsupported", "for the node's own address, but not ARP or ICMP echo")
+        case .noRoute: ("no-route", "no route to the destination (ICMP destination unreachable sent)")
+        case .ttlExceeded: ("ttl-exceeded", "TTL or hop limit ran out (ICMP time exceeded sent)")
+        case .neighborQueueFull: ("neighbor-queue-full", "next hop unresolved and its hold queue full")
+        case .neighborUnresolved: ("neighbor-unresolved", "next hop did not answer ARP or neighbour solicitation in time")
+        case .unknownPort: ("unknown-port", "entered on a port the pipeline does not know")
+        case .generatedOverflow: ("generated-overflow", "a frame Pier made (reply, request, error) found its output queue full")
+        case .conntrackInvalid: ("conntrack-invalid", "belongs to no tracked connection and cannot open one (a TCP ACK, an echo reply), or clashes with one")
+        case .conntrackFull: ("conntrack-full", "a new connection found the conntrack table full of assured connections")
+        case .natPortsExhausted: ("nat-ports-exhausted", "MASQUERADE found no free source port on the node address for this destination")
+        case .serviceNoEndpoints: ("service-no-endpoints", "for a Service port with no endpoints (ICMP port unreachable sent, as kube-proxy's REJECT)")
+        case .unknownVTEP: ("unknown-vtep", "tunnel packet from an address that is no configured peer, or to a VTEP MAC no peer has")
+        case .wrongVNI: ("wrong-vni", "VXLAN packet with a VNI other than the configured one")
+        case .notVXLAN: ("not-vxlan", "UDP to the VXLAN port without the I flag (RFC 7348 §5)")
+        case .truncatedTunnel: ("truncated-tunnel", "tunnel packet cut short: outer lengths run past the bytes, or no room for the VXLAN header")
+        case .innerTooShort: ("inner-too-short", "decapsulated inner frame shorter than an Ethernet header (or an IPv4 header for ipip/udp)")
+        case .nestedTunnel: ("nested-tunnel", "decapsulated inner packet is itself a tunnel packet (VXLAN in VXLAN, IP in IP in IP)")
+        case .tunnelFragment: ("tunnel-fragment", "outer IPv4 fragment of a tunnel packet (no reassembly yet)")
+        case .fragmentationNeeded: ("fragmentation-needed", "inner IPv4 larger than the overlay MTU with DF set (ICMP fragmentation needed sent)")
+        case .tooBigForTunnel: ("too-big-for-tunnel", "inner IPv4 larger than the overlay MTU without DF (no fragmentation yet)")
+        case .noHeadroom: ("no-headroom", "no headroom left in front of the frame for the outer headers")
         }
     }
 }

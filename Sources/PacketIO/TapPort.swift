@@ -13,6 +13,9 @@ import Dataplane
 /// (TUNSETIFF finds a device by name in the namespace the descriptor was opened in). The
 /// descriptor keeps that namespace alive, so a deleted namespace is noticed by its name no
 /// longer leading to it (`namespaceIsGone`), not by the device vanishing.
+///
+/// As a `LivePort` (`TapPort+LivePort.swift`) it is served by `LiveSwitch<TapPort>`, its
+/// frames written by `TapOutput`.
 public final class TapPort {
     /// Where the TAP device is.
     public enum Location: Sendable, Equatable, CustomStringConvertible {
@@ -31,20 +34,7 @@ public final class TapPort {
     }
 
     /// What went through the port, beside the pipeline's own counters.
-    public struct Counters: Sendable, Equatable {
-        /// Frames read from the device.
-        public var received = 0
-        /// Frames written to the device.
-        public var sent = 0
-        /// Frames dropped because the device's queue was full (the write would block).
-        public var sendBlocked = 0
-        /// Frames dropped because the port was down.
-        public var sendWhileDown = 0
-        /// Frames refused because a stage changed the length of a frame to be segmented.
-        public var offloadRefused = 0
-        /// Writes that failed otherwise (a failed read takes the port down instead).
-        public var errors = 0
-    }
+    public typealias Counters = LivePortCounters
 
     /// The port in the pipeline.
     public let port: PortID
@@ -60,9 +50,6 @@ public final class TapPort {
     /// the container): the kernel refuses writes with EIO. The port stays open; its frames
     /// count as `sendWhileDown` until a write or a read succeeds again.
     public internal(set) var linkDown = false
-    /// The link state the switch last logged (it logs changes once per batch, so a link that
-    /// goes down and up within one is not logged).
-    var linkDownLogged = false
     /// Frames carry a virtio-net header and the device passes TSO segments (`IFF_VNET_HDR`).
     public let offloads: Bool
     /// With `offloads`: whether the device passes TSO segments too, or only partial checksums.
@@ -114,7 +101,6 @@ public final class TapPort {
         _ = Glibc.close(descriptor)
         descriptor = -1
         linkDown = false
-        linkDownLogged = false
     }
 
     /// True when the port's namespace was deleted, or its name now leads to another one.

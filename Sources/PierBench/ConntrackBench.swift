@@ -3,7 +3,7 @@ import Wire
 
 /// `pier bench conntrack nat`: the conntrack stage's own per-packet work, through its real
 /// code path (`ConntrackStage.process`), on 54-byte TCP frames copied into pool frames first
-/// as a TAP read would, in batches of 64. The workload is Dataplane's `ConntrackWorkload`,
+/// as a TAP read would, in batches of 64. The workload is PierBench's `ConntrackWorkload`,
 /// the same one the Benchmarks package's Conntrack suite runs.
 ///
 /// - `conntrack-10k`, `conntrack-1M`: established, masqueraded connections; every frame is a

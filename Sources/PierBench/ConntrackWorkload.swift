@@ -6,7 +6,7 @@ import Wire
 /// on a node with one uplink (192.168.1.25/24) and MASQUERADE of 10.0.0.0/8, fed 54-byte
 /// Ethernet/IPv4/TCP frames that are copied 64 at a time into pool frames the batch keeps (as
 /// the live switch reads its TAP devices) and run through the stage's real per-packet path,
-/// `prefetch` over the batch then `process(_:prefetched:)` on each frame, as the pipeline does.
+/// `prepare` over the batch then `process(_:at:)` on each frame, as the pipeline does.
 ///
 /// Not thread-safe: one benchmark thread uses a workload at a time.
 public final class ConntrackWorkload: @unchecked Sendable {
@@ -37,10 +37,12 @@ public final class ConntrackWorkload: @unchecked Sendable {
         var config = PipelineConfig(
             ports: [PipelineConfig.Port(name: "eth0", interface: 0)],
             interfaces: [PipelineConfig.Interface(name: "eth0", mac: MACAddress(rawValue: 0x0200_C0A8_0119),
-                                                  ipv4: [IPv4Prefix(address: Self.node, length: 24)], attachment: .port(uplink))])
+                                                  ipv4: [IPv4Prefix(address: Self.node, length: 24)], attachment: .port(uplink))],
+            routes4: [PipelineConfig.Route4(prefix: IPv4Prefix(address: .any, length: 0), interface: 0,
+                                            gateway: IPv4Address(rawValue: Self.node.rawValue & 0xFFFF_FF00 | 1))])
         config.nat = NATRules(masquerade: [NATRules.Masquerade(source: IPv4Prefix(address: IPv4Address(10, 0, 0, 0), length: 8), out: uplink)])
         config.conntrack = ConntrackSettings(capacity: capacity)
-        stage = ConntrackStage(context: PipelineContext(config: config, pool: pool)) { _ in 0 }
+        stage = ConntrackStage(context: PipelineContext(config: config, pool: pool), routes: RoutingTable(config: config))
     }
 
     /// Connection `index`: container 10.x.y.z port 20000–20255 to its own outside address, port 443.
@@ -105,8 +107,8 @@ public final class ConntrackWorkload: @unchecked Sendable {
                     cursor += 1
                     if cursor == frames { cursor = 0 }
                 }
-                stage.prefetch(&batch)
-                for index in 0..<batch.count { stage.process(&batch[index], prefetched: index) }
+                stage.prepare(&batch)
+                for index in 0..<batch.count { stage.process(&batch[index], at: index) }
                 batch.recycleAll(into: pool)
             }
         }

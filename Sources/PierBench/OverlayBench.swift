@@ -54,11 +54,10 @@ package enum OverlayBench {
     package static func encap(_ encapsulation: PipelineConfig.Overlay.Encapsulation, stage name: String, packets: Int,
                               meter: BenchMeter) -> BenchResult {
         let context = PipelineContext(config: config(encapsulation), pool: FramePool())
-        let neighbors = NeighborTable(static4: context.config.neighbors4, static6: [])
         // Every peer's next hop is a static neighbour, so nothing is ever held.
-        guard let stage = OverlayEncapStage(context: context, neighbors: neighbors, hold: { frame, _, _ in
-            frame.verdict = .drop(.neighborUnresolved)
-        }) else { fatalError("bench overlay config") }
+        guard let stage = OverlayEncapStage(context: context, resolver: NeighborResolver(context: context)) else {
+            fatalError("bench overlay config")
+        }
         let uplink = PortID(rawValue: 0)
         var batch = Batch()
         let inners = (0..<64).map(inner)

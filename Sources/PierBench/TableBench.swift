@@ -4,7 +4,7 @@ import Wire
 /// The table benchmarks of `pier bench bridge route`: the bridge's learn + forward decision
 /// (FDB learn of the source, lookup of the destination, a batch of 64 prefetched first) with
 /// 4,096 and 1,048,576 stations, and an IPv4 longest-prefix match over 10,000 prefixes.
-/// The workloads are Dataplane's `BridgeWorkload` and `RouteWorkload`, the ones
+/// The workloads are PierBench's `BridgeWorkload` and `RouteWorkload`, the ones
 /// Benchmarks/Bridge and Benchmarks/Route run.
 package enum TableBench {
     /// The learn + forward decision over `stations` stations, `packets` frames (whole batches).

@@ -85,6 +85,16 @@ public struct ICMPv4Type: RawRepresentable, Hashable, Sendable {
     /// Parameter problem (12).
     @inlinable public static var parameterProblem: ICMPv4Type { ICMPv4Type(rawValue: 12) }
 
+    /// The codes of destination unreachable (RFC 792; 4 carries the next-hop MTU, RFC 1191).
+    public enum UnreachableCode {
+        /// Net unreachable (0): no route.
+        public static let net: UInt8 = 0
+        /// Port unreachable (3): also what kube-proxy's REJECT sends.
+        public static let port: UInt8 = 3
+        /// Fragmentation needed and DF set (4).
+        public static let fragmentationNeeded: UInt8 = 4
+    }
+
     /// True for the error messages that quote the offending datagram.
     @inlinable public var isError: Bool {
         self == .destinationUnreachable || self == .sourceQuench || self == .redirect

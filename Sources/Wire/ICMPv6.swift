@@ -51,7 +51,7 @@ public struct ICMPv6Message: ~Escapable {
     /// The echo sequence number (types 128 and 129).
     @inlinable public var sequence: UInt16 { bytes.u16(at: Field.sequence) }
     /// True for the error messages (types below 128) that quote the offending packet.
-    @inlinable public var isError: Bool { type < 128 }
+    @inlinable public var isError: Bool { ICMPv6Repr.isError(type) }
 
     /// True when the checksum verifies against the given pseudo-header sum.
     public func isChecksumValid(pseudoHeaderSum: UInt16) -> Bool {
@@ -66,6 +66,9 @@ public struct ICMPv6Message: ~Escapable {
 
 /// The fields of an ICMPv6 header, to parse and emit; `emit` checksums the whole span.
 public struct ICMPv6Repr: Equatable, Sendable {
+    /// True for the error message types (below 128, RFC 4443 §2.1), which quote the
+    /// offending packet; 128 and above are informational.
+    @inlinable public static func isError(_ type: UInt8) -> Bool { type < 128 }
     /// Echo request.
     public static let echoRequest: UInt8 = 128
     /// Echo reply.

@@ -69,13 +69,13 @@ public struct IPv4Header: ~Escapable {
     /// The identification field.
     @inlinable public var identification: UInt16 { bytes.u16(at: Field.identification) }
     /// The don't-fragment flag.
-    @inlinable public var dontFragment: Bool { bytes.u16(at: Field.flagsAndFragmentOffset) & 0x4000 != 0 }
+    @inlinable public var dontFragment: Bool { bytes.u16(at: Field.flagsAndFragmentOffset) & FragmentMask.dontFragment != 0 }
     /// The more-fragments flag.
-    @inlinable public var moreFragments: Bool { bytes.u16(at: Field.flagsAndFragmentOffset) & 0x2000 != 0 }
+    @inlinable public var moreFragments: Bool { bytes.u16(at: Field.flagsAndFragmentOffset) & FragmentMask.moreFragments != 0 }
     /// The fragment offset in 8-byte units.
-    @inlinable public var fragmentOffset: UInt16 { bytes.u16(at: Field.flagsAndFragmentOffset) & 0x1FFF }
+    @inlinable public var fragmentOffset: UInt16 { bytes.u16(at: Field.flagsAndFragmentOffset) & FragmentMask.offset }
     /// True for any fragment: MF set or a non-zero offset.
-    @inlinable public var isFragment: Bool { bytes.u16(at: Field.flagsAndFragmentOffset) & 0x3FFF != 0 }
+    @inlinable public var isFragment: Bool { bytes.u16(at: Field.flagsAndFragmentOffset) & FragmentMask.anyFragment != 0 }
     /// The time to live.
     @inlinable public var ttl: UInt8 { bytes.u8(at: Field.ttl) }
     /// The payload's protocol.
@@ -198,8 +198,9 @@ public struct IPv4Repr: Equatable, Sendable {
         bytes.setU8(dscp << 2 | (ecn & 0x3), at: Field.dscpAndECN)
         bytes.setU16(UInt16(headerLength + payloadLength), at: Field.totalLength)
         bytes.setU16(identification, at: Field.identification)
-        let flags: UInt16 = (dontFragment ? 0x4000 : 0) | (moreFragments ? 0x2000 : 0)
-        bytes.setU16(flags | (fragmentOffset & 0x1FFF), at: Field.flagsAndFragmentOffset)
+        typealias Mask = IPv4Header.FragmentMask
+        let flags: UInt16 = (dontFragment ? Mask.dontFragment : 0) | (moreFragments ? Mask.moreFragments : 0)
+        bytes.setU16(flags | (fragmentOffset & Mask.offset), at: Field.flagsAndFragmentOffset)
         bytes.setU8(ttl, at: Field.ttl)
         bytes.setU8(self.protocol.rawValue, at: Field.protocol)
         bytes.setU16(0, at: Field.checksum)
@@ -208,5 +209,17 @@ public struct IPv4Repr: Equatable, Sendable {
         for (index, byte) in options.enumerated() { bytes.setU8(byte, at: Field.options + index) }
         let checksum = InternetChecksum.checksum(bytes.bytes.slice(from: 0, count: headerLength))
         bytes.setU16(checksum, at: Field.checksum)
+    }
+}
+
+extension IPv4Header {
+    /// The first byte of a header of version 4 with no options (IHL 5).
+    public static let versionAndMinimumIHL: UInt8 = 0x45
+
+    /// Masks of the flags-and-fragment-offset word (RFC 791 §3.1): don't fragment, more
+    /// fragments, the offset (in 8-byte units), and any fragment (more fragments or an offset).
+    public enum FragmentMask {
+        public static let dontFragment: UInt16 = 0x4000, moreFragments: UInt16 = 0x2000
+        public static let offset: UInt16 = 0x1FFF, anyFragment: UInt16 = 0x3FFF
     }
 }

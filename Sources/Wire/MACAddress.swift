@@ -33,9 +33,21 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// 00:00:00:00:00:00.
     @inlinable public static var zero: MACAddress { MACAddress(rawValue: 0) }
 
+    /// The I/G bit (the low bit of the first octet) in `rawValue`: set in group addresses.
+    public static let groupBit: UInt64 = 0x0100_0000_0000
+    /// 01:80:c2:00:00:00, the first of IEEE 802.1D's 16 reserved group addresses
+    /// (01:80:c2:00:00:00 to 0f), which a bridge never forwards.
+    public static let reservedGroupBase: UInt64 = 0x0180_C200_0000
+    /// The low bits that vary among the reserved group addresses.
+    public static let reservedGroupMask: UInt64 = 0xF
+
     /// True for group addresses (the I/G bit, the low bit of the first octet): broadcast and multicast.
     @inlinable
-    public var isGroup: Bool { rawValue & 0x0100_0000_0000 != 0 }
+    public var isGroup: Bool { rawValue & Self.groupBit != 0 }
+
+    /// True for IEEE 802.1D's reserved group addresses, 01:80:c2:00:00:00 to 0f.
+    @inlinable
+    public var isReservedGroup: Bool { rawValue & ~Self.reservedGroupMask == Self.reservedGroupBase }
 
     /// True for ff:ff:ff:ff:ff:ff.
     @inlinable

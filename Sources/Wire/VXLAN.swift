@@ -21,6 +21,8 @@ public struct VXLANHeader: ~Escapable {
 
     /// The header's length in bytes.
     public static let length = 8
+    /// The UDP port IANA assigned to VXLAN (Linux's and flannel's default is 8472).
+    public static let ianaPort: UInt16 = 4789
     /// The I flag: the VNI is valid.
     public static let vniValidFlag: UInt8 = 0x08
 

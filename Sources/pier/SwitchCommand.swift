@@ -67,9 +67,9 @@ struct SwitchCommand: ParsableCommand {
         let pipeline = Pipeline(config: pipelineConfig, pool: pool)
         let controlPath = ControlSocket.path(node: topology.node)
         mkdir(ControlSocket.directory, 0o755)
+        let control = ControlServer(path: controlPath) { table in ControlSocket.answer(table, pipeline: pipeline) }
         let live = LiveSwitch(
-            pipeline: pipeline, ports: ports, captures: writers, statsInterval: statsInterval,
-            controlPath: controlPath, control: { table in ControlSocket.answer(table, pipeline: pipeline) },
+            pipeline: pipeline, ports: ports, captures: writers, statsInterval: statsInterval, control: control,
             log: { line in standardOutput("switch: " + line) }, allocationCount: { pier_allocation_count() })
         standardOutput("switch: node \(topology.node), \(ports.count) ports, control socket \(controlPath)")
         let allocationsBefore = pier_allocation_count()
@@ -80,7 +80,7 @@ struct SwitchCommand: ParsableCommand {
         standardOutput("switch: " + live.statsLine())
         for line in report.summary.split(separator: "\n").dropFirst() { standardOutput(String(line)) }
         // On the frame path (read, pipeline, write), and in all (log lines, control requests too).
-        let received = live.tapPorts.reduce(0) { $0 + $1.counters.received }
+        let received = live.ports.reduce(0) { $0 + $1.counters.received }
         standardOutput("  allocations: \(live.framePathAllocations) on the frame path over \(received) frames received, \(allocations) in all while running")
         for (port, writer) in writers.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             standardOutput("  capture \(pipelineConfig.ports[Int(port.rawValue)].name): \(writer.recordsWritten) frames -> \(writer.path)")

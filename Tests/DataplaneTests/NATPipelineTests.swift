@@ -1,20 +1,13 @@
 import PierBench
 import Testing
 import Wire
-@testable import Dataplane
+import Dataplane
+import PierTestSupport
 
 /// Conntrack and NAT through a whole pipeline built in code: a small MASQUERADE port range
 /// runs out, a small table fills; both are counted, nothing crashes, and the connections that
 /// exist keep working.
 struct NATPipelineTests {
-    /// Collects what leaves each port.
-    struct Collector: FrameSink {
-        var frames: [(port: PortID, bytes: [UInt8])] = []
-        mutating func send(_ frame: borrowing Frame, to port: PortID) {
-            frames.append((port, frame.withUnsafeBytes { Array($0) }))
-        }
-    }
-
     static let eth0 = PortID(rawValue: 0), c1 = PortID(rawValue: 1)
     static let node = IPv4Address(192, 168, 1, 25), outside = IPv4Address(198, 51, 100, 7)
     static let nodeMAC = MACAddress(0x02, 0, 0xC0, 0xA8, 0x01, 0x19), gatewayMAC = MACAddress(0x02, 0, 0xC0, 0xA8, 0x01, 0x01)
@@ -22,7 +15,7 @@ struct NATPipelineTests {
 
     /// eth0 (the node IP, a default route) and docker0 with one port, c1; MASQUERADE of
     /// 172.17.0.0/16 out of eth0 over `portRange`; a table of `capacity`.
-    static func pipeline(portRange: ClosedRange<UInt16> = 1_024...65_535, capacity: Int = 1_024) -> Pipeline {
+    static func pipeline(portRange: ClosedRange<UInt16> = 1_024...65_535, capacity: Int = 1_024) -> PipelineHarness {
         var config = PipelineConfig(
             ports: [PipelineConfig.Port(name: "eth0", interface: 0), PipelineConfig.Port(name: "c1", bridge: 0)],
             bridges: [PipelineConfig.Bridge(name: "docker0", ports: [c1], interface: 1)],
@@ -34,42 +27,34 @@ struct NATPipelineTests {
             neighbors4: [(IPv4Address(192, 168, 1, 1), gatewayMAC)] + (2...9).map { (container($0), Packets.containerMAC) })
         config.nat = NATRules(masquerade: [NATRules.Masquerade(source: IPv4Prefix("172.17.0.0/16")!, out: eth0)], portRange: portRange)
         config.conntrack = ConntrackSettings(capacity: capacity)
-        return Pipeline(config: config)
+        return PipelineHarness(config: config)
     }
 
-    /// Runs `frames` (bytes and ingress port) through `pipeline` one second apart from `start`.
-    static func run(_ pipeline: Pipeline, _ frames: [([UInt8], PortID)], start: Int64 = 1_000) -> [(port: PortID, bytes: [UInt8])] {
-        var sink = Collector()
-        for (offset, (bytes, port)) in frames.enumerated() {
-            var batch = Batch()
-            var frame = pipeline.context.pool.take()
-            bytes.withUnsafeBytes { frame.replaceContents(with: $0) }
-            frame.originalLength = bytes.count
-            frame.inputPort = port
-            frame.timestamp = Timestamp(seconds: start + Int64(offset), nanoseconds: 0)
-            batch.append(frame)
-            pipeline.process(&batch, into: &sink)
+    /// Runs `frames` (bytes and ingress port) through `harness` one at a time (a batch each),
+    /// one second apart from `start`.
+    static func run(_ harness: PipelineHarness, _ frames: [([UInt8], PortID)], start: Int64 = 1_000) -> [PipelineHarness.Output] {
+        frames.enumerated().flatMap { offset, frame in
+            harness.feed([PipelineHarness.Input(frame.0, port: frame.1, time: Timestamp(seconds: start + Int64(offset), nanoseconds: 0))])
         }
-        return sink.frames
     }
 
     static func fromOutside(_ bytes: [UInt8]) -> ([UInt8], PortID) { (bytes, eth0) }
 
     @Test func whenTheNodeRunsOutOfPortsNewConnectionsAreDroppedAndOldOnesWork() throws {
-        let pipeline = Self.pipeline(portRange: 1_024...1_027)
+        let harness = Self.pipeline(portRange: 1_024...1_027)
         // Six containers from source port 5000 to one outside host and port: 5000, then the
         // four ports of the range, then none left.
         let syns = (2...7).map { (Packets.tcp(Self.container(UInt8($0)), 5_000, Self.outside, 443, flags: [.syn]), Self.c1) }
-        let out = Self.run(pipeline, syns)
+        let out = Self.run(harness, syns)
         #expect(out.count == 5)
         let ports = out.map { $0.bytes.withUnsafeBytes { UInt16($0[34]) << 8 | UInt16($0[35]) } }
         #expect(Set(ports) == [5_000, 1_024, 1_025, 1_026, 1_027])
         #expect(out.allSatisfy { Packets.checksumsVerify($0.bytes) })
-        #expect(pipeline.counters.dropped(.natPortsExhausted) == 1)
+        #expect(harness.counters.dropped(.natPortsExhausted) == 1)
         // The first connection still works: its SYN-ACK reaches the first container.
         let reply = Packets.tcp(Self.outside, 443, Self.node, 5_000, flags: [.syn, .ack],
                                 sourceMAC: Self.gatewayMAC, destinationMAC: Self.nodeMAC)
-        let back = Self.run(pipeline, [Self.fromOutside(reply)], start: 1_010)
+        let back = Self.run(harness, [Self.fromOutside(reply)], start: 1_010)
         #expect(back.count == 1)
         #expect(back.first?.port == Self.c1)
         #expect(back.first.map { Array($0.bytes[30..<34]) } == [172, 17, 0, 2])
@@ -77,34 +62,34 @@ struct NATPipelineTests {
     }
 
     @Test func aFullTableEvictsUnassuredThenDropsAndAssuredConnectionsKeepWorking() throws {
-        let pipeline = Self.pipeline(capacity: 2)
+        let harness = Self.pipeline(capacity: 2)
         // Connection A is assured (a UDP reply seen); B is not.
         let a = Packets.udp(Self.container(2), 6_000, Self.outside, 53)
         let aReply = Packets.udp(Self.outside, 53, Self.node, 6_000, sourceMAC: Self.gatewayMAC, destinationMAC: Self.nodeMAC)
         let b = Packets.udp(Self.container(3), 6_001, Self.outside, 53)
-        _ = Self.run(pipeline, [(a, Self.c1), Self.fromOutside(aReply), (b, Self.c1)])
-        #expect(pipeline.conntrackCount == 2)
+        _ = Self.run(harness, [(a, Self.c1), Self.fromOutside(aReply), (b, Self.c1)])
+        #expect(harness.pipeline.conntrackCount == 2)
         // C evicts B, the unassured one.
         let c = Packets.udp(Self.container(4), 6_002, Self.outside, 53)
         let cReply = Packets.udp(Self.outside, 53, Self.node, 6_002, sourceMAC: Self.gatewayMAC, destinationMAC: Self.nodeMAC)
-        let cOut = Self.run(pipeline, [(c, Self.c1), Self.fromOutside(cReply)], start: 1_003)
+        let cOut = Self.run(harness, [(c, Self.c1), Self.fromOutside(cReply)], start: 1_003)
         #expect(cOut.count == 2)
-        #expect(pipeline.counters.value(.conntrackEvicted) == 1)
-        #expect(pipeline.conntrackLines().allSatisfy { !$0.contains("src=172.17.0.3") })
+        #expect(harness.counters.value(.conntrackEvicted) == 1)
+        #expect(harness.pipeline.conntrackLines().allSatisfy { !$0.contains("src=172.17.0.3") })
         // Now both are assured: D is dropped and counted.
         let d = Packets.udp(Self.container(5), 6_003, Self.outside, 53)
-        #expect(Self.run(pipeline, [(d, Self.c1)], start: 1_005).isEmpty)
-        #expect(pipeline.counters.dropped(.conntrackFull) == 1)
+        #expect(Self.run(harness, [(d, Self.c1)], start: 1_005).isEmpty)
+        #expect(harness.counters.dropped(.conntrackFull) == 1)
         // A still translates both ways.
-        let again = Self.run(pipeline, [(a, Self.c1), Self.fromOutside(aReply)], start: 1_006)
+        let again = Self.run(harness, [(a, Self.c1), Self.fromOutside(aReply)], start: 1_006)
         #expect(again.map(\.port) == [Self.eth0, Self.c1])
         #expect(again.allSatisfy { Packets.checksumsVerify($0.bytes) })
     }
 
     @Test func conntrackLinesReadLikeConntrackL() {
-        let pipeline = Self.pipeline()
-        _ = Self.run(pipeline, [(Packets.echo(Self.container(2), Self.outside, identifier: 7), Self.c1)])
-        #expect(pipeline.conntrackLines() == [
+        let harness = Self.pipeline()
+        _ = Self.run(harness, [(Packets.echo(Self.container(2), Self.outside, identifier: 7), Self.c1)])
+        #expect(harness.pipeline.conntrackLines() == [
             "icmp     1 30 src=172.17.0.2 dst=198.51.100.7 type=8 code=0 id=7 [UNREPLIED] src=198.51.100.7 dst=192.168.1.25 type=0 code=0 id=7",
         ])
     }
@@ -113,10 +98,10 @@ struct NATPipelineTests {
     /// identifier; a time exceeded quoting its translated echo comes back to it with the
     /// quote translated (identifier and the quoted ICMP checksum restored).
     @Test func echoIdentifiersStayUniqueAndAnErrorAboutAnEchoIsTranslated() throws {
-        let pipeline = Self.pipeline()
+        let harness = Self.pipeline()
         let first = Packets.echo(Self.container(2), Self.outside, identifier: 7)
         let second = Packets.echo(Self.container(3), Self.outside, identifier: 7)
-        let out = Self.run(pipeline, [(first, Self.c1), (second, Self.c1)])
+        let out = Self.run(harness, [(first, Self.c1), (second, Self.c1)])
         #expect(out.count == 2)
         let identifiers = out.map { UInt16($0.bytes[38]) << 8 | UInt16($0.bytes[39]) }
         #expect(identifiers.first == 7)
@@ -124,7 +109,7 @@ struct NATPipelineTests {
         #expect(out.allSatisfy { Packets.checksumsVerify($0.bytes) })
         let error = Packets.icmpError(type: .timeExceeded, code: 0, IPv4Address(192, 168, 1, 1), Self.node, quoting: out[1].bytes,
                                       sourceMAC: Self.gatewayMAC, destinationMAC: Self.nodeMAC)
-        let back = Self.run(pipeline, [Self.fromOutside(error)], start: 1_005)
+        let back = Self.run(harness, [Self.fromOutside(error)], start: 1_005)
         #expect(back.count == 1)
         let bytes = try #require(back.first?.bytes)
         #expect(Packets.checksumsVerify(bytes))
@@ -135,14 +120,14 @@ struct NATPipelineTests {
         (quote[8], sent[8]) = (0, 0)
         (quote[10], quote[11], sent[10], sent[11]) = (0, 0, 0, 0)
         #expect(quote == sent)
-        #expect(pipeline.counters.value(.relatedTranslated) == 1)
+        #expect(harness.counters.value(.relatedTranslated) == 1)
     }
 
     /// Damaged frames of every kind NAT touches (cut short, bytes flipped anywhere, IP
     /// lengths and header lengths included) never crash the pipeline, and each is accounted
     /// for: sent, dropped under a reason, or taken by the node.
     @Test func damagedFramesNeverCrashAndAreAccountedFor() throws {
-        let pipeline = Self.pipeline()
+        let harness = Self.pipeline()
         let masqueradedProbe = Packets.udp(Self.node, 45_000, Self.outside, 33_434, sourceMAC: Self.nodeMAC, destinationMAC: Self.gatewayMAC)
         let bases: [([UInt8], PortID)] = [
             (Packets.tcp(Self.container(2), 40_000, Self.outside, 80, flags: [.syn]), Self.c1),
@@ -162,16 +147,16 @@ struct NATPipelineTests {
             if random.next() % 4 == 0 { bytes = Array(bytes.prefix(14 + Int(random.next() % UInt64(bytes.count - 13)))) }
             frames.append((bytes, port))
         }
-        _ = Self.run(pipeline, bases + frames)
-        let counters = pipeline.counters
+        _ = Self.run(harness, bases + frames)
+        let counters = harness.counters
         let framesIn = counters.ports.reduce(0) { $0 + $1.framesIn }
         #expect(framesIn == bases.count + frames.count)
         let outcomes = counters.ports.reduce(0) { $0 + $1.framesOut } + counters.totalDrops + counters.value(.delivered)
             + counters.value(.flooded) - counters.value(.icmpErrorsSent) - counters.value(.arpRepliesSent)
         // A flood may reach several ports or none (c1 is docker0's only port): every frame
         // came out, was dropped, taken, or flooded.
-        #expect(outcomes >= framesIn - pipeline.heldFrames, "\(outcomes) outcomes for \(framesIn) frames")
-        #expect(pipeline.conntrackLines().count == pipeline.conntrackCount)
+        #expect(outcomes >= framesIn - harness.pipeline.heldFrames, "\(outcomes) outcomes for \(framesIn) frames")
+        #expect(harness.pipeline.conntrackLines().count == harness.pipeline.conntrackCount)
     }
 
     /// A frame from a TAP device with offloads carries a partial TCP checksum: the pseudo-
@@ -179,26 +164,19 @@ struct NATPipelineTests {
     /// the translated pseudo-header there (the oracle: the pseudo-header recomputed from the
     /// addresses that went out), not patch it as a finished checksum.
     @Test func aPartialChecksumGetsThePseudoHeaderOfTheTranslatedAddresses() throws {
-        let pipeline = Self.pipeline()
+        let harness = Self.pipeline()
         var bytes = Packets.tcp(Self.container(2), 5_000, Self.outside, 443, flags: [.syn])
         let tcpLength = bytes.count - 34
         let partial = InternetChecksum.pseudoHeaderSum(source: Self.container(2), destination: Self.outside,
                                                        protocol: .tcp, length: tcpLength)
         bytes[50] = UInt8(partial >> 8)
         bytes[51] = UInt8(partial & 0xFF)
-        var sink = Collector()
-        var batch = Batch()
-        var frame = pipeline.context.pool.take()
-        bytes.withUnsafeBytes { frame.replaceContents(with: $0) }
-        frame.originalLength = bytes.count
-        frame.inputPort = Self.c1
-        frame.timestamp = Timestamp(seconds: 1_000, nanoseconds: 0)
-        frame.offload.flags = 1  // VIRTIO_NET_HDR_F_NEEDS_CSUM
-        frame.offload.checksumStart = 34
-        frame.offload.checksumOffset = 16
-        batch.append(frame)
-        pipeline.process(&batch, into: &sink)
-        let out = try #require(sink.frames.first)
+        var offload = SegmentOffload()
+        offload.flags = 1  // VIRTIO_NET_HDR_F_NEEDS_CSUM
+        offload.checksumStart = 34
+        offload.checksumOffset = 16
+        let sent = harness.feed([PipelineHarness.Input(bytes, port: Self.c1, time: Timestamp(seconds: 1_000, nanoseconds: 0), offload: offload)])
+        let out = try #require(sent.first)
         #expect(Array(out.bytes[26..<30]) == [192, 168, 1, 25])  // masqueraded to the node
         let expected = InternetChecksum.pseudoHeaderSum(source: Self.node, destination: Self.outside, protocol: .tcp, length: tcpLength)
         #expect(UInt16(out.bytes[50]) << 8 | UInt16(out.bytes[51]) == expected)

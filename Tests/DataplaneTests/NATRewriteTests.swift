@@ -1,5 +1,6 @@
 import PierBench
 import Testing
+import PierTestSupport
 import Wire
 @testable import Dataplane
 

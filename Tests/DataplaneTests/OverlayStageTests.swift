@@ -1,7 +1,8 @@
 import PierBench
 import Testing
 import Wire
-@testable import Dataplane
+import Dataplane
+import PierTestSupport
 
 /// The overlay stages inside a pipeline, without I/O: a pod's frames in, the uplink's bytes
 /// out, read back through Wire's views.
@@ -25,13 +26,6 @@ struct OverlayStageTests {
                                                     tunnelMAC: peerTunnelMAC)])
     }
 
-    struct CollectingSink: FrameSink {
-        var frames: [(port: UInt16, bytes: [UInt8])] = []
-        mutating func send(_ frame: borrowing Frame, to port: PortID) {
-            frames.append((port.rawValue, frame.withUnsafeBytes { Array($0) }))
-        }
-    }
-
     /// A TCP SYN from the pod to 10.244.2.7 through its gateway, from `sourcePort` (a SYN: the
     /// conntrack stage drops a mid-flow segment of a connection it never saw open).
     static func podFrame(sourcePort: UInt16) -> [UInt8] {
@@ -40,23 +34,17 @@ struct OverlayStageTests {
                             flags: [.syn], payloadLength: 10)
     }
 
-    static func run(_ pipeline: Pipeline, _ frames: [(port: UInt16, bytes: [UInt8])]) -> [(port: UInt16, bytes: [UInt8])] {
-        var batch = Batch()
-        for (port, bytes) in frames {
-            var frame = Frame(bytes: bytes)
-            frame.inputPort = PortID(rawValue: port)
-            frame.timestamp = Timestamp(seconds: 10, nanoseconds: 0)
-            batch.append(frame)
-        }
-        var sink = CollectingSink()
-        pipeline.process(&batch, into: &sink)
-        return sink.frames
+    /// Runs `frames` (ingress port index and bytes) through `harness` in one batch at 10 s.
+    static func run(_ harness: PipelineHarness, _ frames: [(port: UInt16, bytes: [UInt8])]) -> [(port: UInt16, bytes: [UInt8])] {
+        let time = Timestamp(seconds: 10, nanoseconds: 0)
+        return harness.feed(frames.map { PipelineHarness.Input($0.bytes, port: PortID(rawValue: $0.port), time: time) })
+            .map { ($0.port.rawValue, $0.bytes) }
     }
 
     @Test func vxlanTemplateIsPatchedPerFrame() throws {
-        let pipeline = Pipeline(config: Self.config())
+        let harness = PipelineHarness(config: Self.config())
         let inputs = (0..<8).map { Self.podFrame(sourcePort: 1000 + UInt16($0)) } + [Self.podFrame(sourcePort: 1000)]
-        let out = Self.run(pipeline, inputs.map { (1, $0) })
+        let out = Self.run(harness, inputs.map { (1, $0) })
         #expect(out.count == inputs.count)
         var ports: [UInt16] = []
         for ((port, bytes), input) in zip(out, inputs) {
@@ -86,33 +74,28 @@ struct OverlayStageTests {
         }
         #expect(ports.first == ports.last, "one flow, one port")
         #expect(Set(ports.dropLast()).count >= 6, "flows spread over ports")
-        #expect(pipeline.counters.value(.encapsulated) == inputs.count)
+        #expect(harness.counters.value(.encapsulated) == inputs.count)
     }
 
     @Test func unresolvedNextHopHoldsAsksAndReleases() throws {
-        let pipeline = Pipeline(config: Self.config(knowsPeer: false))
+        let harness = PipelineHarness(config: Self.config(knowsPeer: false))
         // Four frames for the peer while its node IP is unknown: three wait (Linux's queue of
         // three on the outer neighbour), the fourth is dropped, one ARP request goes out.
-        let first = Self.run(pipeline, (1...4).map { (1, Self.podFrame(sourcePort: UInt16($0))) })
-        #expect(pipeline.counters.value(.held) == 3)
-        #expect(pipeline.counters.dropped(.neighborQueueFull) == 1)
+        let first = Self.run(harness, (1...4).map { (1, Self.podFrame(sourcePort: UInt16($0))) })
+        #expect(harness.counters.value(.held) == 3)
+        #expect(harness.counters.dropped(.neighborQueueFull) == 1)
         #expect(first.count == 1)
         let request = try #require(first.first)
         #expect(request.port == 0)
         let arp = try ARPRepr(ARPPacket(validating: request.bytes.span.bytes.slice(from: 14)))
         #expect(arp.operation == .request && arp.targetIP == Self.peerIP && arp.senderIP == Self.nodeIP)
         // The peer answers: the held frames leave with its MAC, then the next frame does too.
-        var reply = [UInt8](repeating: 0, count: 42)
-        reply.withMutableRawSpan { span in
-            EthernetRepr(destination: Self.uplinkMAC, source: Self.peerUplinkMAC, etherType: .arp).emit(into: &span)
-            var body = span.mutableSlice(from: 14)
-            ARPRepr(operation: .reply, senderMAC: Self.peerUplinkMAC, senderIP: Self.peerIP, targetMAC: Self.uplinkMAC,
-                    targetIP: Self.nodeIP).emit(into: &body)
-        }
-        let second = Self.run(pipeline, [(0, reply), (1, Self.podFrame(sourcePort: 9))])
+        let reply = Packets.arp(.reply, senderMAC: Self.peerUplinkMAC, senderIP: Self.peerIP, targetMAC: Self.uplinkMAC,
+                                targetIP: Self.nodeIP, destinationMAC: Self.uplinkMAC)
+        let second = Self.run(harness, [(0, reply), (1, Self.podFrame(sourcePort: 9))])
         #expect(second.count == 4)
-        #expect(pipeline.counters.value(.released) == 3)
-        #expect(pipeline.counters.value(.encapsulated) == 5, "four held or dropped after encapsulation, and the fifth")
+        #expect(harness.counters.value(.released) == 3)
+        #expect(harness.counters.value(.encapsulated) == 5, "four held or dropped after encapsulation, and the fifth")
         var innerPorts: [UInt16] = []
         for frame in second {
             #expect(frame.port == 0)
@@ -131,7 +114,7 @@ struct OverlayStageTests {
     @Test(arguments: [PipelineConfig.Overlay.Encapsulation.ipip, .udp])
     func ipInIPAndUDPRoundTrip(_ encapsulation: PipelineConfig.Overlay.Encapsulation) throws {
         // Node A encapsulates; the same config with the roles swapped decapsulates.
-        let a = Pipeline(config: Self.config(encapsulation))
+        let a = PipelineHarness(config: Self.config(encapsulation))
         let input = Self.podFrame(sourcePort: 7)
         let sent = Self.run(a, [(1, input)])
         let tunnel = try #require(sent.first)
@@ -163,7 +146,7 @@ struct OverlayStageTests {
                                            gateway: IPv4Address(10, 244, 1, 0))]
         b.overlay?.peers[0].podCIDR = IPv4Prefix(address: IPv4Address(10, 244, 1, 0), length: 24)
         b.neighbors4.append((IPv4Address(10, 244, 2, 7), MACAddress(0x0a, 0x58, 10, 244, 2, 7)))
-        let nodeB = Pipeline(config: b)
+        let nodeB = PipelineHarness(config: b)
         var arriving = tunnel.bytes
         arriving.withMutableRawSpan { $0.setMAC(Self.peerUplinkMAC, at: 0) }
         let delivered = Self.run(nodeB, [(0, arriving)])
@@ -178,16 +161,16 @@ struct OverlayStageTests {
     @Test func icmpErrorsAboutTunnelledPacketsGoBackThroughTheTunnel() throws {
         // A packet from the peer's pod with TTL 1 arrives in the tunnel: the route stage's ICMP
         // time exceeded, a frame Pier makes, leaves encapsulated toward the peer.
-        let pipeline = Pipeline(config: Self.config())
+        let harness = PipelineHarness(config: Self.config())
         let inner = SyntheticFrames.tcp(sourceMAC: Self.peerTunnelMAC, destinationMAC: Self.tunnelMAC,
                                         source: IPv4Address(10, 244, 2, 7), destination: IPv4Address(10, 244, 1, 5),
                                         sourcePort: 9, destinationPort: 80, flags: [.syn], ttl: 1)
         var outer = SyntheticFrames.vxlan(inner: inner, vni: 42, outerSource: Self.peerIP, outerDestination: Self.nodeIP)
         outer.withMutableRawSpan { $0.setMAC(Self.uplinkMAC, at: 0) }
-        let out = Self.run(pipeline, [(0, outer)])
-        #expect(pipeline.counters.dropped(.ttlExceeded) == 1)
-        #expect(pipeline.counters.value(.decapsulated) == 1)
-        #expect(pipeline.counters.value(.encapsulated) == 1)
+        let out = Self.run(harness, [(0, outer)])
+        #expect(harness.counters.dropped(.ttlExceeded) == 1)
+        #expect(harness.counters.value(.decapsulated) == 1)
+        #expect(harness.counters.value(.encapsulated) == 1)
         let error = try #require(out.first)
         #expect(error.port == 0)
         let span = error.bytes.span.bytes

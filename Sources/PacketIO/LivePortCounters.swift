@@ -1,0 +1,18 @@
+/// What went through a live port, beside the pipeline's own counters.
+public struct LivePortCounters: Sendable, Equatable {
+    /// Frames read from the device.
+    public var received = 0
+    /// Frames written to the device.
+    public var sent = 0
+    /// Frames dropped because the device's queue was full (the write would block).
+    public var sendBlocked = 0
+    /// Frames dropped because the port was down.
+    public var sendWhileDown = 0
+    /// Frames refused because a stage changed the length of a frame to be segmented.
+    public var offloadRefused = 0
+    /// Writes that failed otherwise (a failed read takes the port down instead).
+    public var errors = 0
+
+    /// All zero.
+    public init() {}
+}

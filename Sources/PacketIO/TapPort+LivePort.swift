@@ -1,0 +1,48 @@
+import CTap
+import Dataplane
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A TAP device as a port of the live switch: read with `read(2)`, one frame a read, the
+/// virtio-net header in front of each with offloads; a deleted namespace is its home gone.
+extension TapPort: LivePort {
+    /// `TapOutput` writes its frames.
+    public typealias Output = TapOutput
+
+    /// "namespace deleted" when the port's namespace was deleted (`namespaceIsGone`).
+    public var goneReason: String? { namespaceIsGone ? "namespace deleted" : nil }
+
+    /// Reads up to a batch of frames, each into a frame the batch keeps from run to run (a
+    /// read cut shorter than a virtio-net header leaves its frame a spare). A frame read
+    /// while the link was down brings it back up.
+    public func receive(into batch: inout Batch, from pool: FramePool, now: Timestamp, captures: inout LiveCaptures) -> Int32 {
+        let captureIndex = Int(port.rawValue)
+        return batch.fill(from: pool) { frame in
+            let count = frame.receive { buffer in pier_read(descriptor, buffer.baseAddress, buffer.count) }
+            guard count > 0 else {
+                return count < 0 && count != -Int(EAGAIN) && count != -Int(EINTR) ? .failed(Int32(-count)) : .drained
+            }
+            guard !offloads || Self.takeOffload(&frame, count: count) else { return .skipped }
+            linkDown = false
+            frame.inputPort = port
+            frame.timestamp = now
+            frame.originalLength = frame.count
+            counters.received += 1
+            captures.capture(frame, port: captureIndex)
+            return .frame
+        }
+    }
+
+    /// Moves a received frame's virtio-net header into `frame.offload`; false when the read
+    /// was shorter than the header.
+    private static func takeOffload(_ frame: inout Frame, count: Int) -> Bool {
+        guard count > VirtioNetHeader.size else { return false }
+        frame.offload = frame.withUnsafeBytes { bytes in
+            VirtioNetHeader.read(bytes.baseAddress!, frameLength: count - VirtioNetHeader.size)
+        }
+        frame.removeFirst(VirtioNetHeader.size)
+        return true
+    }
+}
