@@ -27,7 +27,7 @@ extension PipelineConfig {
         let portIndex = slots.ids
 
         for (bridgeIndex, bridge) in topology.bridges.enumerated() {
-            let members = bridge.ports.compactMap { portIndex[$0] }
+            let members = topology.ports(ofBridge: bridge.name).compactMap { portIndex[$0] }
             for member in members { ports[Int(member.rawValue)].bridge = bridgeIndex }
             var interface: InterfaceIndex?
             if !bridge.addresses.isEmpty || !bridge.addresses6.isEmpty {

@@ -91,3 +91,39 @@ struct HandoverTests {
         #expect(IPv4Address(rawValue: segment.bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 30, as: UInt32.self).bigEndian }) == Self.first)
     }
 }
+
+extension HandoverTests {
+    /// A published port removed: a connection through it goes on (its conntrack entry stays, as
+    /// on Linux), a new one is no longer translated (it is for the node, which takes no TCP).
+    @Test func removedPortMappingStopsNewConnectionsOnly() throws {
+        func topology(_ mappings: String) -> String {
+            """
+            node: n
+            ports:
+              - {name: eth0, mac: "\(Self.nodeMAC)", ip: 192.168.1.25/24, gateway: 192.168.1.1}
+              - {name: c1}
+            neighbors:
+              - {ip: 192.168.1.1, mac: "\(Self.gatewayMAC)"}
+              - {ip: 172.17.0.2, mac: "02:42:ac:11:00:02"}
+            bridges:
+              - {name: docker0, ports: [c1], ip: 172.17.0.1/16, mac: "02:42:ac:11:00:01"}
+            nat:
+              portMappings: [\(mappings)]
+            """
+        }
+        let (before, slots) = try Self.config(topology("{proto: tcp, hostPort: 8080, to: \"172.17.0.2:80\"}"), keeping: nil)
+        let harness = PipelineHarness(config: before)
+        func segment(_ port: UInt16, _ flags: TCPFlags) -> [UInt8] {
+            Packets.tcp(Self.client, port, Self.node, 8080, flags: flags, sourceMAC: Self.gatewayMAC, destinationMAC: Self.nodeMAC)
+        }
+        harness.feed(segment(41000, [.syn]), into: "eth0", at: 1)
+        #expect(harness.drainOutbound().map(\.portName) == ["c1"])
+        let (after, _) = try Self.config(topology(""), keeping: slots)
+        harness.replace(with: after)
+        harness.feed(segment(41000, [.ack]), into: "eth0", at: 2)
+        #expect(harness.drainOutbound().map(\.portName) == ["c1"], "the established connection goes on")
+        harness.feed(segment(41001, [.syn]), into: "eth0", at: 3)
+        #expect(harness.drainOutbound().isEmpty, "a new connection to the removed port reached the container")
+        #expect(harness.drops["local-delivery-unsupported"] == 1)
+    }
+}
