@@ -30,10 +30,10 @@ import Wire
 /// It does not track bridged traffic between containers (Linux does with br_netfilter), IPv6,
 /// fragments after the first (Linux reassembles first), TCP sequence windows, or the
 /// connections of packets Pier makes itself (its ICMP errors are not translated).
-public final class ConntrackStage: FrameStage {
+package final class ConntrackStage: FrameStage {
     let context: PipelineContext
     /// The connection table.
-    public let table: ConntrackTable
+    package let table: ConntrackTable
     /// What new connections become: DNAT, egress, MASQUERADE.
     let policy: NATPolicy
     /// Where masqueraded connections get their source ports.
@@ -141,7 +141,7 @@ public final class ConntrackStage: FrameStage {
 
     /// Removes the connections that expired by `now` (once a second of pipeline time: a
     /// lookup already treats an expired connection as gone, this frees their records).
-    package func sweep(now: Int64) {
+    func sweep(now: Int64) {
         lastSweep = now
         let removed = table.expire(now: now)
         if removed > 0 { context.counters.count(.conntrackExpired, removed) }

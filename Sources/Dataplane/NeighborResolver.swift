@@ -198,7 +198,7 @@ package final class NeighborResolver {
     }
 
     /// Frames still waiting for a next hop.
-    package var heldCount: Int { pending.values.reduce(0) { $0 + $1.frames.count } }
+    var heldCount: Int { pending.values.reduce(0) { $0 + $1.frames.count } }
 }
 
 // MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
