@@ -29,7 +29,7 @@ extension ConntrackStage {
             return  // for the node itself (the local stage's), or unroutable (the route stage's)
         case .reject(let index):
             reject(&frame, ingress: ingress)
-            context.trace(frame, "conntrack: \(policy.dnat.labels[index]) has no endpoints -> drop service-no-endpoints, ICMP port unreachable sent")
+            context.trace(frame, "conntrack: \(policy.dnat.label(index)) has no endpoints -> drop service-no-endpoints, ICMP port unreachable sent")
             return
         case .track(let address, let port, let interface, let masquerading, let index):
             (destination, destinationPort, egress, masquerade, rule) = (address, port, interface, masquerading, index)
@@ -68,7 +68,7 @@ extension ConntrackStage {
         var bytes = frame.mutableBytes
         NATRewrite.apply(&bytes, network: network, transport: transport, old: key, new: translated,
                          ipDelta: ipDelta, l4Delta: l4Delta, partialChecksum: partial)
-        context.trace(frame, "conntrack: new \(key)\(rule >= 0 ? " (\(policy.dnat.labels[rule]))" : ""), translated to \(translated)")
+        context.trace(frame, "conntrack: new \(key)\(rule >= 0 ? " (\(policy.dnat.label(rule)))" : ""), translated to \(translated)")
     }
 
     /// Sets a new record's protocol state, NAT flags and the checksum deltas of each direction;

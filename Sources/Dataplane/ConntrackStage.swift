@@ -64,10 +64,10 @@ package final class ConntrackStage: FrameStage {
     /// on, except UDP ones whose DNAT endpoint no rule leads to any more: those are forgotten,
     /// as kube-proxy deletes them (`conntrack -D`), so the next datagram picks a live endpoint.
     /// TCP connections stay until they end, as on Linux; new connections follow the new rules.
-    package init(context: PipelineContext, routes: RoutingTable, carrying carried: ConntrackTable? = nil) {
+    package init(context: PipelineContext, routes: RoutingTable, carrying carried: ConntrackTable? = nil, dnat: DNATTable? = nil) {
         self.context = context
         let config = context.config
-        let policy = NATPolicy(config: config, routes: routes, nodeAddresses: context.nodeAddresses4)
+        let policy = NATPolicy(config: config, routes: routes, nodeAddresses: context.nodeAddresses4, dnat: dnat)
         self.policy = policy
         if let carried, carried.capacity == max(1, config.conntrack.capacity) {
             let stale = carried.indices().filter { index in

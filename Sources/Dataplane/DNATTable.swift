@@ -10,13 +10,13 @@ import Wire
 ///
 /// It does not track connections (the conntrack stage keeps the decision for the rest of a
 /// connection) and has no per-endpoint weights or topology hints.
-final class DNATTable {
+package final class DNATTable {
     /// Where a new connection goes.
     enum Decision {
         /// No rule: the destination stays.
         case none
         /// To `address`:`port`; `masquerade` when kube-proxy would mark it for masquerade
-        /// (a node port); `rule` indexes `labels` (the Service or published port, for traces).
+        /// (a node port); `rule` names it for traces (`label(_:)`).
         case translate(address: IPv4Address, port: UInt16, masquerade: Bool, rule: Int)
         /// A Service port with no endpoints: rejected (ICMP port unreachable).
         case noEndpoints(rule: Int)
@@ -30,7 +30,10 @@ final class DNATTable {
     private var rules: [UInt64: Int] = [:]
     private var ruleList: [Rule] = []
     /// A label per rule, for traces: `published 3306` or `service default/web`.
-    private(set) var labels: [String] = []
+    /// What each rule is, for `label(_:)`: a published port's protocol and host port, or a
+    /// Service's index and node port (0: its cluster IP). Kept as numbers: a change re-makes
+    /// the table, and 10,000 Services' label strings were a fifth of that.
+    private var origins: [(service: Int, port: UInt16, proto: IPProtocol)] = []
     private let services: [NATRules.Service]
     /// The next endpoint of each Service (round robin).
     private var nextEndpoint: [Int]
@@ -40,20 +43,22 @@ final class DNATTable {
     init(rules config: NATRules, nodeAddresses: [IPv4Address]) {
         services = config.services
         nextEndpoint = Array(repeating: 0, count: config.services.count)
+        rules.reserveCapacity(config.portMappings.count * nodeAddresses.count
+                              + config.services.reduce(0) { $0 + $1.ports.count * (1 + nodeAddresses.count) })
         for mapping in config.portMappings {
             for address in nodeAddresses {
                 add(address, mapping.hostPort, mapping.proto, .mapping(to: mapping.to, port: mapping.toPort),
-                    label: "published \(mapping.proto == .udp ? "udp" : "tcp") \(mapping.hostPort)")
+                    origin: (-1, mapping.hostPort, mapping.proto))
             }
         }
         for (index, service) in config.services.enumerated() {
             for port in service.ports {
                 add(service.clusterIP, port.port, port.proto, .service(index: index, targetPort: port.targetPort, nodePort: false),
-                    label: "service \(service.name)")
+                    origin: (index, 0, port.proto))
                 guard let nodePort = port.nodePort else { continue }
                 for address in nodeAddresses {
                     add(address, nodePort, port.proto, .service(index: index, targetPort: port.targetPort, nodePort: true),
-                        label: "service \(service.name) node port \(nodePort)")
+                        origin: (index, nodePort, port.proto))
                 }
             }
         }
@@ -63,12 +68,22 @@ final class DNATTable {
         UInt64(address.rawValue) << 32 | UInt64(port) << 8 | UInt64(proto.rawValue)
     }
 
-    private func add(_ address: IPv4Address, _ port: UInt16, _ proto: IPProtocol, _ rule: Rule, label: String) {
+    private func add(_ address: IPv4Address, _ port: UInt16, _ proto: IPProtocol, _ rule: Rule,
+                     origin: (service: Int, port: UInt16, proto: IPProtocol)) {
         let key = Self.ruleKey(address, port, proto)
         guard rules[key] == nil else { return }  // the first rule for an address and port wins
         rules[key] = ruleList.count
         ruleList.append(rule)
-        labels.append(label)
+        origins.append(origin)
+    }
+
+    /// Rule `index` for traces: `published tcp 3306`, `service default/web`, or
+    /// `service default/web node port 30080`.
+    func label(_ index: Int) -> String {
+        let origin = origins[index]
+        guard origin.service >= 0 else { return "published \(origin.proto == .udp ? "udp" : "tcp") \(origin.port)" }
+        let name = "service \(services[origin.service].name)"
+        return origin.port == 0 ? name : name + " node port \(origin.port)"
     }
 
     /// The decision for a new connection from `client` to `destination`:`port`.

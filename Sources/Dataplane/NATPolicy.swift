@@ -29,8 +29,8 @@ struct NATPolicy {
     private let nodeAddresses: [IPv4Address]
 
     /// The policy of `config`'s NAT rules, routed by `routes`.
-    init(config: PipelineConfig, routes: RoutingTable, nodeAddresses: [IPv4Address]) {
-        dnat = DNATTable(rules: config.nat, nodeAddresses: nodeAddresses)
+    init(config: PipelineConfig, routes: RoutingTable, nodeAddresses: [IPv4Address], dnat: DNATTable? = nil) {
+        self.dnat = dnat ?? DNATTable(rules: config.nat, nodeAddresses: nodeAddresses)
         masquerade = config.nat.masquerade.compactMap { rule in
             config.ports[Int(rule.out.rawValue)].interface.map { (rule.source, $0) }
         }

@@ -14,6 +14,22 @@ public struct PipelineHandover {
     let now: Timestamp
 }
 
+/// The parts of a pipeline that take time to build for a large topology (the routes, and the
+/// DNAT rules of 10,000 Services), built on another thread before the pipeline itself is made
+/// between two batches: the live switch's loop then only hands state over.
+public struct PreparedTables: @unchecked Sendable {
+    let config: PipelineConfig
+    let routes: RoutingTable
+    let dnat: DNATTable
+
+    /// Builds `config`'s tables.
+    public init(_ config: PipelineConfig) {
+        self.config = config
+        routes = RoutingTable(config: config)
+        dnat = DNATTable(rules: config.nat, nodeAddresses: config.interfaces.flatMap { $0.ipv4.map(\.address) })
+    }
+}
+
 extension Pipeline {
     /// Ends this pipeline's service between two batches: what the next one takes over. Frames
     /// still waiting for a next hop are dropped and counted (`neighbor-unresolved`): the
@@ -25,6 +41,11 @@ extension Pipeline {
         for (bridge, table) in zip(context.config.bridges, bridge.tables) { tables[bridge.name] = table }
         return PipelineHandover(counters: context.counters, tables: tables, neighbors: resolver.table,
                                 connections: conntrack.table, now: context.now)
+    }
+
+    /// The pipeline of `prepared`'s configuration, taking over `handover` (see `init`).
+    public convenience init(prepared: PreparedTables, pool: FramePool, handover: PipelineHandover) {
+        self.init(config: prepared.config, pool: pool, handover: handover, prepared: prepared)
     }
 }
 

@@ -45,15 +45,20 @@ public final class Pipeline {
     /// Builds the stages for `config`: the shared objects first, then each stage with the
     /// ones it uses. With `handover` (from `handOver()` of the pipeline this one replaces),
     /// counting, learned MACs and neighbours, connections and the clock go on from there.
-    public init(config: PipelineConfig, pool: FramePool = FramePool(), handover: PipelineHandover? = nil) {
+    public convenience init(config: PipelineConfig, pool: FramePool = FramePool(), handover: PipelineHandover? = nil) {
+        self.init(config: config, pool: pool, handover: handover, prepared: nil)
+    }
+
+    /// Builds the stages, with the tables `prepared` built aside when given.
+    init(config: PipelineConfig, pool: FramePool, handover: PipelineHandover?, prepared: PreparedTables?) {
         context = PipelineContext(config: config, pool: pool, continuing: handover?.counters)
         if let handover { context.now = handover.now }
-        routes = RoutingTable(config: config)
+        routes = prepared?.routes ?? RoutingTable(config: config)
         resolver = NeighborResolver(context: context, carrying: handover?.neighbors)
         classify = ClassifyStage(context: context)
         overlayDecap = OverlayDecapStage(context: context, classify: classify)
         bridge = BridgeStage(context: context, carrying: handover?.tables ?? [:])
-        conntrack = ConntrackStage(context: context, routes: routes, carrying: handover?.connections)
+        conntrack = ConntrackStage(context: context, routes: routes, carrying: handover?.connections, dnat: prepared?.dnat)
         local = LocalStage(context: context, resolver: resolver)
         route = RouteStage(context: context, table: routes, resolver: resolver)
         overlayEncap = OverlayEncapStage(context: context, resolver: resolver)
