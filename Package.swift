@@ -20,10 +20,13 @@ let package = Package(
         .library(name: "PacketIO", targets: ["PacketIO"]),
         .library(name: "Inspect", targets: ["Inspect"]),
         .library(name: "Topology", targets: ["Topology"]),
+        .library(name: "PierMetrics", targets: ["PierMetrics"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(name: "Wire", swiftSettings: common),
@@ -42,10 +45,19 @@ let package = Package(
         .target(name: "PacketIO", dependencies: ["Dataplane", "CPcap", "CTap"],
                 swiftSettings: common + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "Inspect", dependencies: ["Wire"], swiftSettings: common),
+        // `pier switch --metrics`: the Prometheus registry and text format from swift-prometheus,
+        // served over HTTP by SwiftNIO, from a snapshot the loop publishes once a second.
+        .target(name: "PierMetrics",
+                dependencies: ["Dataplane",
+                               .product(name: "Prometheus", package: "swift-prometheus"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "NIOHTTP1", package: "swift-nio")],
+                swiftSettings: common),
         .executableTarget(
             name: "pier",
             dependencies: [
-                "Wire", "Dataplane", "PacketIO", "Inspect", "Topology", "CAllocCounter", "CTap",
+                "Wire", "Dataplane", "PacketIO", "Inspect", "Topology", "PierMetrics", "CAllocCounter", "CTap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: common),
@@ -58,6 +70,8 @@ let package = Package(
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Wire", "PierTestSupport"], swiftSettings: common),
         .testTarget(name: "PacketIOTests", dependencies: ["PacketIO"], swiftSettings: common),
         .testTarget(name: "TopologyTests", dependencies: ["Topology", "Wire"], swiftSettings: common),
+        .testTarget(name: "PierMetricsTests", dependencies: ["PierMetrics", "Dataplane", "Wire", "PierTestSupport"],
+                    swiftSettings: common),
         .testTarget(name: "PierTests", dependencies: ["Inspect", "PacketIO", "Wire"], swiftSettings: common),
     ],
     swiftLanguageModes: [.v6]

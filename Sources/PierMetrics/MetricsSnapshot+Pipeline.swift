@@ -1,0 +1,20 @@
+import Dataplane
+
+extension MetricsSnapshot {
+    /// The snapshot of `pipeline` now, with the ports in `portsUp` shown up and the others
+    /// down. Call it on the thread that runs the pipeline (the live switch's loop), between
+    /// batches, with the pipeline's clock brought up to date (the FDB and conntrack counts leave
+    /// out what has aged out by it). It copies the counters and counts the tables: once a
+    /// second, not per packet.
+    public init(pipeline: Pipeline, portsUp: Set<PortID>) {
+        let counters = pipeline.counters
+        let ports = zip(pipeline.config.ports, counters.ports).enumerated().map { index, port in
+            let (config, counts) = port
+            return Port(name: config.name, framesIn: counts.framesIn, bytesIn: counts.bytesIn, framesOut: counts.framesOut,
+                        bytesOut: counts.bytesOut, isUp: portsUp.contains(PortID(rawValue: UInt16(index))))
+        }
+        self.init(ports: ports, drops: counters.drops, events: counters.events,
+                  conntrackEntries: pipeline.liveConnectionCount,
+                  bridges: pipeline.fdbEntries().map { Bridge(name: $0.bridge, fdbEntries: $0.entries.count) })
+    }
+}
