@@ -10,8 +10,9 @@ extension MetricsSnapshot {
         let counters = pipeline.counters
         let ports = zip(pipeline.config.ports, counters.ports).enumerated().map { index, port in
             let (config, counts) = port
-            return Port(name: config.name, framesIn: counts.framesIn, bytesIn: counts.bytesIn, framesOut: counts.framesOut,
-                        bytesOut: counts.bytesOut, isUp: portsUp.contains(PortID(rawValue: UInt16(index))))
+            return Port(name: config.name, received: Traffic(frames: counts.framesIn, bytes: counts.bytesIn),
+                        sent: Traffic(frames: counts.framesOut, bytes: counts.bytesOut),
+                        isUp: portsUp.contains(PortID(rawValue: UInt16(index))))
         }
         self.init(ports: ports, drops: counters.drops, events: counters.events,
                   conntrackEntries: pipeline.liveConnectionCount,

@@ -8,30 +8,32 @@ import Dataplane
 /// The counts are the pipeline's, which only grow while it lives; a count that went down (a
 /// pipeline built anew) is taken as a restart from zero, so the exposed counters stay monotonic.
 public struct MetricsSnapshot: Sendable, Equatable {
-    /// One port: its name, the frames and bytes the pipeline took from it and sent out of it,
-    /// and whether it carries traffic now.
+    /// Frames and the bytes they carried.
+    public struct Traffic: Sendable, Equatable {
+        /// Frames.
+        public var frames: Int
+        /// Bytes.
+        public var bytes: Int
+
+        /// Makes a count of `frames` frames carrying `bytes` bytes.
+        public init(frames: Int = 0, bytes: Int = 0) { (self.frames, self.bytes) = (frames, bytes) }
+    }
+
+    /// One port: its name, what the pipeline took from it and sent out of it, and whether it
+    /// carries traffic now.
     public struct Port: Sendable, Equatable {
         /// The topology's name for the port (the `port` label).
         public var name: String
-        /// Frames received.
-        public var framesIn: Int
-        /// Bytes received.
-        public var bytesIn: Int
-        /// Frames sent.
-        public var framesOut: Int
-        /// Bytes sent.
-        public var bytesOut: Int
+        /// Frames and bytes received.
+        public var received: Traffic
+        /// Frames and bytes sent.
+        public var sent: Traffic
         /// True when the port's device is open and its link up.
         public var isUp: Bool
 
         /// Makes a port's entry.
-        public init(name: String, framesIn: Int = 0, bytesIn: Int = 0, framesOut: Int = 0, bytesOut: Int = 0, isUp: Bool) {
-            self.name = name
-            self.framesIn = framesIn
-            self.bytesIn = bytesIn
-            self.framesOut = framesOut
-            self.bytesOut = bytesOut
-            self.isUp = isUp
+        public init(name: String, received: Traffic = .init(), sent: Traffic = .init(), isUp: Bool) {
+            (self.name, self.received, self.sent, self.isUp) = (name, received, sent, isUp)
         }
     }
 
@@ -43,10 +45,7 @@ public struct MetricsSnapshot: Sendable, Equatable {
         public var fdbEntries: Int
 
         /// Makes a bridge's entry.
-        public init(name: String, fdbEntries: Int) {
-            self.name = name
-            self.fdbEntries = fdbEntries
-        }
+        public init(name: String, fdbEntries: Int) { (self.name, self.fdbEntries) = (name, fdbEntries) }
     }
 
     /// The ports, in the pipeline's order.

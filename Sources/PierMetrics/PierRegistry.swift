@@ -50,10 +50,10 @@ final class PierRegistry {
         var live = Set<String>()
         for port in snapshot.ports {
             let label = [("port", port.name)]
-            feed(receiveFrames, label, port.framesIn)
-            feed(receiveBytes, label, port.bytesIn)
-            feed(transmitFrames, label, port.framesOut)
-            feed(transmitBytes, label, port.bytesOut)
+            feed(receiveFrames, label, port.received.frames)
+            feed(receiveBytes, label, port.received.bytes)
+            feed(transmitFrames, label, port.sent.frames)
+            feed(transmitBytes, label, port.sent.bytes)
             set(portUp, label, port.isUp ? 1 : 0, live: &live)
         }
         for reason in DropReason.allCases {

@@ -16,8 +16,8 @@ struct MetricsTests {
     /// a bridge.
     static let snapshot = MetricsSnapshot(
         ports: [
-            .init(name: "c1", framesIn: 10, bytesIn: 1_000, framesOut: 7, bytesOut: 700, isUp: true),
-            .init(name: "c2", framesIn: 3, bytesIn: 300, framesOut: 12, bytesOut: 1_200, isUp: false),
+            .init(name: "c1", received: .init(frames: 10, bytes: 1_000), sent: .init(frames: 7, bytes: 700), isUp: true),
+            .init(name: "c2", received: .init(frames: 3, bytes: 300), sent: .init(frames: 12, bytes: 1_200), isUp: false),
         ],
         drops: Self.counts([(DropReason.ttlExceeded.rawValue, 4), (DropReason.noRoute.rawValue, 2)]),
         events: Self.counts([(PipelineCounters.Event.flooded.rawValue, 5), (PipelineCounters.Event.fdbLearned.rawValue, 2)]),
@@ -34,13 +34,20 @@ struct MetricsTests {
     /// A server on a port the system chooses.
     static func server() throws -> MetricsServer { try MetricsServer(host: "127.0.0.1", port: 0) }
 
-    @Test func renderedTextPassesPromtool() throws {
+    /// What a server shows after `snapshot` and three applies: two good (4 ms, 30 ms) and one
+    /// refused (200 ms).
+    static func rendered() throws -> String {
         let server = try Self.server()
         defer { server.shutdown() }
         server.publish(Self.snapshot)
         server.recordApply(ok: true, seconds: 0.004)
+        server.recordApply(ok: true, seconds: 0.03)
         server.recordApply(ok: false, seconds: 0.2)
-        let text = server.render()
+        return server.render()
+    }
+
+    @Test func renderedTextPassesPromtool() throws {
+        let text = try Self.rendered()
         guard let promtool = Self.find("promtool") else {
             Issue.record("promtool not found: make test-deps installs Debian's prometheus package")
             return
@@ -58,19 +65,13 @@ struct MetricsTests {
     }
 
     @Test func valuesMatchTheSnapshot() throws {
-        let server = try Self.server()
-        defer { server.shutdown() }
-        server.publish(Self.snapshot)
-        server.recordApply(ok: true, seconds: 0.004)
-        server.recordApply(ok: true, seconds: 0.03)
-        server.recordApply(ok: false, seconds: 0.2)
-        let values = Self.samples(server.render())
+        let values = Self.samples(try Self.rendered())
         for port in Self.snapshot.ports {
             let label = "{port=\"\(port.name)\"}"
-            #expect(values["pier_port_receive_frames_total" + label] == Double(port.framesIn))
-            #expect(values["pier_port_receive_bytes_total" + label] == Double(port.bytesIn))
-            #expect(values["pier_port_transmit_frames_total" + label] == Double(port.framesOut))
-            #expect(values["pier_port_transmit_bytes_total" + label] == Double(port.bytesOut))
+            #expect(values["pier_port_receive_frames_total" + label] == Double(port.received.frames))
+            #expect(values["pier_port_receive_bytes_total" + label] == Double(port.received.bytes))
+            #expect(values["pier_port_transmit_frames_total" + label] == Double(port.sent.frames))
+            #expect(values["pier_port_transmit_bytes_total" + label] == Double(port.sent.bytes))
             #expect(values["pier_port_up" + label] == (port.isUp ? 1 : 0))
         }
         for reason in DropReason.allCases {
@@ -100,7 +101,7 @@ struct MetricsTests {
         server.publish(Self.snapshot)
         let first = Self.samples(server.render())
         var second = Self.snapshot
-        second.ports[0].framesIn = 25
+        second.ports[0].received.frames = 25
         second.drops[DropReason.ttlExceeded.rawValue] = 9
         second.conntrackEntries = 1
         server.publish(second)
@@ -110,7 +111,7 @@ struct MetricsTests {
         #expect(secondValues["pier_drops_total{reason=\"ttl-exceeded\"}"] == 9)
         #expect(secondValues["pier_conntrack_entries"] == 1, "a gauge goes down")
         var restarted = MetricsSnapshot(ports: [second.ports[0]], drops: Self.counts([(DropReason.ttlExceeded.rawValue, 2)]))
-        restarted.ports[0].framesIn = 4
+        restarted.ports[0].received.frames = 4
         server.publish(restarted)
         let third = Self.samples(server.render())
         #expect(third["pier_port_receive_frames_total{port=\"c1\"}"] == 29, "25, then a restart at 4")
@@ -141,9 +142,9 @@ struct MetricsTests {
         let snapshot = MetricsSnapshot(pipeline: harness.pipeline, portsUp: [harness.port("c1")])
         #expect(snapshot.ports.map(\.name) == ["c1", "c2"])
         #expect(snapshot.ports.map(\.isUp) == [true, false])
-        #expect(snapshot.ports.map { [$0.framesIn, $0.bytesIn, $0.framesOut, $0.bytesOut] }
+        #expect(snapshot.ports.map { [$0.received.frames, $0.received.bytes, $0.sent.frames, $0.sent.bytes] }
                 == harness.counters.ports.map { [$0.framesIn, $0.bytesIn, $0.framesOut, $0.bytesOut] })
-        #expect(snapshot.ports[0].framesIn == 2 && snapshot.ports[1].framesOut == 1)
+        #expect(snapshot.ports[0].received.frames == 2 && snapshot.ports[1].sent.frames == 1)
         #expect(snapshot.drops == harness.counters.drops && snapshot.events == harness.counters.events)
         #expect(snapshot.dropped(.localDeliveryUnsupported) == 1 && snapshot.dropped(.malformedEthernet) == 1)
         #expect(snapshot.value(.flooded) == 1)
