@@ -39,7 +39,7 @@ public final class MetricsServer: Sendable {
     /// the address cannot be bound (in use, not this machine's).
     public init(host: String, port: Int) throws(Failure) {
         let exposition = Exposition()
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let group = Self.threadWithoutSignals()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -85,6 +85,18 @@ public final class MetricsServer: Sendable {
     public func shutdown() {
         try? channel.close().wait()
         try? group.syncShutdownGracefully()
+    }
+
+    /// The server's event loop, on a thread that blocks every signal: a thread inherits its
+    /// creator's mask, and one that took SIGINT or SIGTERM would end the process at once, where
+    /// the live switch reads them from its signalfd to stop cleanly (captures flushed, counters
+    /// printed).
+    private static func threadWithoutSignals() -> MultiThreadedEventLoopGroup {
+        var all = sigset_t(), previous = sigset_t()
+        sigfillset(&all)
+        pthread_sigmask(SIG_BLOCK, &all, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        return MultiThreadedEventLoopGroup(numberOfThreads: 1)
     }
 
     private static func url(host: String, port: Int) -> String {

@@ -52,6 +52,7 @@ struct LiveMetricsTests {
         prometheus.stop()
 
         #expect(live.stop() == 0, "\(live.log)")
+        #expect(live.log.contains("switch: stopped"), "SIGTERM reached the loop, not the server's thread: \(live.log)")
         // The switch's own count at the end is at least what Prometheus saw.
         let line = live.log.split(separator: "\n").first { $0.hasPrefix("  drops: ") } ?? ""
         let final = line.dropFirst("  drops: ".count).components(separatedBy: ", ")
