@@ -17,10 +17,10 @@ let package = Package(
         .executable(name: "PierFuzz", targets: ["PierFuzz"]),
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "Dataplane", targets: ["Dataplane"]),
+        .library(name: "PierMetrics", targets: ["PierMetrics"]),
         .library(name: "PacketIO", targets: ["PacketIO"]),
         .library(name: "Inspect", targets: ["Inspect"]),
         .library(name: "Topology", targets: ["Topology"]),
-        .library(name: "PierMetrics", targets: ["PierMetrics"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,14 +37,6 @@ let package = Package(
         .target(name: "Dataplane", dependencies: ["Wire", "CPierSupport"],
                 swiftSettings: common + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "Topology", dependencies: ["Wire", "Dataplane", "Yams"], swiftSettings: common),
-        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
-        .target(name: "CAllocCounter"),
-        .target(name: "CTap"),
-        // The capture reader, merger and writer are final classes touched once per frame; their
-        // dynamic exclusivity checks were 7 % of a routed replay's instructions (callgrind).
-        .target(name: "PacketIO", dependencies: ["Dataplane", "CPcap", "CTap"],
-                swiftSettings: common + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
-        .target(name: "Inspect", dependencies: ["Wire"], swiftSettings: common),
         // `pier switch --metrics`: the Prometheus registry and text format from swift-prometheus,
         // served over HTTP by SwiftNIO, from a snapshot the loop publishes once a second.
         .target(name: "PierMetrics",
@@ -54,11 +46,20 @@ let package = Package(
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOHTTP1", package: "swift-nio")],
                 swiftSettings: common),
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .target(name: "CAllocCounter"),
+        .target(name: "CTap"),
+        // The capture reader, merger and writer are final classes touched once per frame; their
+        // dynamic exclusivity checks were 7 % of a routed replay's instructions (callgrind).
+        .target(name: "PacketIO", dependencies: ["Dataplane", "CPcap", "CTap"],
+                swiftSettings: common + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        .target(name: "Inspect", dependencies: ["Wire"], swiftSettings: common),
         .executableTarget(
             name: "pier",
             dependencies: [
-                "Wire", "Dataplane", "PacketIO", "Inspect", "Topology", "PierMetrics", "CAllocCounter", "CTap",
+                "Wire", "Dataplane", "PacketIO", "Inspect", "Topology", "CAllocCounter", "CTap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "PierMetrics",
             ],
             swiftSettings: common),
         .executableTarget(name: "PierFuzz", dependencies: ["Wire", "Inspect", "Dataplane"], swiftSettings: common),

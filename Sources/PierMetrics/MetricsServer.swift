@@ -157,6 +157,11 @@ final class MetricsHandler: ChannelInboundHandler {
         }
     }
 
+    /// A connection that failed (reset by the scraper) is closed; the server goes on.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
     private func respond(to request: HTTPRequestHead, context: ChannelHandlerContext) {
         let path = request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         let (status, type, body): (HTTPResponseStatus, String, String) =
