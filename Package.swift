@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "PacketIO", targets: ["PacketIO"]),
         .library(name: "Inspect", targets: ["Inspect"]),
         .library(name: "Topology", targets: ["Topology"]),
+        .library(name: "PierBench", targets: ["PierBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -54,22 +55,30 @@ let package = Package(
         .target(name: "PacketIO", dependencies: ["Dataplane", "CPcap", "CTap"],
                 swiftSettings: common + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "Inspect", dependencies: ["Wire"], swiftSettings: common),
+        // Benchmark scaffolding, not part of the dataplane: the workloads `pier bench` and the
+        // Benchmarks package both run, synthetic frames and topologies, and the measurers of
+        // `pier bench`. Its workloads are final classes touched per frame, like the stages, so it
+        // is built without dynamic exclusivity checks too.
+        .target(name: "PierBench", dependencies: ["Wire", "Dataplane"],
+                swiftSettings: common + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(
             name: "pier",
             dependencies: [
-                "Wire", "Dataplane", "PacketIO", "Inspect", "Topology", "CAllocCounter", "CTap",
+                "Wire", "Dataplane", "PacketIO", "Inspect", "Topology", "PierBench", "CAllocCounter", "CTap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "PierMetrics",
             ],
             swiftSettings: common),
-        .executableTarget(name: "PierFuzz", dependencies: ["Wire", "Inspect", "Dataplane"], swiftSettings: common),
+        .executableTarget(name: "PierFuzz", dependencies: ["Wire", "Inspect", "Dataplane", "PierBench"], swiftSettings: common),
         // What the test targets share: a pipeline harness after SwiftNIO's EmbeddedChannel,
         // packet builders, and the golden scenario runner (Tests/PierTestSupport/README.md).
-        .target(name: "PierTestSupport", dependencies: ["Dataplane", "Wire", "Topology"], path: "Tests/PierTestSupport",
+        // Its packet builders build TCP segments with PierBench's SyntheticFrames.
+        .target(name: "PierTestSupport", dependencies: ["Dataplane", "Wire", "Topology", "PierBench"], path: "Tests/PierTestSupport",
                 swiftSettings: common),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: common),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Wire", "PierTestSupport"], swiftSettings: common),
-        .testTarget(name: "PacketIOTests", dependencies: ["PacketIO"], swiftSettings: common),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Wire", "Topology", "PierTestSupport", "PierBench"],
+                    swiftSettings: common),
+        .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "PierBench"], swiftSettings: common),
         .testTarget(name: "TopologyTests", dependencies: ["Topology", "Wire"], swiftSettings: common),
         .testTarget(name: "PierMetricsTests", dependencies: ["PierMetrics", "Dataplane", "Wire", "PierTestSupport"],
                     swiftSettings: common),

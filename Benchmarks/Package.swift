@@ -16,8 +16,7 @@ func stageBenchmark(_ name: String) -> Target {
         dependencies: [
             .product(name: "Benchmark", package: "benchmark"),
             "BenchmarkDefaults",
-            .product(name: "Wire", package: pier),
-            .product(name: "Dataplane", package: pier),
+            .product(name: "PierBench", package: pier),
         ],
         path: "Benchmarks/\(name)",
         swiftSettings: [.enableExperimentalFeature("Lifetimes")],

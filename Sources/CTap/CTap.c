@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -122,11 +123,22 @@ int pier_epoll_wait(int epoll, uint64_t *tokens, int capacity, int timeout_ms) {
     return count;
 }
 
+static void switch_signals(sigset_t *signals) {
+    sigemptyset(signals);
+    sigaddset(signals, SIGINT);
+    sigaddset(signals, SIGTERM);
+    sigaddset(signals, SIGHUP);
+}
+
+int pier_block_switch_signals(void) {
+    sigset_t signals;
+    switch_signals(&signals);
+    return pthread_sigmask(SIG_BLOCK, &signals, NULL) == 0 ? 0 : -EINVAL;
+}
+
 int pier_signalfd_open(void) {
     sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
+    switch_signals(&signals);
     if (pthread_sigmask(SIG_BLOCK, &signals, NULL) != 0) return -EINVAL;
     int fd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
     return fd < 0 ? -errno : fd;
@@ -225,7 +237,7 @@ int pier_unix_listen(const char *path) {
     mode_t old = umask(0077);
     int bound = bind(fd, (struct sockaddr *)&address, sizeof address);
     umask(old);
-    if (bound < 0 || listen(fd, 16) < 0) {
+    if (bound < 0 || listen(fd, 128) < 0) {
         int error = errno;
         close(fd);
         return -error;
@@ -238,6 +250,27 @@ int pier_unix_accept(int listener) {
     if (fd < 0) return -errno;
     set_timeouts(fd);
     return fd;
+}
+
+int pier_socket_timeout(int fd, int seconds) {
+    struct timeval timeout = {.tv_sec = seconds, .tv_usec = 0};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) < 0) return -errno;
+    return 0;
+}
+
+int pier_eventfd_open(void) {
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int pier_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    return write(fd, &one, sizeof one) == sizeof one ? 0 : -errno;
+}
+
+int pier_eventfd_drain(int fd) {
+    uint64_t count = 0;
+    return read(fd, &count, sizeof count) == sizeof count ? 1 : 0;
 }
 
 int pier_unix_connect(const char *path) {

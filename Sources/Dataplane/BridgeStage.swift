@@ -24,15 +24,13 @@ final class BridgeStage: BatchStage {
     /// per frame retained its name and port arrays; its interface is `context.bridgeInterface`).
     private let bridgeHairpins: [Bool]
 
-    init(context: PipelineContext) {
+    /// Makes the stage for `context`'s bridges, each keeping the learned MACs of its table in
+    /// `carried` (by bridge name: the tables of the pipeline this one replaces).
+    init(context: PipelineContext, carrying carried: [String: FDB] = [:]) {
         self.context = context
         let config = context.config
         bridgeHairpins = config.bridges.map(\.hairpin)
-        tables = context.config.bridges.map { bridge in
-            let table = FDB(capacity: bridge.fdbCapacity, ageing: bridge.ageingSeconds)
-            for entry in bridge.staticEntries { _ = table.addStatic(entry.mac, port: entry.port) }
-            return table
-        }
+        tables = config.bridges.map { bridge in FDB.carried(carried[bridge.name], for: bridge, now: context.now) }
         unretainedTables = tables.map { Unmanaged.passUnretained($0) }
         prefetches = tables.contains { $0.memoryBytes > Self.cachedTableBytes }
     }

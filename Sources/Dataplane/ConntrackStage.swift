@@ -30,10 +30,10 @@ import Wire
 /// It does not track bridged traffic between containers (Linux does with br_netfilter), IPv6,
 /// fragments after the first (Linux reassembles first), TCP sequence windows, or the
 /// connections of packets Pier makes itself (its ICMP errors are not translated).
-public final class ConntrackStage: FrameStage {
+package final class ConntrackStage: FrameStage {
     let context: PipelineContext
     /// The connection table.
-    public let table: ConntrackTable
+    package let table: ConntrackTable
     /// What new connections become: DNAT, egress, MASQUERADE.
     let policy: NATPolicy
     /// Where masqueraded connections get their source ports.
@@ -59,12 +59,29 @@ public final class ConntrackStage: FrameStage {
     private var lastSweep: Int64 = 0
 
     /// Makes the stage for `context`'s configuration; `routes` gives a destination's egress
-    /// interface (the route stage's table in a pipeline).
-    package init(context: PipelineContext, routes: RoutingTable) {
+    /// interface (the route stage's table in a pipeline). With `carried` (the table of the
+    /// pipeline this one replaces, when its capacity is the configuration's), connections go
+    /// on, except UDP ones whose DNAT endpoint no rule leads to any more: those are forgotten,
+    /// as kube-proxy deletes them (`conntrack -D`), so the next datagram picks a live endpoint.
+    /// TCP connections stay until they end, as on Linux; new connections follow the new rules.
+    package init(context: PipelineContext, routes: RoutingTable, carrying carried: ConntrackTable? = nil) {
         self.context = context
         let config = context.config
-        table = ConntrackTable(capacity: max(1, config.conntrack.capacity))
-        policy = NATPolicy(config: config, routes: routes, nodeAddresses: context.nodeAddresses4)
+        let policy = NATPolicy(config: config, routes: routes, nodeAddresses: context.nodeAddresses4)
+        self.policy = policy
+        if let carried, carried.capacity == max(1, config.conntrack.capacity) {
+            let stale = carried.indices().filter { index in
+                let connection = carried[index]
+                return connection.original.protocol == .udp && connection.has(.destinationNAT)
+                    && !policy.dnat.leads(to: connection.reply.source, port: connection.reply.sourcePort,
+                                          from: connection.original.destination, port: connection.original.destinationPort, proto: .udp)
+            }
+            for index in stale { carried.remove(index) }
+            if !stale.isEmpty { context.counters.count(.conntrackFlushed, stale.count) }
+            table = carried
+        } else {
+            table = ConntrackTable(capacity: max(1, config.conntrack.capacity))
+        }
         ports = NATPortAllocator(range: config.nat.portRange)
         dropInvalid = config.conntrack.dropInvalid
         timeouts = ConntrackTimeouts(config.conntrack)
@@ -124,7 +141,7 @@ public final class ConntrackStage: FrameStage {
 
     /// Removes the connections that expired by `now` (once a second of pipeline time: a
     /// lookup already treats an expired connection as gone, this frees their records).
-    package func sweep(now: Int64) {
+    func sweep(now: Int64) {
         lastSweep = now
         let removed = table.expire(now: now)
         if removed > 0 { context.counters.count(.conntrackExpired, removed) }
@@ -187,5 +204,5 @@ public final class ConntrackStage: FrameStage {
 
 extension ConntrackStage: CountingPart {
     package static let dropReasons: [DropReason] = [.conntrackInvalid, .conntrackFull, .natPortsExhausted, .serviceNoEndpoints]
-    package static let events: [PipelineCounters.Event] = [.conntrackNew, .conntrackExpired, .conntrackEvicted, .sourceNAT, .destinationNAT, .relatedTranslated, .conntrackInvalidAccepted]
+    package static let events: [PipelineCounters.Event] = [.conntrackNew, .conntrackExpired, .conntrackEvicted, .sourceNAT, .destinationNAT, .relatedTranslated, .conntrackInvalidAccepted, .conntrackFlushed]
 }

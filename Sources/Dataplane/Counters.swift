@@ -59,37 +59,40 @@ public final class PipelineCounters {
         case decapsulated
         case conntrackInvalidAccepted
         case icmpErrorsRateLimited
+        case conntrackFlushed
 
         /// The event's kebab-case name and one sentence for people reading the counters.
-        public var declaration: (name: String, description: String) {
-            switch self {
-            case .fdbLearned: ("fdb-learned", "a bridge learned a new MAC on a port")
-            case .fdbMoved: ("fdb-moved", "a learned MAC moved to another port")
-            case .fdbFull: ("fdb-full", "a MAC not learned: the table was full")
-            case .flooded: ("flooded", "a frame flooded to every port of its bridge (broadcast, multicast, unknown unicast)")
-            case .routed: ("routed", "a packet forwarded between interfaces")
-            case .arpRepliesSent: ("arp-replies-sent", "ARP replies sent for the node's addresses")
-            case .arpRequestsSent: ("arp-requests-sent", "ARP requests sent for unresolved next hops")
-            case .echoRepliesSent: ("echo-replies-sent", "echo replies (ping) sent by the node")
-            case .icmpErrorsSent: ("icmp-errors-sent", "ICMP and ICMPv6 errors sent")
-            case .held: ("held", "frames held while their next hop was resolved")
-            case .released: ("released", "held frames sent once their next hop answered")
-            case .delivered: ("delivered", "ARP and neighbour discovery packets taken by the node")
-            case .neighborsLearned: ("neighbors-learned", "neighbours learned or changed (ARP, neighbour discovery)")
-            case .neighborAdvertisementsSent: ("neighbor-advertisements-sent", "neighbour advertisements sent for the node's IPv6 addresses")
-            case .neighborSolicitationsSent: ("neighbor-solicitations-sent", "neighbour solicitations sent for unresolved IPv6 next hops")
-            case .conntrackNew: ("conntrack-new", "connections opened")
-            case .conntrackExpired: ("conntrack-expired", "connections expired and removed")
-            case .conntrackEvicted: ("conntrack-evicted", "unassured connections evicted from a full table")
-            case .sourceNAT: ("snat", "new connections masqueraded (SNAT)")
-            case .destinationNAT: ("dnat", "new connections translated to a published port or Service endpoint (DNAT)")
-            case .relatedTranslated: ("icmp-related-translated", "ICMP errors about translated connections translated back")
-            case .encapsulated: ("encapsulated", "frames put into the tunnel")
-            case .decapsulated: ("decapsulated", "frames taken out of the tunnel")
-            case .conntrackInvalidAccepted: ("conntrack-invalid-accepted", "packets of no connection accepted untranslated (invalid: accept)")
-            case .icmpErrorsRateLimited: ("icmp-errors-rate-limited", "ICMP and ICMPv6 errors held back by Linux's rate limits")
-            }
-        }
+        public var declaration: (name: String, description: String) { Self.declarations[self]! }
+
+        /// Every event's name and description (a test checks that each has one).
+        private static let declarations: [Event: (name: String, description: String)] = [
+            .fdbLearned: ("fdb-learned", "a bridge learned a new MAC on a port"),
+            .fdbMoved: ("fdb-moved", "a learned MAC moved to another port"),
+            .fdbFull: ("fdb-full", "a MAC not learned: the table was full"),
+            .flooded: ("flooded", "a frame flooded to every port of its bridge (broadcast, multicast, unknown unicast)"),
+            .routed: ("routed", "a packet forwarded between interfaces"),
+            .arpRepliesSent: ("arp-replies-sent", "ARP replies sent for the node's addresses"),
+            .arpRequestsSent: ("arp-requests-sent", "ARP requests sent for unresolved next hops"),
+            .echoRepliesSent: ("echo-replies-sent", "echo replies (ping) sent by the node"),
+            .icmpErrorsSent: ("icmp-errors-sent", "ICMP and ICMPv6 errors sent"),
+            .held: ("held", "frames held while their next hop was resolved"),
+            .released: ("released", "held frames sent once their next hop answered"),
+            .delivered: ("delivered", "ARP and neighbour discovery packets taken by the node"),
+            .neighborsLearned: ("neighbors-learned", "neighbours learned or changed (ARP, neighbour discovery)"),
+            .neighborAdvertisementsSent: ("neighbor-advertisements-sent", "neighbour advertisements sent for the node's IPv6 addresses"),
+            .neighborSolicitationsSent: ("neighbor-solicitations-sent", "neighbour solicitations sent for unresolved IPv6 next hops"),
+            .conntrackNew: ("conntrack-new", "connections opened"),
+            .conntrackExpired: ("conntrack-expired", "connections expired and removed"),
+            .conntrackEvicted: ("conntrack-evicted", "unassured connections evicted from a full table"),
+            .sourceNAT: ("snat", "new connections masqueraded (SNAT)"),
+            .destinationNAT: ("dnat", "new connections translated to a published port or Service endpoint (DNAT)"),
+            .relatedTranslated: ("icmp-related-translated", "ICMP errors about translated connections translated back"),
+            .encapsulated: ("encapsulated", "frames put into the tunnel"),
+            .decapsulated: ("decapsulated", "frames taken out of the tunnel"),
+            .conntrackInvalidAccepted: ("conntrack-invalid-accepted", "packets of no connection accepted untranslated (invalid: accept)"),
+            .icmpErrorsRateLimited: ("icmp-errors-rate-limited", "ICMP and ICMPv6 errors held back by Linux's rate limits"),
+            .conntrackFlushed: ("conntrack-flushed", "UDP connections to an endpoint a change removed, forgotten (kube-proxy's conntrack -D)"),
+        ]
     }
 
     /// Makes zeroed counters for `portCount` ports.

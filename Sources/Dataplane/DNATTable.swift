@@ -83,6 +83,19 @@ final class DNATTable {
         }
     }
 
+    /// Whether a new connection to `destination`:`port` may be sent to `endpoint`:`endpointPort`
+    /// (a published port's target, or one of a Service's endpoints on its target port).
+    func leads(to endpoint: IPv4Address, port endpointPort: UInt16, from destination: IPv4Address, port: UInt16,
+               proto: IPProtocol) -> Bool {
+        guard let index = rules[Self.ruleKey(destination, port, proto)] else { return false }
+        switch ruleList[index] {
+        case .mapping(let to, let toPort):
+            return to == endpoint && toPort == endpointPort
+        case .service(let service, let targetPort, _):
+            return targetPort == endpointPort && services[service].endpoints.contains(endpoint)
+        }
+    }
+
     /// The endpoint for `client`: its affinity entry if fresh, else the next in turn.
     private func endpoint(of index: Int, client: IPv4Address, now: Int64) -> IPv4Address? {
         let service = services[index]

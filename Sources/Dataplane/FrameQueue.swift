@@ -1,16 +1,16 @@
 /// A bounded first-in first-out queue of frames: the frames Pier makes itself during a
 /// pipeline run (ARP replies and requests, ICMP errors, released held frames), and the frames
 /// held while their next hop is resolved.
-public struct FrameQueue: ~Copyable {
+struct FrameQueue: ~Copyable {
     private let slots: UnsafeMutablePointer<Frame>
     /// The most frames the queue holds.
-    public let capacity: Int
+    let capacity: Int
     private var head = 0
     /// The number of frames queued.
-    public private(set) var count = 0
+    private(set) var count = 0
 
     /// Makes an empty queue of `capacity` frames.
-    public init(capacity: Int) {
+    init(capacity: Int) {
         precondition(capacity > 0, "a queue needs room for a frame")
         self.capacity = capacity
         slots = .allocate(capacity: capacity)
@@ -22,19 +22,19 @@ public struct FrameQueue: ~Copyable {
     }
 
     /// True when no frame is queued.
-    public var isEmpty: Bool { count == 0 }
+    var isEmpty: Bool { count == 0 }
     /// True when no frame can be added.
-    public var isFull: Bool { count == capacity }
+    var isFull: Bool { count == capacity }
 
     /// Adds `frame` at the back; the queue must not be full.
-    public mutating func append(_ frame: consuming Frame) {
+    mutating func append(_ frame: consuming Frame) {
         precondition(count < capacity, "frame queue is full")
         (slots + (head + count) % capacity).initialize(to: frame)
         count += 1
     }
 
     /// Removes and returns the frame at the front; the queue must not be empty.
-    public mutating func removeFirst() -> Frame {
+    mutating func removeFirst() -> Frame {
         precondition(count > 0, "frame queue is empty")
         let frame = (slots + head).move()
         head = (head + 1) % capacity
@@ -43,7 +43,7 @@ public struct FrameQueue: ~Copyable {
     }
 
     /// The frame at `index` from the front, read or changed in place.
-    public subscript(index: Int) -> Frame {
+    subscript(index: Int) -> Frame {
         _read {
             precondition(index >= 0 && index < count, "frame index out of range")
             yield slots[(head + index) % capacity]

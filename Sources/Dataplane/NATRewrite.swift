@@ -9,22 +9,22 @@ import Wire
 ///
 /// A UDP checksum of zero (none sent, RFC 768) stays zero; a patched UDP checksum that comes
 /// out as zero is sent as 0xFFFF, its other representation.
-public enum NATRewrite {
+enum NATRewrite {
     /// What a packet tells conntrack: its key, and for TCP its flags, for ICMP its type.
-    public struct Facts: Sendable {
+    struct Facts: Sendable {
         /// The packet's flow key (ICMP echo: the identifier in both port fields).
-        public var key: FlowKey
+        var key: FlowKey
         /// TCP flags (empty for UDP and ICMP).
-        public var flags: TCPFlags
+        var flags: TCPFlags
         /// The ICMP type (0 otherwise).
-        public var icmpType: UInt8
+        var icmpType: UInt8
     }
 
     /// The facts of the IPv4 packet at `network` with its transport header at `transport`;
     /// nil when it is not TCP, UDP or ICMP or is too short. (A fragment after the first has no
     /// transport header: classification leaves `transport` unknown and nobody asks.)
     @inline(__always)
-    public static func facts(of bytes: RawSpan, network: Int, transport: Int) -> Facts? {
+    static func facts(of bytes: RawSpan, network: Int, transport: Int) -> Facts? {
         guard network >= 0, transport >= network + IPv4Header.minimumLength, bytes.byteCount >= transport + 8 else { return nil }
         let proto = IPProtocol(rawValue: bytes.u8(at: network + IPv4Header.Field.protocol))
         let source = IPv4Address(rawValue: bytes.u32(at: network + IPv4Header.Field.source))
@@ -58,7 +58,7 @@ public enum NATRewrite {
     /// The checksum deltas of rewriting a packet with key `old` into one with key `new`: for
     /// the IP header (the addresses) and for the L4 checksum (TCP and UDP: the pseudo-header
     /// addresses and the ports; ICMP: the identifier, as its checksum has no pseudo-header).
-    public static func deltas(from old: FlowKey, to new: FlowKey) -> (ip: UInt16, l4: UInt16) {
+    static func deltas(from old: FlowKey, to new: FlowKey) -> (ip: UInt16, l4: UInt16) {
         let addresses = UInt64(addressDelta(old.source, new.source)) + UInt64(addressDelta(old.destination, new.destination))
         let ip = InternetChecksum.fold(addresses)
         if old.protocol == .icmp {
@@ -70,7 +70,7 @@ public enum NATRewrite {
 
     /// A checksum after adding `delta` (a sum of `~old + new` words): RFC 1624 eqn. 3.
     @inline(__always)
-    public static func patch(_ checksum: UInt16, delta: UInt16) -> UInt16 {
+    static func patch(_ checksum: UInt16, delta: UInt16) -> UInt16 {
         ~InternetChecksum.add(~checksum, delta)
     }
 
@@ -83,7 +83,7 @@ public enum NATRewrite {
     /// uncomplemented, as Linux's `inet_proto_csum_replace4` does for `CHECKSUM_PARTIAL`; the
     /// ports are summed by the kernel later.
     @inline(__always)
-    public static func apply(_ bytes: inout MutableRawSpan, network: Int, transport: Int, old: FlowKey, new: FlowKey,
+    static func apply(_ bytes: inout MutableRawSpan, network: Int, transport: Int, old: FlowKey, new: FlowKey,
                              ipDelta: UInt16, l4Delta: UInt16, partialChecksum: Bool = false) {
         if old.addresses != new.addresses { rewriteAddresses(&bytes, network: network, new: new, ipDelta: ipDelta) }
         if partialChecksum && (old.protocol == .tcp || old.protocol == .udp) {
@@ -137,7 +137,7 @@ public enum NATRewrite {
     /// The key of the datagram an ICMP error at `transport` quotes, read from the quoted IP
     /// header and the first 8 bytes after it; nil when the quote is too short or not TCP, UDP
     /// or ICMP echo. Also returns where the quoted IP and L4 headers start.
-    public static func quotedFacts(of bytes: RawSpan, transport: Int) -> (key: FlowKey, network: Int, transport: Int)? {
+    static func quotedFacts(of bytes: RawSpan, transport: Int) -> (key: FlowKey, network: Int, transport: Int)? {
         let inner = transport + ICMPv4Message.headerLength
         guard bytes.byteCount >= inner + IPv4Header.minimumLength else { return nil }
         let versionAndLength = bytes.u8(at: inner)
@@ -156,7 +156,7 @@ public enum NATRewrite {
     /// difference of the quoted bytes' sum before and after (RFC 1624 over that block).
     /// `end` is where the ICMP message ends (the outer IP total length; Ethernet padding
     /// after it is not part of the quote).
-    public static func translateQuoted(_ bytes: inout MutableRawSpan, icmp: Int, network: Int, transport: Int,
+    static func translateQuoted(_ bytes: inout MutableRawSpan, icmp: Int, network: Int, transport: Int,
                                        end messageEnd: Int? = nil, quotedOld: FlowKey, quotedNew: FlowKey) {
         let end = min(messageEnd ?? bytes.byteCount, bytes.byteCount)
         // The block the rewrite touches: quoted IP header and up to 20 bytes of L4, even-sized
@@ -175,7 +175,7 @@ public enum NATRewrite {
 
     /// Rewrites one address of the outer IP header (the ICMP error's own source or
     /// destination), patching only the IP header checksum (ICMP has no pseudo-header).
-    public static func setAddress(_ bytes: inout MutableRawSpan, network: Int, field: Int, to address: IPv4Address) {
+    static func setAddress(_ bytes: inout MutableRawSpan, network: Int, field: Int, to address: IPv4Address) {
         let old = IPv4Address(rawValue: bytes.bytes.u32(at: network + field))
         guard old != address else { return }
         bytes.setU32(address.rawValue, at: network + field)

@@ -58,11 +58,13 @@ package final class NeighborResolver {
     /// whole `Interface` per frame retained its name and address arrays.
     let interfaceVerdicts: [Verdict]
 
-    /// Makes the resolver for `context`'s interfaces, with the configuration's static entries.
-    package init(context: PipelineContext) {
+    /// Makes the resolver for `context`'s interfaces, with the configuration's static entries
+    /// and the learned ones of `carried` (the table of the pipeline this one replaces).
+    package init(context: PipelineContext, carrying carried: NeighborTable? = nil) {
         self.context = context
         let config = context.config
         table = NeighborTable(static4: config.neighbors4, static6: config.neighbors6)
+        if let carried { table.learnAll(from: carried) }
         interfaceVerdicts = config.interfaces.map { interface in
             switch interface.attachment {
             case .port(let port): .output(port)
@@ -176,7 +178,14 @@ package final class NeighborResolver {
     /// Drops the frames of next hops that did not answer within the timeout.
     func expire() {
         guard !pending.isEmpty else { return }
-        let limit = context.config.neighborTimeoutSeconds * 1_000_000_000
+        dropHeld(olderThan: context.config.neighborTimeoutSeconds * 1_000_000_000)
+    }
+
+    /// Drops every frame still waiting (the pipeline is being replaced).
+    func dropAllHeld() { dropHeld(olderThan: -1) }
+
+    /// Drops the frames of next hops asked more than `limit` nanoseconds ago.
+    private func dropHeld(olderThan limit: Int64) {
         for (address, entry) in pending where context.now.nanoseconds - entry.since.nanoseconds > limit {
             while !entry.frames.isEmpty {
                 let frame = entry.frames.removeFirst()
@@ -189,7 +198,7 @@ package final class NeighborResolver {
     }
 
     /// Frames still waiting for a next hop.
-    package var heldCount: Int { pending.values.reduce(0) { $0 + $1.frames.count } }
+    var heldCount: Int { pending.values.reduce(0) { $0 + $1.frames.count } }
 }
 
 // MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)

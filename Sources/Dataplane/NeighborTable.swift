@@ -22,7 +22,7 @@ public final class NeighborTable {
     public private(set) var ipv6: [IPv6Address: Entry] = [:]
 
     /// Makes a table holding the static entries.
-    public init(static4: [(IPv4Address, MACAddress)], static6: [(IPv6Address, MACAddress)]) {
+    init(static4: [(IPv4Address, MACAddress)], static6: [(IPv6Address, MACAddress)]) {
         for (address, mac) in static4 { ipv4[address] = Entry(mac: mac, isStatic: true) }
         for (address, mac) in static6 { ipv6[address] = Entry(mac: mac, isStatic: true) }
     }
@@ -49,7 +49,7 @@ public final class NeighborTable {
     /// Records that `address` is at `mac`; true when this is new or a change. Static entries
     /// are never overwritten.
     @discardableResult
-    public func learn(_ address: IPv4Address, mac: MACAddress) -> Bool {
+    func learn(_ address: IPv4Address, mac: MACAddress) -> Bool {
         if address == lastAddress { lastMAC = .zero }
         return Self.learn(address, mac: mac, in: &ipv4)
     }
@@ -57,7 +57,7 @@ public final class NeighborTable {
     /// Records that IPv6 `address` is at `mac`; true when this is new or a change. Static
     /// entries are never overwritten.
     @discardableResult
-    public func learn(_ address: IPv6Address, mac: MACAddress) -> Bool {
+    func learn(_ address: IPv6Address, mac: MACAddress) -> Bool {
         Self.learn(address, mac: mac, in: &ipv6)
     }
 

@@ -21,7 +21,7 @@ import Wire
 ///
 /// It does not reassemble outer fragments, verify a non-zero outer UDP checksum, or learn
 /// remote VTEPs (peers are configured, as flannel configures them).
-public final class OverlayDecapStage: BatchStage {
+package final class OverlayDecapStage: BatchStage {
     private let context: PipelineContext
     private let classify: ClassifyStage
     private let peersByIP: PeerIndex
@@ -61,12 +61,12 @@ public final class OverlayDecapStage: BatchStage {
     }
 
     /// Makes the stage with its own classifier (for benchmarks and tests).
-    public convenience init?(context: PipelineContext) {
+    package convenience init?(context: PipelineContext) {
         self.init(context: context, classify: ClassifyStage(context: context))
     }
 
     /// Decapsulates every tunnel packet of the batch.
-    public func run(_ batch: inout Batch) {
+    package func run(_ batch: inout Batch) {
         for index in 0..<batch.count where batch[index].verdict == .pending && batch[index].inputPort == uplinkPort {
             decapsulate(&batch[index])
         }
@@ -83,7 +83,7 @@ public final class OverlayDecapStage: BatchStage {
 
     /// Decapsulates one classified frame that entered on the uplink, if it is the tunnel's
     /// (counted as `decapsulated` when `run` ends).
-    public func decapsulate(_ frame: inout Frame) {
+    package func decapsulate(_ frame: inout Frame) {
         let outcome = locate(frame.bytes, layers: frame.layers)
         switch outcome {
         case .notTunnel:

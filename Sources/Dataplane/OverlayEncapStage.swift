@@ -21,7 +21,7 @@ import Wire
 package final class OverlayEncapStage: FrameStage, NeighborObserver {
     private let context: PipelineContext
     /// The overlay this stage encapsulates for.
-    package let overlay: PipelineConfig.Overlay
+    let overlay: PipelineConfig.Overlay
     let templates: TunnelTemplates
     private let peersByMAC: PeerIndex
     private let uplinkPort: PortID

@@ -4,7 +4,7 @@ extension PacketBuilder {
     /// A neighbour discovery message (`repr`) from `source` to `destination` in a frame from
     /// `sourceMAC` to `destinationMAC`, with hop limit 255 as RFC 4861 §7.1 requires of every
     /// one (a receiver drops any other, so it cannot have crossed a router).
-    public static func neighborDiscovery(into frame: inout Frame, repr: NeighborDiscoveryRepr,
+    static func neighborDiscovery(into frame: inout Frame, repr: NeighborDiscoveryRepr,
                                          sourceMAC: MACAddress, destinationMAC: MACAddress,
                                          source: IPv6Address, destination: IPv6Address) {
         icmpv6(into: &frame, length: repr.length, hopLimit: 255, sourceMAC: sourceMAC, destinationMAC: destinationMAC,
@@ -30,7 +30,7 @@ extension PacketBuilder {
     }
 
     /// A solicitation for `target` to its solicited-node group, carrying `senderMAC` (RFC 4861 §7.2.2).
-    public static func neighborSolicitation(into frame: inout Frame, senderMAC: MACAddress, senderIP: IPv6Address,
+    static func neighborSolicitation(into frame: inout Frame, senderMAC: MACAddress, senderIP: IPv6Address,
                                             target: IPv6Address) {
         let group = target.solicitedNode
         neighborDiscovery(into: &frame, repr: NeighborDiscoveryRepr(kind: .solicitation, target: target, linkLayerAddress: senderMAC),

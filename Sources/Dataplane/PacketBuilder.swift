@@ -4,16 +4,16 @@ import Wire
 /// from the pool, through the header reprs, so every length and checksum is computed. Each
 /// frame gets its layer offsets too, as classification would give them, so later stages (the
 /// overlay's encapsulation of an error toward a remote pod) read it like any other frame.
-public enum PacketBuilder {
+enum PacketBuilder {
     /// An ARP request for `target`, broadcast from `senderMAC`/`senderIP` (RFC 826).
-    public static func arpRequest(into frame: inout Frame, senderMAC: MACAddress, senderIP: IPv4Address,
+    static func arpRequest(into frame: inout Frame, senderMAC: MACAddress, senderIP: IPv4Address,
                                   target: IPv4Address) {
         arp(into: &frame, destination: .broadcast, repr: ARPRepr(
             operation: .request, senderMAC: senderMAC, senderIP: senderIP, targetMAC: .zero, targetIP: target))
     }
 
     /// An ARP reply telling `targetMAC`/`targetIP` that `senderIP` is at `senderMAC`.
-    public static func arpReply(into frame: inout Frame, senderMAC: MACAddress, senderIP: IPv4Address,
+    static func arpReply(into frame: inout Frame, senderMAC: MACAddress, senderIP: IPv4Address,
                                 targetMAC: MACAddress, targetIP: IPv4Address) {
         arp(into: &frame, destination: targetMAC, repr: ARPRepr(
             operation: .reply, senderMAC: senderMAC, senderIP: senderIP, targetMAC: targetMAC, targetIP: targetIP))
@@ -31,12 +31,12 @@ public enum PacketBuilder {
 
     /// The most of the offending datagram an ICMP error quotes, keeping the error within 576
     /// bytes of IP as RFC 1812 §4.3.2.3 asks (Linux does the same).
-    public static let maximumQuote = 576 - IPv4Header.minimumLength - ICMPv4Message.headerLength
+    static let maximumQuote = 576 - IPv4Header.minimumLength - ICMPv4Message.headerLength
 
     /// An ICMPv4 error (`type`, `code`, `restOfHeader`: the MTU for fragmentation needed)
     /// about `offending` (its IP header and what follows), from `source` to the offender's
     /// source, sent to `destinationMAC` from `sourceMAC` (RFC 792).
-    public static func icmpError(into frame: inout Frame, type: ICMPv4Type, code: UInt8, restOfHeader: UInt32 = 0,
+    static func icmpError(into frame: inout Frame, type: ICMPv4Type, code: UInt8, restOfHeader: UInt32 = 0,
                                  offending: RawSpan, sourceMAC: MACAddress, destinationMAC: MACAddress,
                                  source: IPv4Address, destination: IPv4Address) {
         let quoted = min(offending.byteCount, maximumQuote)

@@ -25,17 +25,17 @@ public final class Pipeline {
     /// The shared state: config, counters, pool, clock, tracer.
     public let context: PipelineContext
     private let classify: ClassifyStage
-    private let bridge: BridgeStage
+    let bridge: BridgeStage
     private let local: LocalStage
     private let route: RouteStage
-    private let conntrack: ConntrackStage
+    let conntrack: ConntrackStage
     private let overlayDecap: OverlayDecapStage?
     private let overlayEncap: OverlayEncapStage?
     /// The routes, shared by route (forwarding) and conntrack (MASQUERADE's egress test).
     private let routes: RoutingTable
     /// Next hops' MACs and the frames waiting for them: route and encap hold frames there,
     /// local tells it what it learned, the tunnel templates observe it.
-    private let resolver: NeighborResolver
+    let resolver: NeighborResolver
     /// The ARP and neighbour cache.
     public var neighbors: NeighborTable { resolver.table }
     private var lastExpiry = Timestamp.zero
@@ -43,15 +43,17 @@ public final class Pipeline {
     private let generatedAfter = UnsafeMutablePointer<Int>.allocate(capacity: Batch.capacity)
 
     /// Builds the stages for `config`: the shared objects first, then each stage with the
-    /// ones it uses.
-    public init(config: PipelineConfig, pool: FramePool = FramePool()) {
-        context = PipelineContext(config: config, pool: pool)
+    /// ones it uses. With `handover` (from `handOver()` of the pipeline this one replaces),
+    /// counting, learned MACs and neighbours, connections and the clock go on from there.
+    public init(config: PipelineConfig, pool: FramePool = FramePool(), handover: PipelineHandover? = nil) {
+        context = PipelineContext(config: config, pool: pool, continuing: handover?.counters)
+        if let handover { context.now = handover.now }
         routes = RoutingTable(config: config)
-        resolver = NeighborResolver(context: context)
+        resolver = NeighborResolver(context: context, carrying: handover?.neighbors)
         classify = ClassifyStage(context: context)
         overlayDecap = OverlayDecapStage(context: context, classify: classify)
-        bridge = BridgeStage(context: context)
-        conntrack = ConntrackStage(context: context, routes: routes)
+        bridge = BridgeStage(context: context, carrying: handover?.tables ?? [:])
+        conntrack = ConntrackStage(context: context, routes: routes, carrying: handover?.connections)
         local = LocalStage(context: context, resolver: resolver)
         route = RouteStage(context: context, table: routes, resolver: resolver)
         overlayEncap = OverlayEncapStage(context: context, resolver: resolver)

@@ -11,7 +11,7 @@ public final class PipelineContext {
     public let pool: FramePool
     /// Frames Pier made during this run (replies, requests, errors, released frames), with
     /// final verdicts; the output step sends each right after the frame that caused it.
-    public var generated = FrameQueue(capacity: 512)
+    var generated = FrameQueue(capacity: 512)
     /// How many frames have ever been queued in `generated` (less its count: how many were
     /// taken): the pipeline sends a frame Pier made right after the frame that caused it.
     private(set) var generatedIn = 0
@@ -40,10 +40,12 @@ public final class PipelineContext {
     /// tunnel interface has one, the overlay MTU, as flannel.1 and tunl0 have on Linux.
     let interfaceMTUs: [Int]
 
-    /// Makes the shared state for `config`.
-    public init(config: PipelineConfig, pool: FramePool) {
+    /// Makes the shared state for `config`; with `counters`, counting goes on from theirs (a
+    /// pipeline that replaces another).
+    package init(config: PipelineConfig, pool: FramePool, continuing counters: PipelineCounters? = nil) {
         self.config = config
-        counters = PipelineCounters(portCount: config.ports.count)
+        self.counters = counters.map { PipelineCounters(portCount: config.ports.count, continuing: $0) }
+            ?? PipelineCounters(portCount: config.ports.count)
         self.pool = pool
         portBridge = config.ports.map { $0.bridge ?? -1 }
         portInterface = config.ports.map { $0.interface ?? -1 }

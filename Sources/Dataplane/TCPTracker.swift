@@ -36,9 +36,9 @@ public enum FlowDirection: UInt8, Sendable {
 /// A packet's flags are read by netfilter's priority: RST, then SYN (with or without ACK),
 /// then FIN, then ACK. Only a SYN without ACK starts a connection (Linux with
 /// `nf_conntrack_tcp_loose=0`; Linux's default of 1 also picks up a connection from an ACK).
-public enum TCPTracker {
+enum TCPTracker {
     /// What a packet does to its connection.
-    public enum Outcome: Equatable, Sendable {
+    enum Outcome: Equatable, Sendable {
         /// The connection moves to (or stays in) this state.
         case state(TCPState)
         /// A SYN in the original direction of a connection in TIME_WAIT or CLOSE: the old
@@ -48,7 +48,7 @@ public enum TCPTracker {
 
     /// Whether `flags` may open a connection: SYN without ACK, RST or FIN.
     @inlinable
-    public static func opens(_ flags: TCPFlags) -> Bool {
+    static func opens(_ flags: TCPFlags) -> Bool {
         flags.contains(.syn) && !flags.contains(.ack) && !flags.contains(.rst) && !flags.contains(.fin)
     }
 
@@ -56,13 +56,13 @@ public enum TCPTracker {
     /// `direction` moved it into `new`: that direction when its FIN moved it into FIN_WAIT or
     /// LAST_ACK; nil when the FIN sender stays as it was.
     @inline(__always)
-    public static func finSender(movedTo new: TCPState, flags: TCPFlags, direction: FlowDirection) -> FlowDirection? {
+    static func finSender(movedTo new: TCPState, flags: TCPFlags, direction: FlowDirection) -> FlowDirection? {
         flags.contains(.fin) && (new == .finWait || new == .lastAck) ? direction : nil
     }
 
     /// The state after a packet with `flags` in `direction`; `finFrom` is the direction that
     /// sent the last FIN seen (meaningful from FIN_WAIT on).
-    public static func next(_ state: TCPState, flags: TCPFlags, direction: FlowDirection, finFrom: FlowDirection) -> Outcome {
+    static func next(_ state: TCPState, flags: TCPFlags, direction: FlowDirection, finFrom: FlowDirection) -> Outcome {
         if flags.contains(.rst) { return .state(.close) }
         if flags.contains(.syn) {
             if flags.contains(.ack) {

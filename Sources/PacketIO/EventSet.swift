@@ -48,4 +48,6 @@ enum EventToken {
     static let control: UInt64 = 1 << 32 + 2
     /// A control connection: this bit with its descriptor.
     static let connection: UInt64 = 1 << 33
+    /// The loop's mailbox (`LoopMailbox`).
+    static let mailbox: UInt64 = 1 << 32 + 3
 }

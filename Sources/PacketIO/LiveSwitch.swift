@@ -26,7 +26,14 @@ public final class LiveSwitch<Port: LivePort> {
     /// A failure that stops the switch.
     public typealias Failure = LiveFailure
 
-    private let pipeline: Pipeline
+    /// The pipeline the ports feed (replaced whole when the topology changes: `replace`).
+    public private(set) var pipeline: Pipeline
+    /// Work other threads hand to the loop (a change built aside, then put in force here).
+    public let mailbox = LoopMailbox()
+    /// Called on the loop thread when the switch gets SIGHUP (re-read the configuration).
+    public var onHangup: (() -> Void)?
+    /// Called on the loop thread once a second (metrics snapshots, and the like).
+    public var onTick: (() -> Void)?
     /// The ports, in the order they were added (the stats line's order).
     public private(set) var ports: [Port] = []
     /// The ports by pipeline port number.
@@ -111,6 +118,13 @@ public final class LiveSwitch<Port: LivePort> {
         ports.removeAll { $0 === port }
     }
 
+    /// Puts `next` in force in place of the pipeline (between batches, on the loop thread):
+    /// it was built with the old one's `handOver()`, and numbers the ports that remain as the
+    /// old one did. Ports the new topology lost are to be `remove`d, new ones `add`ed, after.
+    public func replace(pipeline next: Pipeline) {
+        pipeline = next
+    }
+
     /// `stats: c1 up rx 10 tx 12 …` for every port (`down`: closed; `link-down`: open, its
     /// device down).
     public func statsLine() -> String { StatsLine.text(ports) }
@@ -123,6 +137,8 @@ public final class LiveSwitch<Port: LivePort> {
         timer = try LiveFailure.check(pier_timerfd_open(1_000), "timerfd")
         _ = try LiveFailure.check(events.watch(signals, token: EventToken.signal), "epoll_ctl")
         _ = try LiveFailure.check(events.watch(timer, token: EventToken.timer), "epoll_ctl")
+        try mailbox.open()
+        _ = try LiveFailure.check(events.watch(mailbox.descriptor, token: EventToken.mailbox), "epoll_ctl")
         try control?.start(in: events)
     }
 
@@ -139,13 +155,16 @@ public final class LiveSwitch<Port: LivePort> {
     private func handle(_ token: UInt64, batch: inout Batch, events: EventSet) throws(Failure) {
         switch token {
         case EventToken.signal:
-            if pier_signalfd_read(signals) > 0 { running = false }
+            let signal = pier_signalfd_read(signals)
+            if signal == SIGHUP { onHangup?() } else if signal > 0 { running = false }
+        case EventToken.mailbox:
+            mailbox.deliver()
         case EventToken.timer:
             if pier_timerfd_read(timer) > 0 { tick() }
         case _ where ControlServer.owns(token):
             // The pipeline's clock brought up to date, so the tables the handler reads age right.
             pipeline.context.now = Timestamp(nanoseconds: pier_monotonic_ns())
-            control?.serve(token, in: events)
+            control?.serve(token)
         default:
             guard Int(token) < byID.count, let port = byID[Int(token)], port.isUp else { return }
             let allocationsBefore = allocationCount?() ?? 0
@@ -216,6 +235,7 @@ public final class LiveSwitch<Port: LivePort> {
                 bringUp(port, announce: true)
             }
         }
+        onTick?()
         if stats.tick() { portLog.log(statsLine()) }
         onTick?()
     }

@@ -23,12 +23,25 @@ public final class TapPort {
         case local(device: String)
         /// Inside the namespace bound at `/var/run/netns/NAMESPACE`, by its name there.
         case namespace(String, device: String)
+        /// Inside the namespace at `path` (`/run/netns/NAME`, `/proc/PID/ns/net`: a topology
+        /// port's `netns:`), by its name there.
+        case namespacePath(String, device: String)
 
-        /// `pier-eth0`, or `eth0 in namespace c1`.
+        /// `pier-eth0`, `eth0 in namespace c1`, or `eth0 in /run/netns/c4`.
         public var description: String {
             switch self {
             case .local(let device): device
             case .namespace(let name, let device): "\(device) in namespace \(name)"
+            case .namespacePath(let path, let device): "\(device) in \(path)"
+            }
+        }
+
+        /// The namespace's path, for a device in another namespace.
+        var namespaceFile: String? {
+            switch self {
+            case .local: nil
+            case .namespace(let name, _): TapPort.namespacePath(name)
+            case .namespacePath(let path, _): path
             }
         }
     }
@@ -84,9 +97,9 @@ public final class TapPort {
         case .local(let device):
             result = pier_tap_open(device, openedBefore ? 0 : 1, offloadMode)
             if result >= 0 { _ = pier_link_up(device) }
-        case .namespace(let namespace, let device):
+        case .namespace(_, let device), .namespacePath(_, let device):
             var inode: UInt64 = 0
-            result = pier_tap_open_in(Self.namespacePath(namespace), device, 0, offloadMode, &inode)
+            result = pier_tap_open_in(location.namespaceFile ?? "", device, 0, offloadMode, &inode)
             if result >= 0 { namespaceInode = inode }
         }
         guard result >= 0 else { return -result }
@@ -105,8 +118,8 @@ public final class TapPort {
 
     /// True when the port's namespace was deleted, or its name now leads to another one.
     public var namespaceIsGone: Bool {
-        guard case .namespace(let namespace, _) = location, isUp else { return false }
-        return pier_inode(Self.namespacePath(namespace)) != namespaceInode
+        guard let file = location.namespaceFile, isUp else { return false }
+        return pier_inode(file) != namespaceInode
     }
 
     /// Where `ip netns` binds the namespace `name`.

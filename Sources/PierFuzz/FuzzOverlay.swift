@@ -1,4 +1,5 @@
 import Dataplane
+import PierBench
 import Wire
 
 /// The overlay part of the fuzz target: each input also runs through a whole pipeline with a

@@ -96,7 +96,8 @@ extension ConfigReader {
     }
 }
 
-/// `text` in double quotes, with quotes, backslashes and control characters escaped.
+/// `text` in double quotes, with quotes, backslashes and control characters escaped as JSON
+/// escapes them (`\n`, `\u001f`): a JSON string, and a YAML double-quoted one.
 func quoted(_ text: String) -> String {
     var result = "\""
     for scalar in text.unicodeScalars {
@@ -108,7 +109,8 @@ func quoted(_ text: String) -> String {
         case "\r": result += "\\r"
         default:
             if scalar.properties.generalCategory == .control {
-                result += "\\u{\(String(scalar.value, radix: 16))}"
+                let hex = String(scalar.value, radix: 16)
+                result += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
             } else {
                 result.unicodeScalars.append(scalar)
             }

@@ -1,12 +1,12 @@
 /// `conntrack: {capacity, timeouts, invalid}`.
 extension ConfigReader {
-    /// `conntrack:`.
-    func conntrack(_ value: Located) -> ConntrackConfig {
+    /// `conntrack:`; a key not given keeps `base`'s value (timeouts one by one).
+    func conntrack(_ value: Located, base: ConntrackConfig) -> ConntrackConfig {
         guard let fields = entries(value, allowed: ["capacity", "timeouts", "invalid"], expected: "a mapping like {capacity: 262144}")
-        else { return ConntrackConfig() }
+        else { return base }
         let limit = Int(Int32.max)
         let capacity = fields["capacity"].flatMap { integer($0, in: 1...limit, what: "a conntrack capacity") }
-        var timeouts: [ConntrackConfig.Timeout: Int] = [:]
+        var timeouts = base.timeouts
         let names = ConntrackConfig.Timeout.allCases.map(\.rawValue)
         if let list = fields["timeouts"],
            let entries = entries(list, allowed: names, expected: "a mapping of timeout names to seconds, like {tcp_established: 7440}") {
@@ -16,7 +16,7 @@ extension ConfigReader {
                 timeouts[timeout] = seconds
             }
         }
-        let invalid = fields["invalid"].flatMap { choice($0, of: ConntrackConfig.InvalidPolicy.self) } ?? .drop
-        return ConntrackConfig(capacity: capacity ?? ConntrackConfig.defaultCapacity, timeouts: timeouts, invalid: invalid)
+        let invalid = fields["invalid"].flatMap { choice($0, of: ConntrackConfig.InvalidPolicy.self) } ?? base.invalid
+        return ConntrackConfig(capacity: capacity ?? base.capacity, timeouts: timeouts, invalid: invalid)
     }
 }

@@ -3,29 +3,34 @@ extension ConfigReader {
     /// The keys of `overlay:`.
     static let overlayKeys = ["backend", "vni", "port", "mtu", "podCIDR", "vtepMAC", "peers", "sourcePorts"]
 
-    /// `overlay:`; nil when it could not be read.
-    func overlay(_ value: Located) -> OverlayConfig? {
+    /// `overlay:`; nil when it could not be read. With `base` (the running overlay, for a
+    /// fragment) every key is optional and an absent one keeps the base's value; the peers are
+    /// the document's only.
+    func overlay(_ value: Located, base: OverlayConfig? = nil) -> OverlayConfig? {
         guard let fields = entries(value, allowed: Self.overlayKeys, expected: "a mapping with backend and podCIDR")
         else { return nil }
-        let backend = required(fields, "backend", expected: "one of: vxlan, host-gw, ipip, udp")
-            .flatMap { choice($0, of: OverlayConfig.Backend.self) }
+        let backendValue = base == nil ? required(fields, "backend", expected: "one of: vxlan, host-gw, ipip, udp") : fields["backend"]
+        let backend = backendValue.map { choice($0, of: OverlayConfig.Backend.self) }
         let vni = fields["vni"].map { integer($0, in: 0...16_777_215, what: "a VNI").flatMap { UInt32(exactly: $0) } }
         let port = fields["port"].map { portNumber($0, what: "a UDP port") }
         let mtu = fields["mtu"].map { integer($0, in: 68...65535, what: "an MTU") }
-        let podCIDR = required(fields, "podCIDR", expected: "this node's pod subnet, like 10.244.1.0/24")
-            .flatMap { ipv4Prefix($0, example: "10.244.1.0/24") }
+        let podCIDRValue = base == nil ? required(fields, "podCIDR", expected: "this node's pod subnet, like 10.244.1.0/24") : fields["podCIDR"]
+        let podCIDR = podCIDRValue.map { ipv4Prefix($0, example: "10.244.1.0/24") }
         let vtepMAC = fields["vtepMAC"].flatMap(self.mac)
         let peers = fields["peers"].map { list in
             elements(list, expected: "a list of peers like {node: node-b, ip: 192.168.9.30, podCIDR: 10.244.2.0/24}")
                 .compactMap(peer)
         } ?? []
         let sourcePorts = fields["sourcePorts"].map(self.sourcePorts)
-        guard let backend, let podCIDR, vni != .some(nil), port != .some(nil), mtu != .some(nil),
-              sourcePorts != .some(nil) else { return nil }
+        guard let backend = (backend ?? nil) ?? base?.backend, let podCIDR = (podCIDR ?? nil) ?? base?.podCIDR,
+              vni != .some(nil), port != .some(nil), mtu != .some(nil), sourcePorts != .some(nil) else { return nil }
+        // A backend kept keeps its port; a backend changed takes the new one's default.
+        let keptPort = base.flatMap { $0.backend == backend ? $0.port : nil }
         var overlay = OverlayConfig(
-            backend: backend, vni: (vni ?? nil) ?? OverlayConfig.defaultVNI, port: port ?? nil,
-            mtu: (mtu ?? nil) ?? OverlayConfig.defaultMTU, podCIDR: podCIDR, vtepMAC: vtepMAC, peers: peers)
-        overlay.sourcePorts = (sourcePorts ?? nil) ?? OverlayConfig.defaultSourcePorts
+            backend: backend, vni: (vni ?? nil) ?? base?.vni ?? OverlayConfig.defaultVNI, port: (port ?? nil) ?? keptPort,
+            mtu: (mtu ?? nil) ?? base?.mtu ?? OverlayConfig.defaultMTU, podCIDR: podCIDR, vtepMAC: vtepMAC ?? base?.vtepMAC,
+            peers: peers)
+        overlay.sourcePorts = (sourcePorts ?? nil) ?? base?.sourcePorts ?? OverlayConfig.defaultSourcePorts
         return overlay
     }
 

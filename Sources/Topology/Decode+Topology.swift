@@ -9,46 +9,60 @@ extension ConfigReader {
     ]
 
     /// Reads the whole document; nil when any part of it could not be read.
-    func topology(_ root: Node) -> Topology? {
-        let at = located(root, path: "", line: root.mark?.line ?? 1)
+    ///
+    /// With `base` (the running topology), the document is a fragment for `Topology.applying`:
+    /// every key is optional, `ports` may be empty, an absent `node` reads as "", `conntrack`
+    /// and the overlay's settings default to the base's (the fragment's peers only: merging them
+    /// is the caller's), and an absent `overlay` reads as nil, meaning "no change".
+    func topology(_ root: Node?, base: Topology? = nil) -> Topology? {
+        let at = located(root ?? Node(""), path: "", line: root?.mark?.line ?? 1)
         guard let top = entries(at, allowed: Self.topLevelKeys, expected: "a mapping with node and ports") else {
             return nil
         }
-        let node = required(top, "node", expected: "the node's name, like node-a").flatMap { self.identifier($0, what: "a node name") }
-        let ports = required(top, "ports", expected: "a list of ports, each with a name").map(self.ports) ?? []
+        let isFragment = base != nil
+        let nodeValue = isFragment ? top["node"] : required(top, "node", expected: "the node's name, like node-a")
+        let node = nodeValue.flatMap { self.identifier($0, what: "a node name") }
+        let portsValue = isFragment ? top["ports"] : required(top, "ports", expected: "a list of ports, each with a name")
+        let ports = portsValue.map { self.ports($0, atLeastOne: !isFragment) } ?? []
         let neighbors = top["neighbors"].map(self.neighbors) ?? []
         let bridges = top["bridges"].map(self.bridges) ?? []
         let nat = top["nat"].map(self.nat) ?? NATConfig()
         let services = top["services"].map(self.services) ?? []
-        let overlay = top["overlay"].flatMap(self.overlay)
-        let conntrack = top["conntrack"].map(self.conntrack) ?? ConntrackConfig()
+        let overlay = top["overlay"].flatMap { self.overlay($0, base: base?.overlay) }
+        let baseConntrack = base?.conntrack ?? ConntrackConfig()
+        let conntrack = top["conntrack"].map { self.conntrack($0, base: baseConntrack) } ?? baseConntrack
         let containers = top["containers"].map(self.containers) ?? []
-        guard errors.isEmpty, let node else { return nil }
+        guard errors.isEmpty, let node = node ?? (isFragment ? "" : nil) else { return nil }
         return Topology(
             node: node, ports: ports, neighbors: neighbors, bridges: bridges, nat: nat, services: services,
             overlay: overlay, conntrack: conntrack, containers: containers)
     }
 
-    /// `ports:`: a non-empty list of ports.
-    private func ports(_ value: Located) -> [PortConfig] {
-        if case .sequence(let sequence) = value.node, sequence.isEmpty {
+    /// `ports:`: a list of ports, non-empty in a whole file.
+    private func ports(_ value: Located, atLeastOne: Bool) -> [PortConfig] {
+        if atLeastOne, case .sequence(let sequence) = value.node, sequence.isEmpty {
             fail(value, "expected at least one port, got an empty list")
         }
         return elements(value, expected: "a list of ports, each with a name").compactMap(port)
     }
 
-    /// One port: `{name, tap, mac, ip, gateway}`.
+    /// One port: `{name, bridge, netns, tap, mac, ip, gateway}`.
     private func port(_ value: Located) -> PortConfig? {
-        guard let fields = entries(value, allowed: ["name", "tap", "mac", "ip", "gateway"],
+        guard let fields = entries(value, allowed: ["name", "bridge", "netns", "tap", "mac", "ip", "gateway"],
                                    expected: "a port: a mapping with a name") else { return nil }
         let name = required(fields, "name", expected: "a port name like eth0").flatMap { self.identifier($0, what: "a port name") }
+        let bridge = fields["bridge"].flatMap { self.identifier($0, what: "a bridge name") }
+        let netns = fields["netns"].flatMap(self.namespacePath)
         let tap = fields["tap"].flatMap(self.tapName)
+        if let netnsValue = fields["netns"], fields["tap"] == nil {
+            fail(netnsValue, "a port in another network namespace is a TAP device there; expected tap: (the device's name inside the namespace) too")
+        }
         let mac = fields["mac"].flatMap(self.mac)
         let addresses = interfaceAddresses(fields["ip"], owner: value.path)
         let gateways = self.gateways(fields["gateway"], owner: value.path)
         guard let name else { return nil }
         return PortConfig(
-            name: name, tap: tap, mac: mac, addresses: addresses.v4, addresses6: addresses.v6,
+            name: name, tap: tap, bridge: bridge, netns: netns, mac: mac, addresses: addresses.v4, addresses6: addresses.v6,
             gateway: gateways.v4, gateway6: gateways.v6)
     }
 
@@ -58,6 +72,18 @@ extension ConfigReader {
         guard let text = text(value, expected: expected) else { return nil }
         guard (1...15).contains(text.utf8.count), text != ".", text != "..",
               !text.contains(where: { $0 == "/" || $0 == ":" || $0.isWhitespace }) else {
+            fail(value, "expected \(expected), got \(quoted(text))")
+            return nil
+        }
+        return text
+    }
+
+    /// A network namespace as a path: absolute, like `/run/netns/c4` or `/proc/1234/ns/net`.
+    private func namespacePath(_ value: Located) -> String? {
+        let expected = "an absolute path to a network namespace like /run/netns/c4 or /proc/1234/ns/net"
+        guard let text = text(value, expected: expected) else { return nil }
+        guard text.hasPrefix("/"), text.utf8.count < 4096,
+              !text.unicodeScalars.contains(where: { $0 == "\0" || $0.properties.generalCategory == .control }) else {
             fail(value, "expected \(expected), got \(quoted(text))")
             return nil
         }

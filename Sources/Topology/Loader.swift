@@ -45,32 +45,35 @@ extension Topology {
 
     /// Reads, then checks; the problems come sorted by line.
     private static func decode(yaml: String, file: String) -> Result<Topology, Problems> {
+        read(yaml: yaml, file: file).flatMap { validated($0.topology, source: $0.source, file: file) }
+    }
+
+    /// Composes and reads a document into the model, with where each value was written: a
+    /// whole topology file, or with `base` (the running topology) a fragment (see
+    /// `ConfigReader.topology(_:base:)`), which may also be empty.
+    static func read(yaml: String, file: String, base: Topology? = nil) -> Result<(topology: Topology, source: SourceMap), Problems> {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
+            root = try Yams.compose(yaml: yaml, .basic)
         } catch {
-            return .failure(Problems(first: syntaxError(error, yaml: yaml, file: file), rest: []))
+            return .failure(Problems(sorting: [syntaxError(error, yaml: yaml, file: file)], file: file))
         }
-        guard let root else {
+        if root == nil, base == nil {
             let problem = "expected a mapping with node and ports, got an empty document"
-            return .failure(Problems(first: ConfigError(file: file, line: 1, path: "", problem: problem), rest: []))
+            return .failure(Problems(sorting: [ConfigError(file: file, line: 1, path: "", problem: problem)], file: file))
         }
         let reader = ConfigReader(file: file)
-        let topology = reader.topology(root)
-        var errors = reader.errors
-        if let topology, errors.isEmpty {
-            var validator = Validator(topology: topology, source: reader.source, file: file)
-            validator.run()
-            errors = validator.errors
-            if errors.isEmpty { return .success(topology) }
+        guard let topology = reader.topology(root, base: base), reader.errors.isEmpty else {
+            return .failure(Problems(sorting: reader.errors, file: file))
         }
-        // Stable: problems on one line keep the order they were found in.
-        let sorted = errors.enumerated().sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }.map(\.element)
-        guard let first = sorted.first else {
-            let problem = "expected a topology, got a document that could not be read"
-            return .failure(Problems(first: ConfigError(file: file, line: 1, path: "", problem: problem), rest: []))
-        }
-        return .failure(Problems(first: first, rest: Array(sorted.dropFirst())))
+        return .success((topology, reader.source))
+    }
+
+    /// `topology` if it passes every check between values (`Validator`), else the problems.
+    static func validated(_ topology: Topology, source: SourceMap, file: String) -> Result<Topology, Problems> {
+        var validator = Validator(topology: topology, source: source, file: file)
+        validator.run()
+        return validator.errors.isEmpty ? .success(topology) : .failure(Problems(sorting: validator.errors, file: file))
     }
 
     /// The file's text, or an error saying why it cannot be had.
@@ -106,11 +109,19 @@ private func firstInvalidUTF8Line(_ data: Data) -> Int {
 }
 
 /// At least one problem: the first, in file order, then the rest.
-private struct Problems: Error {
+struct Problems: Error {
     /// The first problem.
     let first: ConfigError
     /// The others, in file order.
     let rest: [ConfigError]
     /// All of them.
     var all: [ConfigError] { [first] + rest }
+
+    /// `errors` sorted by line, stably: problems on one line keep the order they were found in
+    /// (a running value's, line 0, come first). No errors at all is itself a problem.
+    init(sorting errors: [ConfigError], file: String) {
+        let sorted = errors.enumerated().sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }.map(\.element)
+        first = sorted.first ?? ConfigError(file: file, line: 1, path: "", problem: "expected a topology, got a document that could not be read")
+        rest = Array(sorted.dropFirst())
+    }
 }

@@ -13,17 +13,21 @@ extension PipelineConfig {
     /// IPv4 address, the way the DESIGN example writes them: 02:00:a.b.c.d for a port (the
     /// node IP 192.168.1.25 is 02:00:c0:a8:01:19) and 02:42:a.b.c.d for a bridge, as Docker
     /// derives container MACs.
-    public init(_ topology: Topology) {
-        var ports = topology.ports.map { PipelineConfig.Port(name: $0.name) }
+    ///
+    /// `slots` numbers the ports (`PortSlots`): by default in `ports` order; a running switch
+    /// that changes keeps each remaining port's number, so its counters, learned MACs and
+    /// connections stay where they were.
+    public init(_ topology: Topology, slots: PortSlots? = nil) {
+        let slots = slots ?? PortSlots(topology)
+        var ports = slots.names.map { PipelineConfig.Port(name: $0 ?? "") }
         var interfaces: [PipelineConfig.Interface] = []
         var bridges: [PipelineConfig.Bridge] = []
         var routes4: [PipelineConfig.Route4] = []
         var routes6: [PipelineConfig.Route6] = []
-        let portIndex = Dictionary(topology.ports.enumerated().map { ($1.name, PortID(rawValue: UInt16($0))) },
-                                   uniquingKeysWith: { first, _ in first })
+        let portIndex = slots.ids
 
         for (bridgeIndex, bridge) in topology.bridges.enumerated() {
-            let members = bridge.ports.compactMap { portIndex[$0] }
+            let members = topology.ports(ofBridge: bridge.name).compactMap { portIndex[$0] }
             for member in members { ports[Int(member.rawValue)].bridge = bridgeIndex }
             var interface: InterfaceIndex?
             if !bridge.addresses.isEmpty || !bridge.addresses6.isEmpty {
@@ -39,14 +43,16 @@ extension PipelineConfig {
                     portIndex[entry.port].map { PipelineConfig.StaticEntry(mac: entry.mac, port: $0) }
                 }))
         }
-        for (index, port) in topology.ports.enumerated() where ports[index].bridge == nil {
-            guard !port.addresses.isEmpty || !port.addresses6.isEmpty || port.mac != nil else { continue }
+        for port in topology.ports {
+            guard let id = portIndex[port.name] else { continue }
+            let index = Int(id.rawValue)
+            guard ports[index].bridge == nil, !port.addresses.isEmpty || !port.addresses6.isEmpty || port.mac != nil else { continue }
             let interface = interfaces.count
             ports[index].interface = interface
             interfaces.append(PipelineConfig.Interface(
                 name: port.name, mac: port.mac ?? Self.derivedMAC(prefix: 0x0200, from: port.addresses),
                 ipv4: port.addresses, ipv6: port.addresses6,
-                attachment: .port(PortID(rawValue: UInt16(index)))))
+                attachment: .port(id)))
             if let gateway = port.gateway {
                 routes4.append(PipelineConfig.Route4(prefix: IPv4Prefix(address: .any, length: 0), interface: interface, gateway: gateway))
             }

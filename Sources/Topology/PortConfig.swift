@@ -5,7 +5,15 @@ public struct PortConfig: Sendable, Equatable {
     /// The port's name, unique in the topology; bridges, NAT and containers refer to it.
     public var name: String
     /// The TAP device `pier switch` opens for this port; nil when the port is only replayed.
+    /// With `netns`, the device's name inside that namespace.
     public var tap: String?
+    /// The bridge this port joins (`bridge:`), named here instead of in the bridge's `ports:`
+    /// so that a port can be added without restating the others; nil when the port names none
+    /// (it may still be listed by a bridge). See `Topology.ports(ofBridge:)`.
+    public var bridge: String?
+    /// The network namespace the TAP device lives in (`netns:`), an absolute path such as
+    /// `/run/netns/c4` or `/proc/1234/ns/net`; nil for the switch's own namespace.
+    public var netns: String?
     /// The port's own MAC address (a unicast address), if it has one.
     public var mac: MACAddress?
     /// The IPv4 addresses on the port, each with its subnet's prefix length (`ip:`).
@@ -21,6 +29,8 @@ public struct PortConfig: Sendable, Equatable {
     public init(
         name: String,
         tap: String? = nil,
+        bridge: String? = nil,
+        netns: String? = nil,
         mac: MACAddress? = nil,
         addresses: [IPv4Prefix] = [],
         addresses6: [IPv6Prefix] = [],
@@ -29,6 +39,8 @@ public struct PortConfig: Sendable, Equatable {
     ) {
         self.name = name
         self.tap = tap
+        self.bridge = bridge
+        self.netns = netns
         self.mac = mac
         self.addresses = addresses
         self.addresses6 = addresses6

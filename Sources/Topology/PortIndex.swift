@@ -18,8 +18,26 @@ extension Topology {
         return id != .none && ports.indices.contains(index) ? ports[index] : nil
     }
 
-    /// The bridge that the port named `name` belongs to, or nil when it is a routed port.
+    /// The bridge that the port named `name` belongs to, or nil when it is a routed port: the
+    /// one its `bridge:` names, else the one whose `ports:` lists it.
     public func bridge(containingPort name: String) -> BridgeConfig? {
-        bridges.first { $0.ports.contains(name) }
+        if let named = ports.first(where: { $0.name == name })?.bridge {
+            return bridges.first { $0.name == named }
+        }
+        return bridges.first { $0.ports.contains(name) }
+    }
+
+    /// The names of the ports of the bridge named `bridge`, in order: those its `ports:` lists,
+    /// then those that name it with `bridge:`, in `ports` order. This is the member list the
+    /// pipeline builds the bridge from.
+    public func ports(ofBridge bridge: String) -> [String] {
+        let listed = bridges.first { $0.name == bridge }?.ports ?? []
+        let listedSet = Set(listed)
+        return listed + ports.filter { $0.bridge == bridge && !listedSet.contains($0.name) }.map(\.name)
+    }
+
+    /// The names of the ports that are members of some bridge, listed or naming it.
+    var bridgedPortNames: Set<String> {
+        Set(bridges.flatMap(\.ports)).union(ports.compactMap { $0.bridge == nil ? nil : $0.name })
     }
 }

@@ -5,12 +5,13 @@ extension Validator {
     mutating func checkContainers() {
         let containers = topology.containers
         let names = containers.map(\.name)
-        for (index, first) in duplicates(names) {
+        for (index, first) in duplicates(names, in: "containers") {
             fail("containers[\(index)].name",
                  "duplicate container name \(quoted(names[index])), also \(reference("containers[\(first)].name")); expected each container to have its own name")
         }
         var portUser: [String: Int] = [:]
-        for (index, container) in containers.enumerated() {
+        for index in order("containers", count: containers.count) {
+            let container = containers[index]
             let at = "containers[\(index)]"
             if case .container(let other) = container.mode {
                 if other == container.name {
@@ -29,7 +30,7 @@ extension Validator {
                 }
             }
             guard let port = container.port else { continue }
-            if topology.portIndex(named: port) == nil {
+            if portIndices[port] == nil {
                 fail("\(at).port", "unknown port \(quoted(port)) (expected one of: \(portNames))")
             } else if let earlier = portUser[port] {
                 fail("\(at).port", "port \(quoted(port)) is already container \(containers[earlier].name)'s, \(reference("containers[\(earlier)].port")); expected one container per port")

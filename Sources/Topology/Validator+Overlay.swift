@@ -16,7 +16,7 @@ extension Validator {
         let peers = overlay.peers
         // host-gw's routes run over the uplink (the first port outside every bridge with an IPv4
         // address); a topology without one loads, but its overlay does nothing (see PipelineBuilder+Overlay).
-        let bridged = Set(topology.bridges.flatMap(\.ports))
+        let bridged = topology.bridgedPortNames
         let uplink = topology.ports.first { !bridged.contains($0.name) && !$0.addresses.isEmpty }
         if overlay.backend == .hostGW, let uplink {
             for (index, peer) in peers.enumerated() where !uplink.addresses.contains(where: { $0.contains(peer.ip) }) {
@@ -28,11 +28,11 @@ extension Validator {
             fail("overlay.peers[\(index)].node",
                  "\(quoted(peer.node)) is this node, \(reference("node")); expected another node")
         }
-        for (index, first) in duplicates(peers.map(\.node)) {
+        for (index, first) in duplicates(peers.map(\.node), in: "overlay.peers") {
             fail("overlay.peers[\(index)].node",
                  "duplicate peer \(quoted(peers[index].node)), also \(reference("overlay.peers[\(first)].node")); expected each node once")
         }
-        for (index, first) in duplicates(peers.map(\.ip)) {
+        for (index, first) in duplicates(peers.map(\.ip), in: "overlay.peers") {
             fail("overlay.peers[\(index)].ip",
                  "\(peers[index].ip) is already the IP of \(peers[first].node), \(reference("overlay.peers[\(first)].ip")); expected each node IP once")
         }

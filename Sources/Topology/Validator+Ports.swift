@@ -8,13 +8,15 @@ extension Validator {
         if ports.count >= Int(UInt16.max) {
             fail("ports", "expected at most \(Int(UInt16.max) - 1) ports, got \(ports.count)")
         }
-        for (index, first) in duplicates(ports.map(\.name)) {
+        for (index, first) in duplicates(ports.map(\.name), in: "ports") {
             fail("ports[\(index)].name",
                  "duplicate port name \(quoted(ports[index].name)), also \(reference("ports[\(first)].name")); expected each port to have its own name")
         }
-        for (index, first) in duplicates(ports.map(\.tap)) {
+        // A TAP device's name is unique within its namespace: every container may have an eth0.
+        for (index, first) in duplicates(ports.map { port in port.tap.map { [port.netns ?? "", $0] } }, in: "ports") {
+            let namespace = ports[index].netns.map { " in \($0)" } ?? ""
             fail("ports[\(index)].tap",
-                 "duplicate TAP device \(quoted(ports[index].tap ?? "")), also \(reference("ports[\(first)].tap")); expected one port per TAP device")
+                 "duplicate TAP device \(quoted(ports[index].tap ?? ""))\(namespace), also \(reference("ports[\(first)].tap")); expected one port per TAP device")
         }
     }
 

@@ -20,7 +20,7 @@ extension Validator {
     /// Static neighbors are listed once per IP address.
     mutating func checkNeighbors() {
         let neighbors = topology.neighbors
-        for (index, first) in duplicates(neighbors.map(\.ip)) {
+        for (index, first) in duplicates(neighbors.map(\.ip), in: "neighbors") {
             fail("neighbors[\(index)].ip",
                  "duplicate neighbor \(neighbors[index].ip), also \(reference("neighbors[\(first)].ip")); expected each IP address once")
         }

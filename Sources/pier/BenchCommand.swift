@@ -1,11 +1,11 @@
 import ArgumentParser
 import CAllocCounter
-import Dataplane
 import Inspect
-import Wire
+import PierBench
 
 /// `pier bench [STAGE…] [--packets N] [--json]`: in-memory throughput of each stage on
-/// synthetic traffic, in this process, on one core.
+/// synthetic traffic, in this process, on one core. The measuring is PierBench's; this verb
+/// parses the arguments and prints the results.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -26,71 +26,19 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Allocations are counted by the malloc this binary interposes (CAllocCounter).
+        let meter = BenchMeter { pier_allocation_count() }
         for stage in stages.isEmpty ? BenchStage.allCases : stages {
-            for result in stage.measure(packets: packets) {
+            for result in stage.measure(packets: packets, meter: meter) {
                 standardOutput(json ? result.json.serialized : result.line)
             }
         }
     }
 }
 
-/// A stage `pier bench` can measure.
-enum BenchStage: String, CaseIterable, ExpressibleByArgument {
-    /// Full decode of a VXLAN frame down to its inner TCP header (Ethernet, IPv4, UDP, VXLAN,
-    /// Ethernet, IPv4, TCP) into a `DecodedFrame`.
-    case decode
-    /// The bridge's learn + forward decision with 4,096 and with 1,048,576 stations.
-    case bridge
-    /// IPv4 longest-prefix match over 10,000 prefixes and a default route.
-    case route
-    /// The whole pipeline over a 16-port bridge with 4,096 stations.
-    case `switch`
-    /// The overlay encap stage (VXLAN template copy and patch) on 64-byte inner frames.
-    case vxlanEncap = "vxlan-encap"
-    /// The overlay decap stage (outer checks, strip, inner classify) on 64-byte inner frames.
-    case vxlanDecap = "vxlan-decap"
-    /// IP-in-IP encap and decap, and flannel's UDP backend beside it.
-    case ipip
-    /// Conntrack: established lookup + NAT rewrite with 10,000 and 1,000,000 connections.
-    case conntrack
-    /// NAT: new masqueraded connections per second.
-    case nat
+extension BenchStage: ExpressibleByArgument {}
 
-    /// Runs the stage over `packets` frames.
-    func measure(packets: Int) -> [BenchResult] {
-        switch self {
-        case .decode: [DecodeBench.run(packets: packets)]
-        case .bridge: [TableBench.bridge(stations: 4_096, packets: packets),
-                       TableBench.bridge(stations: 1 << 20, packets: packets)]
-        case .route: [TableBench.route(packets: packets)]
-        case .switch: [SwitchBench.run(packets: packets)]
-        case .vxlanEncap: [OverlayBench.encap(.vxlan, stage: "vxlan-encap", packets: packets)]
-        case .vxlanDecap: [OverlayBench.decap(.vxlan, stage: "vxlan-decap", packets: packets)]
-        case .ipip: [OverlayBench.encap(.ipip, stage: "ipip-encap", packets: packets),
-                     OverlayBench.decap(.ipip, stage: "ipip-decap", packets: packets),
-                     OverlayBench.encap(.udp, stage: "udp-encap", packets: packets),
-                     OverlayBench.decap(.udp, stage: "udp-decap", packets: packets)]
-        case .conntrack: [ConntrackBench.established(connections: 10_000, packets: packets, label: "10k"),
-                          ConntrackBench.established(connections: 1_000_000, packets: packets, label: "1M")]
-        case .nat: [ConntrackBench.newConnections(packets: packets)]
-        }
-    }
-}
-
-/// One stage's measurement.
-struct BenchResult {
-    var stage: String
-    var frames: Int
-    var duration: Duration
-    var allocations: UInt64
-    /// For table stages: bytes of table per entry (FDB station, route, connection).
-    var memoryBytesPerEntry: Double?
-
-    var seconds: Double { duration.seconds }
-    var nanosecondsPerFrame: Double { seconds * 1e9 / Double(frames) }
-    var mpps: Double { Double(frames) / seconds / 1e6 }
-    var allocationsPerFrame: Double { Double(allocations) / Double(frames) }
-
+extension BenchResult {
     /// `decode  20000000 frames  45.1 Mpps  22.2 ns/frame  0.000 allocs/frame`.
     var line: String {
         "\(stage)  \(frames) frames  \(format(mpps, digits: 1)) Mpps  \(format(nanosecondsPerFrame, digits: 1)) ns/frame  "
@@ -109,14 +57,4 @@ struct BenchResult {
             ("allocs_per_frame", .number(format(allocationsPerFrame, digits: 6))),
         ] + (memoryBytesPerEntry.map { [("memory_bytes_per_entry", JSONValue.number(format($0, digits: 1)))] } ?? []))
     }
-}
-
-/// Measures `body`'s wall time and heap allocations over `frames` frames.
-func measure(stage: String, frames: Int, _ body: () -> Void) -> BenchResult {
-    let allocationsBefore = pier_allocation_count()
-    let started = ContinuousClock.now
-    body()
-    let duration = ContinuousClock.now - started
-    return BenchResult(stage: stage, frames: frames, duration: duration,
-                       allocations: pier_allocation_count() - allocationsBefore)
 }

@@ -1,4 +1,5 @@
 import CTap
+import Foundation
 import Dataplane
 import PacketIO
 
@@ -6,9 +7,10 @@ import PacketIO
 import Glibc
 #endif
 
-/// The running switch's control socket, `/run/pier/NODE.sock`: a client sends a table's name
-/// and a newline, the switch answers with the table's lines and closes. Tables: `fdb`,
-/// `routes`, `neighbors`, `conntrack`, `dump` (all four).
+/// The running switch's control socket, `/run/pier/NODE.sock` (DESIGN.md, "Control
+/// protocol"): JSON requests and replies, one a line (`ControlRequest`), served by
+/// `SwitchControl`. Tables: `fdb`, `routes`, `neighbors`, `conntrack`, `dump` (all four); a
+/// bare table name and a newline (the first protocol) still gets the table's lines.
 enum ControlSocket {
     /// Where the sockets live.
     static let directory = "/run/pier"
@@ -31,17 +33,31 @@ enum ControlSocket {
     /// Asks the switch of `node` (or the only one running) for `table`; the lines, or an
     /// error naming what is wrong.
     static func request(_ table: String, node: String?) throws -> [String] {
+        let reply = try call(ControlJSON.request("table", [("name", .string(table))]), node: node)
+        return reply["lines"] as? [String] ?? []
+    }
+
+    /// Sends one request line to the switch of `node` (or the only one running) and returns
+    /// its JSON reply; an error reply throws its message as bad input (exit 2), a switch that
+    /// cannot be reached as a runtime failure (exit 1). Waits up to `seconds` for the answer.
+    static func call(_ request: String, node: String?, seconds: Int32 = 60) throws -> [String: Any] {
         let socket = try socketPath(node: node)
         let connection = pier_unix_connect(socket)
         guard connection >= 0 else {
             throw RuntimeFailure(message: "\(socket): \(systemMessage(-connection)) (is pier switch running for this node?)")
         }
         defer { close(connection) }
-        let request = Array((table + "\n").utf8)
-        _ = request.withUnsafeBytes { pier_write(connection, $0.baseAddress, $0.count) }
+        _ = pier_socket_timeout(connection, seconds)
+        let bytes = Array((request + "\n").utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { pier_write(connection, $0.baseAddress! + offset, $0.count - offset) }
+            guard written > 0 else { throw RuntimeFailure(message: "\(socket): the switch stopped reading the request") }
+            offset += written
+        }
         var reply: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
+        while !reply.contains(UInt8(ascii: "\n")) {
             let count = buffer.withUnsafeMutableBytes { pier_read(connection, $0.baseAddress, $0.count) }
             if count == -Int(EINTR) { continue }
             guard count > 0 else {
@@ -50,7 +66,11 @@ enum ControlSocket {
             }
             reply.append(contentsOf: buffer[0..<count])
         }
-        return String(decoding: reply, as: UTF8.self).split(separator: "\n").map(String.init)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any] else {
+            throw RuntimeFailure(message: "\(socket): the switch's answer is not a JSON object (an older pier switch?)")
+        }
+        if let problem = object["error"] as? String { throw InputError(message: problem) }
+        return object
     }
 
     /// The socket for `node`, or the only socket present when no node is named.

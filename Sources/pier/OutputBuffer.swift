@@ -51,3 +51,8 @@ func standardError(_ line: String) {
 func standardOutput(_ line: String) {
     writeAll(line + "\n", to: STDOUT_FILENO)
 }
+
+/// Writes `text` to standard output as it is, unbuffered.
+func standardOutputRaw(_ text: String) {
+    writeAll(text, to: STDOUT_FILENO)
+}

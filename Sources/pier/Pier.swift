@@ -12,7 +12,7 @@ struct Pier: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pier",
         abstract: "A userspace packet-processing dataplane for container networking.",
-        subcommands: [InspectCommand.self, ReplayCommand.self, BenchCommand.self,
+        subcommands: [InspectCommand.self, ReplayCommand.self, BenchCommand.self, ApplyCommand.self, GetCommand.self, DeleteCommand.self,
                       SwitchCommand.self, UpCommand.self, DownCommand.self, FdbCommand.self, ConntrackCommand.self])
 
     /// Parses and runs a verb, mapping failures to the contract's exit codes and one line on

@@ -37,6 +37,9 @@ struct SwitchCommand: ParsableCommand {
     @Flag(help: "Open the TAP devices with offloads (IFF_VNET_HDR): TCP segments of up to 64 KB cross whole, checksums partial.")
     var offload = false
 
+    @Option(name: .customLong("control-group"), help: "A group whose members may use the control socket too (default: root only).")
+    var controlGroup: String?
+
     func validate() throws {
         guard statsInterval >= 0 else { throw ValidationError("--stats-interval must be 0 or more seconds") }
         if let metrics { _ = try Self.metricsAddress(metrics) }
@@ -45,8 +48,11 @@ struct SwitchCommand: ParsableCommand {
     func run() throws {
         let topology: Topology
         do { topology = try Topology.load(path: config) } catch { throw InputError(message: error.description) }
-        let pipelineConfig = PipelineConfig(topology)
-        let ports = Self.tapPorts(topology, offloads: offload)
+        // Signals are taken by the loop's signalfd; threads started from here on inherit the mask.
+        _ = pier_block_switch_signals()
+        let slots = PortSlots(topology)
+        let pipelineConfig = PipelineConfig(topology, slots: slots)
+        let ports = Self.tapPorts(topology, slots: slots, offloads: offload)
         if offload, ports.contains(where: { !$0.segmentation }) {
             standardOutput("switch: --offload with a \(topology.overlay?.backend.rawValue ?? "") overlay: partial checksums only, no TCP segmentation offload (Pier does not segment frames it encapsulates)")
         }
@@ -71,17 +77,25 @@ struct SwitchCommand: ParsableCommand {
         let pipeline = Pipeline(config: pipelineConfig, pool: pool)
         let controlPath = ControlSocket.path(node: topology.node)
         mkdir(ControlSocket.directory, 0o755)
-        let control = ControlServer(path: controlPath) { table in ControlSocket.answer(table, pipeline: pipeline) }
+        let group = try controlGroup.map { name throws -> gid_t in
+            guard let entry = getgrnam(name) else { throw InputError(message: "--control-group: no group named \(name)") }
+            return entry.pointee.gr_gid
+        }
+        let log: (String) -> Void = { line in standardOutput("switch: " + line) }
+        let control = SwitchControl(topology: topology, slots: slots, configPath: config, offloads: offload, log: log)
+        let server = ControlServer(path: controlPath, group: group, handler: control)
         let live = LiveSwitch(
-            pipeline: pipeline, ports: ports, captures: writers, statsInterval: statsInterval, control: control,
-            log: { line in standardOutput("switch: " + line) }, allocationCount: { pier_allocation_count() })
+            pipeline: pipeline, ports: ports, captures: writers, statsInterval: statsInterval, control: server,
+            log: log, allocationCount: { pier_allocation_count() })
+        control.live = live
+        live.onHangup = { control.reload() }
         standardOutput("switch: node \(topology.node), \(ports.count) ports, control socket \(controlPath)")
         let metricsServer = try metrics.map { try Self.serveMetrics($0, pipeline: pipeline, live: live) }
         defer { metricsServer?.shutdown() }
         let allocationsBefore = pier_allocation_count()
         do { try live.run() } catch { throw RuntimeFailure(message: error.description) }
         let allocations = pier_allocation_count() - allocationsBefore
-        let report = ReplayReport(pipeline: pipeline, elapsed: .zero)
+        let report = ReplayReport(pipeline: live.pipeline, elapsed: .zero)
         standardOutput("switch: stopped")
         standardOutput("switch: " + live.statsLine())
         for line in report.summary.split(separator: "\n").dropFirst() { standardOutput(String(line)) }
@@ -89,23 +103,25 @@ struct SwitchCommand: ParsableCommand {
         let received = live.ports.reduce(0) { $0 + $1.counters.received }
         standardOutput("  allocations: \(live.framePathAllocations) on the frame path over \(received) frames received, \(allocations) in all while running")
         for (port, writer) in writers.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            standardOutput("  capture \(pipelineConfig.ports[Int(port.rawValue)].name): \(writer.recordsWritten) frames -> \(writer.path)")
+            standardOutput("  capture \(live.pipeline.config.ports[Int(port.rawValue)].name): \(writer.recordsWritten) frames -> \(writer.path)")
         }
         if dump { standardOutput(report.dump) }
     }
 
-    /// The TAP port of every topology port with a `tap:`: in the namespace of the container
-    /// that uses it (as `eth0`), else local. With an overlay that encapsulates (vxlan, ipip,
+    /// The TAP port of every topology port with a `tap:`, numbered by `slots`: in the
+    /// namespace of the container that uses it (as `eth0`), in its `netns:` by its `tap:`
+    /// name, else local. With an overlay that encapsulates (vxlan, ipip,
     /// udp), offloads stop at partial checksums: a 64 KB TSO segment routed into the tunnel
     /// could be neither passed on (its length changed) nor segmented, and TCP would stall.
-    static func tapPorts(_ topology: Topology, offloads: Bool) -> [TapPort] {
+    static func tapPorts(_ topology: Topology, slots: PortSlots, offloads: Bool) -> [TapPort] {
         let encapsulates = topology.overlay.map { $0.backend != .hostGW } ?? false
-        return topology.ports.enumerated().compactMap { index, port in
-            guard let tap = port.tap else { return nil }
+        let ids = slots.ids
+        return topology.ports.compactMap { port in
+            guard let tap = port.tap, let id = ids[port.name] else { return nil }
             let container = topology.containers.first { $0.port == port.name && $0.mode == .bridge }
-            let location: TapPort.Location = container.map { .namespace($0.name, device: "eth0") } ?? .local(device: tap)
-            return TapPort(port: PortID(rawValue: UInt16(index)), name: port.name, location: location, offloads: offloads,
-                           segmentation: !encapsulates)
+            let location: TapPort.Location = container.map { .namespace($0.name, device: "eth0") }
+                ?? port.netns.map { .namespacePath($0, device: tap) } ?? .local(device: tap)
+            return TapPort(port: id, name: port.name, location: location, offloads: offloads, segmentation: !encapsulates)
         }
     }
 }

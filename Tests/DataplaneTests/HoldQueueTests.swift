@@ -1,3 +1,4 @@
+import PierBench
 import Testing
 @testable import Dataplane
 import PierTestSupport

@@ -1,3 +1,4 @@
+import PierBench
 import Testing
 import PierTestSupport
 import Wire

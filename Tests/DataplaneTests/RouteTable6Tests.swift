@@ -1,3 +1,4 @@
+import PierBench
 import Testing
 import Wire
 @testable import Dataplane

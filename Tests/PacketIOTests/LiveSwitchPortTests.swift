@@ -1,5 +1,6 @@
 import Dataplane
 import Foundation
+import PierBench
 @testable import PacketIO
 import Testing
 import Wire

@@ -1,4 +1,5 @@
 import Dataplane
+import PierBench
 import Wire
 
 /// Packets for the pipeline tests, built through Wire's reprs (every checksum computed

@@ -53,7 +53,7 @@ public final class PipelineHarness {
     }
 
     /// The pipeline under test.
-    public let pipeline: Pipeline
+    public private(set) var pipeline: Pipeline
     /// Frames sent and not yet read, in the order the pipeline sent them.
     public private(set) var outbound: [Output] = []
 
@@ -72,6 +72,12 @@ public final class PipelineHarness {
     /// topology format has no key for) before building a harness on it.
     public static func config(topology yaml: String, file: String = "topology.yaml") throws -> PipelineConfig {
         PipelineConfig(try Topology.parse(yaml: yaml, file: file))
+    }
+
+    /// Replaces the pipeline with one built for `config` that takes over the old one's state
+    /// (`Pipeline.handOver()`), as the live switch does when its topology changes.
+    public func replace(with config: PipelineConfig) {
+        pipeline = Pipeline(config: config, pool: pipeline.context.pool, handover: pipeline.handOver())
     }
 
     /// The configuration the pipeline was built from.

@@ -98,7 +98,7 @@ struct SyntaxAndFileTests {
         try "node: n\nports:\n  - name: p0\n    mtu: 9000\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let error = #expect(throws: ConfigError.self) { try Topology.load(path: path) }
-        #expect(error?.description == "\(path):4: ports[0].mtu: unknown key (expected one of: name, tap, mac, ip, gateway)")
+        #expect(error?.description == "\(path):4: ports[0].mtu: unknown key (expected one of: name, bridge, netns, tap, mac, ip, gateway)")
     }
 
     /// `fixtures/topologies` in the repository.

@@ -16,7 +16,7 @@ struct UnknownKeyTests {
               - name: p0
               - name: p1
                 speed: 1000
-            """, line: 5, path: "ports[1].speed", says: "unknown key (expected one of: name, tap, mac, ip, gateway)"),
+            """, line: 5, path: "ports[1].speed", says: "unknown key (expected one of: name, bridge, netns, tap, mac, ip, gateway)"),
         Failure("neighbor", """
             node: n
             ports: [{name: p0}]

@@ -5,11 +5,10 @@
 // all 128 MACs are prefetched, then the 64 frames are learned and looked up.
 // Targets (issue: bridge FDB): >= 30 Mpps with 4,096 stations and >= 15 Mpps with 1,048,576
 // (a table bigger than the caches, where the prefetching pays), zero allocations per frame.
-// The workload is Dataplane's BridgeWorkload, the same one `pier bench bridge` runs.
+// The workload is PierBench's BridgeWorkload, the same one `pier bench bridge` runs.
 import Benchmark
 import BenchmarkDefaults
-import Dataplane
-import Wire
+import PierBench
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .pierStage(drift: 15)

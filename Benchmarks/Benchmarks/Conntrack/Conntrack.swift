@@ -6,12 +6,11 @@
 //   checksum deltas. Targets: >= 10 Mpps with 10,000 connections, >= 3 Mpps with 1,000,000.
 // - ConntrackNew: SYNs from containers, each a new masqueraded connection (egress, unique
 //   port check, insertion under both keys, rewrite). Target: >= 1,000,000 per second.
-// Zero allocations per frame. The workload is Dataplane's ConntrackWorkload, the same one
+// Zero allocations per frame. The workload is PierBench's ConntrackWorkload, the same one
 // `pier bench conntrack nat` runs.
 import Benchmark
 import BenchmarkDefaults
-import Dataplane
-import Wire
+import PierBench
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .pierStage(drift: 15)
@@ -19,7 +18,7 @@ let benchmarks: @Sendable () -> Void = {
     for (name, connections) in [("ConntrackEstablished-10k", 9_984), ("ConntrackEstablished-1M", 999_936)] {
         stageBenchmark(name) { ConntrackWorkload.established(connections) } run: { workload, count in
             workload.run(frames: count / 64 * 64)
-            return workload.stage.table.count
+            return workload.connectionCount
         }
     }
 
@@ -30,7 +29,7 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.startMeasurement()
         fixture.run(frames: benchmark.scaledIterations.count / 64 * 64)
         benchmark.stopMeasurement()
-        blackHole(fixture.stage.table.count)
+        blackHole(fixture.connectionCount)
     } setup: {
         ConntrackWorkload.syns(1_000_000)
     }

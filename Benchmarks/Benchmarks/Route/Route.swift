@@ -4,11 +4,10 @@
 //   RouteLookupV4-10k          uniform random addresses (most end in the first level)
 //   RouteLookupV4-10k-matched  addresses inside the inserted prefixes (most reach a chunk)
 // Target (issue: routing): >= 20 Mpps on one core, zero allocations per lookup.
-// The workload is Dataplane's RouteWorkload, the same one `pier bench route` runs.
+// The workload is PierBench's RouteWorkload, the same one `pier bench route` runs.
 import Benchmark
 import BenchmarkDefaults
-import Dataplane
-import Wire
+import PierBench
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .pierStage(drift: 10, of: [.throughput])

@@ -38,7 +38,9 @@ int pier_epoll_remove(int epoll, int fd);
 /// descriptors to `tokens`; returns their number, 0 on timeout or on EINTR, or -errno.
 int pier_epoll_wait(int epoll, uint64_t *tokens, int capacity, int timeout_ms);
 
-/// Blocks SIGINT and SIGTERM in the calling thread and returns a signalfd that reports them.
+/// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and the threads it starts later).
+int pier_block_switch_signals(void);
+/// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and returns a signalfd that reports them.
 int pier_signalfd_open(void);
 /// Reads one signal from a signalfd; returns its number, 0 if none is pending, or -errno.
 int pier_signalfd_read(int fd);
@@ -67,6 +69,14 @@ ptrdiff_t pier_write_two(int fd, const void *header, size_t header_count, const 
 /// A listening Unix stream socket at `path` (a stale socket file there is replaced; one that
 /// a process still answers on gives -EADDRINUSE), non-blocking, close-on-exec; mode 0600.
 int pier_unix_listen(const char *path);
+/// Sets a socket's receive timeout to `seconds` (a client waiting for a slow answer).
+int pier_socket_timeout(int fd, int seconds);
+/// An eventfd (non-blocking) that another thread signals to wake an epoll loop.
+int pier_eventfd_open(void);
+/// Adds one to an eventfd.
+int pier_eventfd_signal(int fd);
+/// Reads (and so resets) an eventfd; 1 if it had been signalled, else 0.
+int pier_eventfd_drain(int fd);
 /// Accepts one connection (blocking, with a one-second send/receive timeout); -EAGAIN if none.
 int pier_unix_accept(int listener);
 /// Connects to the Unix stream socket at `path` (one-second timeouts).

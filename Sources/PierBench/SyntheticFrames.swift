@@ -2,9 +2,9 @@ import Wire
 
 /// Builds well-formed frames from header reprs, for benchmarks, `pier bench` and tests:
 /// every length and checksum is computed, never typed in.
-public enum SyntheticFrames {
+package enum SyntheticFrames {
     /// An Ethernet/IPv4/TCP frame carrying `payloadLength` bytes of zeros.
-    public static func tcp(sourceMAC: MACAddress = MACAddress(0x02, 0, 0, 0, 0, 0x01),
+    package static func tcp(sourceMAC: MACAddress = MACAddress(0x02, 0, 0, 0, 0, 0x01),
                            destinationMAC: MACAddress = MACAddress(0x02, 0, 0, 0, 0, 0x02),
                            source: IPv4Address, destination: IPv4Address,
                            sourcePort: UInt16, destinationPort: UInt16,
@@ -25,7 +25,7 @@ public enum SyntheticFrames {
 
     /// `inner` (an Ethernet frame) inside Ethernet/IPv4/UDP/VXLAN, as a flannel VTEP sends
     /// it: UDP checksum zero, destination port `port`.
-    public static func vxlan(inner: [UInt8], vni: UInt32 = 1, port: UInt16 = 8472, sourcePort: UInt16 = 49_152,
+    package static func vxlan(inner: [UInt8], vni: UInt32 = 1, port: UInt16 = 8472, sourcePort: UInt16 = 49_152,
                              outerSource: IPv4Address = IPv4Address(192, 168, 1, 25),
                              outerDestination: IPv4Address = IPv4Address(192, 168, 9, 30)) -> [UInt8] {
         let udpLength = UDPHeader.length + VXLANHeader.length + inner.count
@@ -49,7 +49,7 @@ public enum SyntheticFrames {
     /// from `sourcePort` to `udpPort` when given (flannel's UDP backend, or VXLAN with the
     /// VXLAN header already in `payload`), else IP-in-IP (protocol 4); every length and the
     /// IPv4 checksum right, the UDP checksum zero, DF clear.
-    public static func ipTunnel(_ payload: [UInt8], udpPort: UInt16?, sourcePort: UInt16 = 49_152,
+    package static func ipTunnel(_ payload: [UInt8], udpPort: UInt16?, sourcePort: UInt16 = 49_152,
                                 outerSource: IPv4Address, outerDestination: IPv4Address,
                                 sourceMAC: MACAddress, destinationMAC: MACAddress) -> [UInt8] {
         let udpLength = udpPort == nil ? 0 : UDPHeader.length

@@ -5,14 +5,15 @@ import Wire
 /// batches of 64-byte frames between 4,096 stations on one 16-port bridge, each frame copied
 /// into a pool frame first as a TAP read would: what a bridge port costs end to end, beside
 /// the table-only `bridge` stage.
-enum SwitchBench {
+package enum SwitchBench {
     /// Counts what leaves, so nothing is optimized away.
     struct CountingSink: FrameSink {
         var frames = 0
         mutating func send(_ frame: borrowing Frame, to port: PortID) { frames &+= 1 }
     }
 
-    static func run(packets: Int) -> BenchResult {
+    /// Runs `packets` frames (rounded down to whole batches) through the pipeline.
+    package static func run(packets: Int, meter: BenchMeter) -> BenchResult {
         let ports = (0..<16).map { PortID(rawValue: UInt16($0)) }
         let config = PipelineConfig(ports: ports.map { PipelineConfig.Port(name: "p\($0.rawValue)", bridge: 0) },
                                     bridges: [PipelineConfig.Bridge(name: "br0", ports: ports, fdbCapacity: 8_192)])
@@ -47,7 +48,7 @@ enum SwitchBench {
         }
         pipeline.process(&batch, into: &sink)
         let count = packets / 64 * 64
-        let result = measure(stage: "switch-4096", frames: count) {
+        let result = meter.measure(stage: "switch-4096", frames: count) {
             var cursor = 0
             for _ in 0..<(count / 64) {
                 for _ in 0..<64 {

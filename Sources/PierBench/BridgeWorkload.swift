@@ -1,3 +1,4 @@
+import Dataplane
 import Wire
 
 /// The bridge table benchmark workload, shared by `pier bench bridge` and the Benchmarks
@@ -13,17 +14,17 @@ import Wire
 /// Not thread-safe: one benchmark thread uses a workload at a time.
 public final class BridgeWorkload: @unchecked Sendable {
     /// The table under measurement.
-    public let fdb: FDB
+    package let fdb: FDB
     /// The frames' (source, destination) MACs; a power-of-two count, so the cursor wraps by mask.
-    public let frames: [(source: MACAddress, destination: MACAddress)]
+    package let frames: [(source: MACAddress, destination: MACAddress)]
     /// The next frame to handle: each run picks up where the last one stopped.
-    public var cursor = 0
+    package var cursor = 0
     /// The clock, advanced by 2 µs a batch (64 frames at ~30 ns): never long enough to age.
-    public var now = Timestamp(seconds: 1_000, nanoseconds: 0)
+    package var now = Timestamp(seconds: 1_000, nanoseconds: 0)
 
     /// The port a station sends from: its MAC's low four bits (16 ports).
     @inline(__always)
-    public static func port(of mac: MACAddress) -> PortID { PortID(rawValue: UInt16(truncatingIfNeeded: mac.rawValue & 0xF)) }
+    package static func port(of mac: MACAddress) -> PortID { PortID(rawValue: UInt16(truncatingIfNeeded: mac.rawValue & 0xF)) }
 
     /// Draws `stations` MACs, learns them all, and draws the frames.
     public init(stations: Int) {

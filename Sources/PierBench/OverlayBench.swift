@@ -11,7 +11,7 @@ import Wire
 /// - decap: the frame arrives classified (outer offsets known), to the node IP from a peer;
 ///   the stage checks the outer headers, strips them and classifies the inner frame (what the
 ///   pipeline does); the loop then moves the start back over the outer headers.
-enum OverlayBench {
+package enum OverlayBench {
     static let nodeIP = SyntheticTopologies.overlayNodeIP
     /// SyntheticFrames.vxlan's outer destination MAC, so its frames are for this uplink.
     static let uplinkMAC = MACAddress(0x02, 0, 0xC0, 0xA8, 0x01, 0x01)
@@ -50,7 +50,9 @@ enum OverlayBench {
         return layers
     }
 
-    static func encap(_ encapsulation: PipelineConfig.Overlay.Encapsulation, stage name: String, packets: Int) -> BenchResult {
+    /// Encapsulates `packets` frames (rounded down to whole batches) with `encapsulation`.
+    package static func encap(_ encapsulation: PipelineConfig.Overlay.Encapsulation, stage name: String, packets: Int,
+                              meter: BenchMeter) -> BenchResult {
         let context = PipelineContext(config: config(encapsulation), pool: FramePool())
         // Every peer's next hop is a static neighbour, so nothing is ever held.
         guard let stage = OverlayEncapStage(context: context, resolver: NeighborResolver(context: context)) else {
@@ -70,7 +72,7 @@ enum OverlayBench {
         let count = packets / 64 * 64
         let layers = innerLayers
         var sink = 0
-        let result = measure(stage: name, frames: count) {
+        let result = meter.measure(stage: name, frames: count) {
             for _ in 0..<(count / 64) {
                 for index in 0..<64 {
                     stage.encapsulate(&batch[index])
@@ -108,7 +110,9 @@ enum OverlayBench {
                                         sourceMAC: MACAddress(0x02, 0, 0xC0, 0xA8, 1, 1), destinationMAC: uplinkMAC)
     }
 
-    static func decap(_ encapsulation: PipelineConfig.Overlay.Encapsulation, stage name: String, packets: Int) -> BenchResult {
+    /// Decapsulates `packets` frames (rounded down to whole batches) of `encapsulation`.
+    package static func decap(_ encapsulation: PipelineConfig.Overlay.Encapsulation, stage name: String, packets: Int,
+                              meter: BenchMeter) -> BenchResult {
         let context = PipelineContext(config: config(encapsulation), pool: FramePool())
         guard let stage = OverlayDecapStage(context: context) else { fatalError("bench overlay config") }
         let uplink = PortID(rawValue: 0)
@@ -131,7 +135,7 @@ enum OverlayBench {
         }
         let count = packets / 64 * 64
         var sink = 0
-        let result = measure(stage: name, frames: count) {
+        let result = meter.measure(stage: name, frames: count) {
             for _ in 0..<(count / 64) {
                 for index in 0..<64 {
                     batch[index].layers = outerLayers

@@ -1,3 +1,4 @@
+import Dataplane
 import Wire
 
 /// The IPv4 route lookup benchmark workload, shared by `pier bench route` and the Benchmarks
@@ -17,9 +18,9 @@ public final class RouteWorkload: @unchecked Sendable {
     }
 
     /// The table under measurement.
-    public let table: RouteTable4
+    package let table: RouteTable4
     /// The addresses to look up, a power-of-two count, so the index wraps by mask.
-    public let addresses: [IPv4Address]
+    package let addresses: [IPv4Address]
 
     /// Draws and inserts the prefixes (each new one's next hop is the table's count before it),
     /// then draws the addresses.

@@ -1,22 +1,23 @@
+import Dataplane
 import Wire
 
 /// Small topologies built in code, each written once for `pier bench`, the fuzz target and
 /// the tests (the YAML topologies in fixtures/topologies are for the `pier` binary).
-public enum SyntheticTopologies {
+package enum SyntheticTopologies {
     /// Another node as `overlayNode` sees it.
-    public struct OverlayPeer: Sendable {
+    package struct OverlayPeer: Sendable {
         /// The peer's node IP, on the uplink's subnet (so it is also the uplink's next hop).
-        public var nodeIP: IPv4Address
+        package var nodeIP: IPv4Address
         /// The MAC of the peer's uplink, as a static ARP entry for `nodeIP`; nil leaves it to
         /// be resolved by ARP.
-        public var uplinkMAC: MACAddress?
+        package var uplinkMAC: MACAddress?
         /// The peer's pod subnet.
-        public var podCIDR: IPv4Prefix
+        package var podCIDR: IPv4Prefix
         /// The peer's VTEP MAC (or, for ipip and udp, the MAC that names it inside Pier).
-        public var tunnelMAC: MACAddress
+        package var tunnelMAC: MACAddress
 
         /// Describes a peer.
-        public init(nodeIP: IPv4Address, uplinkMAC: MACAddress?, podCIDR: IPv4Prefix, tunnelMAC: MACAddress) {
+        package init(nodeIP: IPv4Address, uplinkMAC: MACAddress?, podCIDR: IPv4Prefix, tunnelMAC: MACAddress) {
             self.nodeIP = nodeIP
             self.uplinkMAC = uplinkMAC
             self.podCIDR = podCIDR
@@ -25,11 +26,11 @@ public enum SyntheticTopologies {
     }
 
     /// The overlay node's IP on its uplink, 192.168.1.25.
-    public static let overlayNodeIP = IPv4Address(192, 168, 1, 25)
+    package static let overlayNodeIP = IPv4Address(192, 168, 1, 25)
     /// The MAC of the overlay node's pod bridge cni0, 0a:58:0a:f4:01:01.
-    public static let overlayBridgeMAC = MACAddress(0x0a, 0x58, 10, 244, 1, 1)
+    package static let overlayBridgeMAC = MACAddress(0x0a, 0x58, 10, 244, 1, 1)
     /// The MAC of the overlay node's tunnel interface flannel.1, 02:aa:00:00:00:01.
-    public static let overlayTunnelMAC = MACAddress(0x02, 0xAA, 0, 0, 0, 1)
+    package static let overlayTunnelMAC = MACAddress(0x02, 0xAA, 0, 0, 0, 1)
 
     /// A flannel-style node with pods on 10.244.1.0/24: port 0 `eth0` is the uplink
     /// (interface 0, `overlayNodeIP`/24, MAC `uplinkMAC`); port 1 `pod` sits on bridge `cni0`
@@ -42,7 +43,7 @@ public enum SyntheticTopologies {
     /// (see `PipelineConfig.Overlay`): via `podCIDR.network` on flannel.1, with a static
     /// neighbour mapping that address to the peer's tunnel MAC. Without it the config serves
     /// the overlay stages alone (as `pier bench` runs them), with no routes.
-    public static func overlayNode(_ encapsulation: PipelineConfig.Overlay.Encapsulation, vni: UInt32 = 1,
+    package static func overlayNode(_ encapsulation: PipelineConfig.Overlay.Encapsulation, vni: UInt32 = 1,
                                    uplinkMAC: MACAddress, peers: [OverlayPeer], routesPodCIDRs: Bool = true) -> PipelineConfig {
         let uplink = PortID(rawValue: 0)
         var neighbors: [(IPv4Address, MACAddress)] = []

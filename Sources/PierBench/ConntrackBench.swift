@@ -3,7 +3,7 @@ import Wire
 
 /// `pier bench conntrack nat`: the conntrack stage's own per-packet work, through its real
 /// code path (`ConntrackStage.process`), on 54-byte TCP frames copied into pool frames first
-/// as a TAP read would, in batches of 64. The workload is Dataplane's `ConntrackWorkload`,
+/// as a TAP read would, in batches of 64. The workload is PierBench's `ConntrackWorkload`,
 /// the same one the Benchmarks package's Conntrack suite runs.
 ///
 /// - `conntrack-10k`, `conntrack-1M`: established, masqueraded connections; every frame is a
@@ -12,24 +12,24 @@ import Wire
 /// - `nat-new`: new connections, each a SYN from a container to a new destination: DNAT
 ///   check, egress, MASQUERADE with the unique-port check, insertion under both keys, rewrite.
 ///   Reported as frames (= connections) per second.
-enum ConntrackBench {
+package enum ConntrackBench {
     /// New connections per second: `min(packets, 1M)` SYNs into an empty table.
-    static func newConnections(packets: Int) -> BenchResult {
+    package static func newConnections(packets: Int, meter: BenchMeter) -> BenchResult {
         let count = max(64, min(packets, 1_000_000) / 64 * 64)
         let workload = ConntrackWorkload(capacity: count)
         workload.templates = ConntrackWorkload.syns(count)
-        var result = measure(stage: "nat-new", frames: count) { workload.run(frames: count) }
-        precondition(workload.stage.table.count == count, "every SYN should have opened a connection")
-        result.memoryBytesPerEntry = Double(workload.stage.table.memoryBytes) / Double(count)
+        var result = meter.measure(stage: "nat-new", frames: count) { workload.run(frames: count) }
+        precondition(workload.connectionCount == count, "every SYN should have opened a connection")
+        result.memoryBytesPerEntry = Double(workload.tableMemoryBytes) / Double(count)
         return result
     }
 
     /// Established lookup + rewrite over `connections` masqueraded connections.
-    static func established(connections: Int, packets: Int, label: String) -> BenchResult {
+    package static func established(connections: Int, packets: Int, label: String, meter: BenchMeter) -> BenchResult {
         let workload = ConntrackWorkload.established(connections / 64 * 64, capacity: connections)
         let frames = packets / 64 * 64
-        var result = measure(stage: "conntrack-\(label)", frames: frames) { workload.run(frames: frames) }
-        result.memoryBytesPerEntry = Double(workload.stage.table.memoryBytes) / Double(connections)
+        var result = meter.measure(stage: "conntrack-\(label)", frames: frames) { workload.run(frames: frames) }
+        result.memoryBytesPerEntry = Double(workload.tableMemoryBytes) / Double(connections)
         return result
     }
 }

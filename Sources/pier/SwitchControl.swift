@@ -1,0 +1,191 @@
+import Dataplane
+import Foundation
+import PacketIO
+import Topology
+
+/// The running switch's control (DESIGN.md, "Control protocol"): answers the requests of
+/// `pier fdb`, `conntrack`, `get`, `apply` and `delete` on the control socket, and re-reads the
+/// configuration on SIGHUP.
+///
+/// A change is parsed, merged and validated whole, and its pipeline configuration built, on a
+/// worker thread (one change at a time, in the order they came); the loop thread then hands the
+/// old pipeline's state to a new one, swaps it in between two batches, opens the ports the
+/// change added and closes those it removed, logs one line per change, and answers. Forwarding
+/// never waits for a parse. A change that fails validation changes nothing.
+final class SwitchControl: ControlHandler, @unchecked Sendable {
+    /// The switch it controls (set once the switch is made).
+    unowned(unsafe) var live: LiveSwitch<TapPort>!
+    /// The running topology and its port numbers, as the loop thread has them in force.
+    private(set) var topology: Topology
+    private(set) var slots: PortSlots
+    /// The topology file, and what it said when last read (SIGHUP applies the difference).
+    private let configPath: String
+    private var fileTopology: Topology
+    /// The worker's view: the topology after every change accepted so far (some may still be
+    /// on their way to the loop).
+    private var accepted: (topology: Topology, slots: PortSlots)
+    private let worker = DispatchQueue(label: "pier.switch.control")
+    /// How TAP ports are opened.
+    private let offloads: Bool
+    /// Log lines (`switch: …`).
+    private let log: (String) -> Void
+    /// Told of every change tried: whether it was applied and how long it took, in seconds.
+    var onApply: ((Bool, Double) -> Void)?
+
+    /// The control of a switch running `topology` (read from `configPath`) with `slots`.
+    init(topology: Topology, slots: PortSlots, configPath: String, offloads: Bool, log: @escaping (String) -> Void) {
+        self.topology = topology
+        self.slots = slots
+        self.configPath = configPath
+        fileTopology = topology
+        accepted = (topology, slots)
+        self.offloads = offloads
+        self.log = log
+    }
+
+    // MARK: Requests
+
+    func refusal(_ problem: String) -> String { ControlJSON.error(problem) }
+
+    func handle(_ request: String, reply: @escaping (String, Bool) -> Void) {
+        let trimmed = request.trimmingCharacters(in: .whitespaces)
+        guard trimmed.hasPrefix("{") else {
+            // The first protocol: a table's name, answered with its lines, then the end.
+            return reply(ControlSocket.answer(trimmed, pipeline: live.pipeline).joined(separator: "\n"), true)
+        }
+        let mailbox = live.mailbox
+        let started = DispatchTime.now()
+        nonisolated(unsafe) let reply = reply
+        // Even decoding the JSON of a big change happens off the loop thread.
+        worker.async { [self] in
+            let result: Answer
+            do {
+                result = try answer(to: try ControlRequest(json: trimmed), started: started)
+            } catch {
+                let problem = (error as? ControlRequest.Failure)?.problem ?? (error as? ConfigError)?.description ?? "\(error)"
+                result = .done(ControlJSON.error(problem))
+                if (error as? ConfigError) != nil { reportApply(ok: false, since: started, mailbox: mailbox) }
+            }
+            mailbox.post { [self] in
+                switch result {
+                case .done(let text): reply(text, false)
+                case .onLoop(let work): reply(work(self), false)
+                }
+            }
+        }
+    }
+
+    /// What a request's answer is: known on the worker, or made on the loop thread.
+    private enum Answer {
+        case done(String)
+        case onLoop((SwitchControl) -> String)
+    }
+
+    /// Answers `request` on the worker thread.
+    private func answer(to request: ControlRequest, started: DispatchTime) throws -> Answer {
+        switch request.operation {
+        case .version:
+            return .done(ControlJSON.ok([("version", .integer(Int64(ControlRequest.version)))]))
+        case .table(let name):
+            return .onLoop { control in
+                let lines = ControlSocket.answer(name, pipeline: control.live.pipeline)
+                return ControlJSON.ok([("lines", ControlJSON.strings(lines))])
+            }
+        case .get(let kind, let json):
+            let text = json ? accepted.topology.json(kind) : accepted.topology.yaml(kind)
+            return .done(ControlJSON.ok([("text", .string(text))]))
+        case .port(let name):
+            return .onLoop { control in control.portState(name) }
+        case .apply(let yaml, let file):
+            let (next, changes) = try accepted.topology.applying(yaml: yaml, file: file)
+            return change(to: next, changes: changes, started: started)
+        case .delete(let kind, let name):
+            let (next, changes) = try accepted.topology.deleting(kind, name: name)
+            return change(to: next, changes: changes, started: started)
+        }
+    }
+
+    /// Accepts `next` (valid) and answers once it is in force.
+    private func change(to next: Topology, changes: [TopologyChange], started: DispatchTime) -> Answer {
+        let listed = ControlJSON.ok([("changes", ControlJSON.strings(changes.map(\.description)))])
+        guard !changes.isEmpty else {
+            reportApply(ok: true, since: started, mailbox: nil)
+            return .done(listed)
+        }
+        let nextSlots = PortSlots(next, keeping: accepted.slots)
+        let config = PipelineConfig(next, slots: nextSlots)
+        accepted = (next, nextSlots)
+        return .onLoop { control in
+            control.install(next, slots: nextSlots, config: config, changes: changes)
+            control.reportApply(ok: true, since: started, mailbox: nil)
+            return listed
+        }
+    }
+
+    private func reportApply(ok: Bool, since started: DispatchTime, mailbox: LoopMailbox?) {
+        guard let onApply else { return }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        if let mailbox { mailbox.post { onApply(ok, seconds) } } else { onApply(ok, seconds) }
+    }
+
+    // MARK: Putting a change in force (loop thread)
+
+    /// Swaps in the pipeline of `config` with the running one's state, then closes the ports
+    /// that went or changed and opens the ones that came or changed.
+    private func install(_ next: Topology, slots nextSlots: PortSlots, config: PipelineConfig, changes: [TopologyChange]) {
+        let old = live.pipeline
+        live.replace(pipeline: Pipeline(config: config, pool: old.context.pool, handover: old.handOver()))
+        let before = Dictionary(uniqueKeysWithValues: SwitchCommand.tapPorts(topology, slots: slots, offloads: offloads).map { ($0.name, $0) })
+        let after = SwitchCommand.tapPorts(next, slots: nextSlots, offloads: offloads)
+        let afterNames = Set(after.map(\.name))
+        for (name, port) in before where !afterNames.contains(name) { live.remove(port.port) }
+        for port in after {
+            if let previous = before[port.name] {
+                guard previous.location != port.location || previous.port != port.port else { continue }
+                live.remove(previous.port)
+            }
+            live.add(port)
+        }
+        topology = next
+        slots = nextSlots
+        for change in changes { log("change: " + change.description) }
+    }
+
+    /// `{"ok":true,"state":"up"}` (or `waiting`, `down`) for the port named `name`.
+    private func portState(_ name: String) -> String {
+        guard let port = live.ports.first(where: { $0.name == name }) else {
+            return ControlJSON.error("no live port \(name) (a port needs a tap: to be served)")
+        }
+        let state = port.isUp ? (port.linkDown ? "link-down" : "up") : "down"
+        return ControlJSON.ok([("state", .string(state)), ("location", .string(port.location.description))])
+    }
+
+    // MARK: SIGHUP
+
+    /// Re-reads the configuration and applies what changed in it since it was last read;
+    /// objects that left the file are removed, ones added by `pier apply` stay. A file that
+    /// does not load changes nothing (logged).
+    func reload() {
+        let mailbox = live.mailbox
+        let started = DispatchTime.now()
+        worker.async { [self] in
+            do {
+                guard let data = FileManager.default.contents(atPath: configPath) else {
+                    throw ConfigError(file: configPath, line: 0, path: "", problem: "cannot be read")
+                }
+                let (next, new, changes) = try accepted.topology.reloading(from: fileTopology, yaml: String(decoding: data, as: UTF8.self),
+                                                                           file: configPath)
+                fileTopology = new
+                let answer = change(to: next, changes: changes, started: started)
+                mailbox.post { [self] in
+                    if case .onLoop(let work) = answer { _ = work(self) }
+                    log("reloaded \(configPath): \(changes.isEmpty ? "no change" : "\(changes.count) changes")")
+                }
+            } catch {
+                let problem = (error as? ConfigError)?.description ?? "\(error)"
+                reportApply(ok: false, since: started, mailbox: mailbox)
+                mailbox.post { [self] in log("reload of \(configPath) refused, nothing changed: \(problem)") }
+            }
+        }
+    }
+}
