@@ -50,9 +50,6 @@ public final class LiveSwitch<Port: LivePort> {
     /// allocation counter was given): zero once the pool is warm.
     public private(set) var framePathAllocations: UInt64 = 0
     private var running = true
-    /// Called on the loop's thread once a second, between batches (`pier switch --metrics`
-    /// takes its snapshot here).
-    public var onTick: (() -> Void)?
 
     /// Makes a switch over `ports`, writing each port's traffic to `captures` where given,
     /// printing counters every `statsInterval` seconds (0: only at the end), serving `control`
@@ -237,6 +234,5 @@ public final class LiveSwitch<Port: LivePort> {
         }
         onTick?()
         if stats.tick() { portLog.log(statsLine()) }
-        onTick?()
     }
 }

@@ -90,7 +90,7 @@ struct SwitchCommand: ParsableCommand {
         control.live = live
         live.onHangup = { control.reload() }
         standardOutput("switch: node \(topology.node), \(ports.count) ports, control socket \(controlPath)")
-        let metricsServer = try metrics.map { try Self.serveMetrics($0, pipeline: pipeline, live: live) }
+        let metricsServer = try metrics.map { try Self.serveMetrics($0, live: live) }
         defer { metricsServer?.shutdown() }
         let allocationsBefore = pier_allocation_count()
         do { try live.run() } catch { throw RuntimeFailure(message: error.description) }
