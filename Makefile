@@ -19,7 +19,8 @@ deps:
 
 ## Installs what the tests need besides: tshark and tcpdump (the oracles), python3 (seed generator;
 ## the live tests' TCP ends), iproute2, ping and iperf3 (the live tests and bench/live-iperf.sh),
-## iptables and ethtool (Linux's MASQUERADE as the NAT oracle, KernelNATTests).
+## iptables and ethtool (Linux's MASQUERADE as the NAT oracle, KernelNATTests), prometheus (promtool
+## checks the metrics' text format; LiveMetricsTests scrapes pier switch --metrics with the server).
 test-deps: deps
 	@missing=""; \
 	command -v tshark  >/dev/null 2>&1 || missing="$$missing tshark"; \
@@ -30,6 +31,7 @@ test-deps: deps
 	command -v iperf3  >/dev/null 2>&1 || missing="$$missing iperf3"; \
 	command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing="$$missing iptables"; \
 	command -v ethtool >/dev/null 2>&1 || [ -x /usr/sbin/ethtool ] || missing="$$missing ethtool"; \
+	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  echo "wireshark-common wireshark-common/install-setuid boolean false" | $(SUDO) debconf-set-selections 2>/dev/null || true; \

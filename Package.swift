@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "PierFuzz", targets: ["PierFuzz"]),
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "Dataplane", targets: ["Dataplane"]),
+        .library(name: "PierMetrics", targets: ["PierMetrics"]),
         .library(name: "PacketIO", targets: ["PacketIO"]),
         .library(name: "Inspect", targets: ["Inspect"]),
         .library(name: "Topology", targets: ["Topology"]),
@@ -25,6 +26,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(name: "Wire", swiftSettings: common),
@@ -35,6 +38,15 @@ let package = Package(
         .target(name: "Dataplane", dependencies: ["Wire", "CPierSupport"],
                 swiftSettings: common + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "Topology", dependencies: ["Wire", "Dataplane", "Yams"], swiftSettings: common),
+        // `pier switch --metrics`: the Prometheus registry and text format from swift-prometheus,
+        // served over HTTP by SwiftNIO, from a snapshot the loop publishes once a second.
+        .target(name: "PierMetrics",
+                dependencies: ["Dataplane",
+                               .product(name: "Prometheus", package: "swift-prometheus"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "NIOHTTP1", package: "swift-nio")],
+                swiftSettings: common),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .target(name: "CAllocCounter"),
         .target(name: "CTap"),
@@ -54,6 +66,7 @@ let package = Package(
             dependencies: [
                 "Wire", "Dataplane", "PacketIO", "Inspect", "Topology", "PierBench", "CAllocCounter", "CTap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "PierMetrics",
             ],
             swiftSettings: common),
         .executableTarget(name: "PierFuzz", dependencies: ["Wire", "Inspect", "Dataplane", "PierBench"], swiftSettings: common),
@@ -67,6 +80,8 @@ let package = Package(
                     swiftSettings: common),
         .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "PierBench"], swiftSettings: common),
         .testTarget(name: "TopologyTests", dependencies: ["Topology", "Wire"], swiftSettings: common),
+        .testTarget(name: "PierMetricsTests", dependencies: ["PierMetrics", "Dataplane", "Wire", "PierTestSupport"],
+                    swiftSettings: common),
         .testTarget(name: "PierTests", dependencies: ["Inspect", "PacketIO", "Wire"], swiftSettings: common),
     ],
     swiftLanguageModes: [.v6]

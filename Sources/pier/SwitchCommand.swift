@@ -31,6 +31,9 @@ struct SwitchCommand: ParsableCommand {
     @Flag(help: "Print the bridges' FDBs, the routes, the neighbours and the connections at the end.")
     var dump = false
 
+    @Option(help: "ADDRESS:PORT: serve Prometheus metrics at http://ADDRESS:PORT/metrics (127.0.0.1:9100).")
+    var metrics: String?
+
     @Flag(help: "Open the TAP devices with offloads (IFF_VNET_HDR): TCP segments of up to 64 KB cross whole, checksums partial.")
     var offload = false
 
@@ -39,6 +42,7 @@ struct SwitchCommand: ParsableCommand {
 
     func validate() throws {
         guard statsInterval >= 0 else { throw ValidationError("--stats-interval must be 0 or more seconds") }
+        if let metrics { _ = try Self.metricsAddress(metrics) }
     }
 
     func run() throws {
@@ -86,6 +90,8 @@ struct SwitchCommand: ParsableCommand {
         control.live = live
         live.onHangup = { control.reload() }
         standardOutput("switch: node \(topology.node), \(ports.count) ports, control socket \(controlPath)")
+        let metricsServer = try metrics.map { try Self.serveMetrics($0, live: live) }
+        defer { metricsServer?.shutdown() }
         let allocationsBefore = pier_allocation_count()
         do { try live.run() } catch { throw RuntimeFailure(message: error.description) }
         let allocations = pier_allocation_count() - allocationsBefore
