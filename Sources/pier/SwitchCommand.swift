@@ -92,6 +92,10 @@ struct SwitchCommand: ParsableCommand {
         standardOutput("switch: node \(topology.node), \(ports.count) ports, control socket \(controlPath)")
         let metricsServer = try metrics.map { try Self.serveMetrics($0, live: live) }
         defer { metricsServer?.shutdown() }
+        control.onApply = { ok, seconds in
+            metricsServer?.recordApply(ok: ok, seconds: seconds)
+            live.onTick?()  // the counters as the change left them, at once
+        }
         let allocationsBefore = pier_allocation_count()
         do { try live.run() } catch { throw RuntimeFailure(message: error.description) }
         let allocations = pier_allocation_count() - allocationsBefore

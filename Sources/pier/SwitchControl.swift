@@ -64,7 +64,7 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
             } catch {
                 let problem = (error as? ControlRequest.Failure)?.problem ?? (error as? ConfigError)?.description ?? "\(error)"
                 result = .done(ControlJSON.error(problem))
-                if (error as? ConfigError) != nil { reportApply(ok: false, since: started, mailbox: mailbox) }
+                if (error as? ConfigError) != nil { reportApply(ok: false, since: started) }
             }
             mailbox.post { [self] in
                 switch result {
@@ -109,7 +109,7 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
     private func change(to next: Topology, changes: [TopologyChange], started: DispatchTime) -> Answer {
         let listed = ControlJSON.ok([("changes", ControlJSON.strings(changes.map(\.description)))])
         guard !changes.isEmpty else {
-            reportApply(ok: true, since: started, mailbox: nil)
+            reportApply(ok: true, since: started)
             return .done(listed)
         }
         let nextSlots = PortSlots(next, keeping: accepted.slots)
@@ -117,15 +117,16 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
         accepted = (next, nextSlots)
         return .onLoop { control in
             control.install(next, slots: nextSlots, prepared: prepared, changes: changes)
-            control.reportApply(ok: true, since: started, mailbox: nil)
+            control.reportApply(ok: true, since: started)
             return listed
         }
     }
 
-    private func reportApply(ok: Bool, since started: DispatchTime, mailbox: LoopMailbox?) {
+    /// Tells `onApply` (on the loop thread) how a change went.
+    private func reportApply(ok: Bool, since started: DispatchTime) {
         guard let onApply else { return }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        if let mailbox { mailbox.post { onApply(ok, seconds) } } else { onApply(ok, seconds) }
+        live.mailbox.post { onApply(ok, seconds) }
     }
 
     // MARK: Putting a change in force (loop thread)
@@ -186,7 +187,7 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
                 }
             } catch {
                 let problem = (error as? ConfigError)?.description ?? "\(error)"
-                reportApply(ok: false, since: started, mailbox: mailbox)
+                reportApply(ok: false, since: started)
                 mailbox.post { [self] in log("reload of \(configPath) refused, nothing changed: \(problem)") }
             }
         }
