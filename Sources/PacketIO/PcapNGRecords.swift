@@ -21,8 +21,10 @@ struct PcapNGRecords {
     private var clocks: [Clock] = []
     /// The current section's byte order.
     private var isBigEndian = false
-    /// The index in `interfaces` of the current section's first interface.
+    /// The index in `interfaces` of the current section's first interface, and the number of
+    /// interfaces the section has described so far.
     private var sectionBase = 0
+    private var sectionInterfaces = 0
     /// The number of sections begun.
     private(set) var sections = 0
     /// The offset of the next block.
@@ -73,7 +75,72 @@ struct PcapNGRecords {
 
     /// Copies the next packet into `frame` (bytes, timestamp, original length) and notes its
     /// interface and direction.
+    @inline(__always)
     mutating func next(into frame: inout Frame) -> Outcome {
+        if plainEnhancedPacket(into: &frame) { return .record }
+        return nextBlock(into: &frame)
+    }
+
+    /// The common case in one straight path: an enhanced packet block of a known interface
+    /// whose options are none or `epb_flags` alone, read with no filter. True when it was
+    /// copied into `frame`; false leaves everything else (and every damage) to `nextBlock`.
+    /// (Through `nextBlock` a packet cost 290 instructions, here about 150: a classic record
+    /// costs 150.)
+    @inline(__always)
+    private mutating func plainEnhancedPacket(into frame: inout Frame) -> Bool {
+        let start = offset
+        guard bytes.count - start >= PcapNG.Field.packetData + 4, onlyInterface < 0, !skipsOutbound,
+              u32(at: start + PcapNG.Field.type) == PcapNG.BlockType.enhancedPacket else { return false }
+        let length = Int(u32(at: start + PcapNG.Field.length))
+        let captured = Int(u32(at: start + PcapNG.Field.capturedLength))
+        let local = Int(u32(at: start + PcapNG.Field.interface))
+        let options = length - PcapNG.Field.packetData - PcapNG.padded(captured) - 4
+        guard options == 0 || options == Self.flagsOptionsSize, length <= bytes.count - start,
+              Int(u32(at: start + length - 4)) == length, local < sectionInterfaces,
+              captured <= PcapReader.maximumCapturedLength else { return false }
+        var direction = CaptureDirection.unknown
+        if options > 0 {
+            let option = start + length - 4 - options
+            guard u16(at: option) == PcapNG.Option.packetFlags, u16(at: option + 2) == 4 else { return false }
+            direction = CaptureDirection(rawValue: UInt8(u32(at: option + 4) & 3)) ?? .unknown
+        }
+        let interface = sectionBase + local
+        stamp(interface: interface, at: start)
+        deliver(from: start + PcapNG.Field.packetData, captured: captured,
+                original: Int(u32(at: start + PcapNG.Field.originalLength)), into: &frame)
+        lastInterface = interface
+        lastDirection = direction
+        blocksRead += 1
+        offset = start + length
+        return true
+    }
+
+    /// `epb_flags` (8 bytes) and the end of options (4).
+    private static let flagsOptionsSize = 12
+
+    /// Sets `lastTimestamp` from the timestamp fields of the block at `start`, in `interface`'s units.
+    @inline(__always)
+    private mutating func stamp(interface: Int, at start: Int) {
+        let clock = clocks[interface]
+        let units = UInt64(u32(at: start + PcapNG.Field.timestampHigh)) << 32 | UInt64(u32(at: start + PcapNG.Field.timestampLow))
+        let nanoseconds = clock.nanosecondsPerUnit != 0
+            ? Int64(bitPattern: units) &* clock.nanosecondsPerUnit
+            : Self.nanoseconds(units, per: clock.unitsPerSecond)
+        lastTimestamp = Timestamp(nanoseconds: nanoseconds &+ clock.offset)
+        lastHadTimestamp = true
+    }
+
+    /// Copies `captured` bytes at `data` into `frame`, with the last timestamp and `original`.
+    @inline(__always)
+    private func deliver(from data: Int, captured: Int, original: Int, into frame: inout Frame) {
+        frame.replaceContents(with: UnsafeRawBufferPointer(rebasing: bytes[data..<(data + captured)]))
+        frame.timestamp = lastTimestamp
+        frame.originalLength = original
+    }
+
+    /// Every other block: walks to the next packet, reads it or reports the damage.
+    @inline(never)
+    private mutating func nextBlock(into frame: inout Frame) -> Outcome {
         while true {
             let step = nextPacketBlock()
             guard case .packet(let type, let length) = step else {
@@ -118,7 +185,9 @@ struct PcapNGRecords {
     }
 
     /// Walks blocks, taking in section headers and interface descriptions and skipping what
-    /// is no packet, up to the next packet block (left unread at `offset`).
+    /// is no packet, up to the next packet block (left unread at `offset`). Inlined: the
+    /// `Step` then costs nothing per packet.
+    @inline(__always)
     private mutating func nextPacketBlock() -> Step {
         while true {
             let present = bytes.count - offset
@@ -164,6 +233,7 @@ struct PcapNGRecords {
         guard major == 1 else { return "section header of version \(major), not 1" }
         sections += 1
         sectionBase = interfaces.count
+        sectionInterfaces = 0
         return nil
     }
 
@@ -204,6 +274,7 @@ struct PcapNGRecords {
             nanosecondsPerUnit: units <= 1_000_000_000 && 1_000_000_000 % units == 0 ? Int64(1_000_000_000 / units) : 0,
             unitsPerSecond: units, offset: interface.offsetSeconds &* 1_000_000_000))
         interfaces.append(interface)
+        sectionInterfaces += 1
         return nil
     }
 
@@ -228,13 +299,14 @@ struct PcapNGRecords {
 
     /// The interface (an index in `interfaces`) and direction of the packet block at `offset`;
     /// nil when its interface is unknown.
+    @inline(__always)
     private func packetInterface(type: UInt32, length: Int) -> (Int, CaptureDirection)? {
         let local = switch type {
         case PcapNG.BlockType.enhancedPacket: Int(u32(at: offset + PcapNG.Field.interface))
         case PcapNG.BlockType.obsoletePacket: Int(u16(at: offset + PcapNG.Field.interface))
         default: 0
         }
-        guard local < interfaces.count - sectionBase else { return nil }
+        guard local < sectionInterfaces else { return nil }
         var direction = CaptureDirection.unknown
         if type != PcapNG.BlockType.simplePacket {
             let captured = Int(u32(at: offset + PcapNG.Field.capturedLength))
@@ -281,13 +353,7 @@ struct PcapNGRecords {
             guard PcapNG.Field.packetData + PcapNG.padded(captured) + 4 <= length else {
                 return "captured length \(captured) overruns the block of \(length) bytes"
             }
-            let clock = clocks[interface]
-            let units = UInt64(u32(at: offset + PcapNG.Field.timestampHigh)) << 32 | UInt64(u32(at: offset + PcapNG.Field.timestampLow))
-            let nanoseconds = clock.nanosecondsPerUnit != 0
-                ? Int64(bitPattern: units) &* clock.nanosecondsPerUnit
-                : Self.nanoseconds(units, per: clock.unitsPerSecond)
-            lastTimestamp = Timestamp(nanoseconds: nanoseconds &+ clock.offset)
-            lastHadTimestamp = true
+            stamp(interface: interface, at: offset)
         }
         if captured > PcapReader.maximumCapturedLength {
             return "captured length \(captured) exceeds \(PcapReader.maximumCapturedLength) (256 KiB)"
@@ -296,9 +362,7 @@ struct PcapNGRecords {
             captured -= fcs
             original -= fcs
         }
-        frame.replaceContents(with: UnsafeRawBufferPointer(rebasing: bytes[data..<(data + captured)]))
-        frame.timestamp = lastTimestamp
-        frame.originalLength = original
+        deliver(from: data, captured: captured, original: original, into: &frame)
         lastInterface = interface
         lastDirection = direction
         return nil

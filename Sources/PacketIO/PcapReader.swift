@@ -53,8 +53,10 @@ public final class PcapReader {
     private var state = State.reading
     /// A classic pcap file's records, mapped; nil when libpcap reads them.
     private var mapped: MappedRecords?
-    /// A pcapng file's blocks, mapped; nil when libpcap reads them.
-    private var blocks: PcapNGRecords?
+    /// A pcapng file's blocks, mapped, when `readsBlocks` (not optional: reading a packet
+    /// through an optional copied the struct, two retains and releases a packet).
+    private var blocks = PcapNGRecords(bytes: UnsafeRawBufferPointer(start: nil, count: 0))
+    private let readsBlocks: Bool
 
     private enum State {
         case reading, finished
@@ -85,6 +87,7 @@ public final class PcapReader {
             var blocks = PcapNGRecords(bytes: bytes)
             blocks.readToFirstPacket()
             handle = nil
+            readsBlocks = true
             linkType = blocks.interfaces.first?.linkType ?? .ethernet
             snapLength = Self.maximumCapturedLength
             recordOffset = 0
@@ -97,6 +100,7 @@ public final class PcapReader {
             throw CaptureError(file: path, problem: pcapMessage(message))
         }
         self.handle = handle
+        readsBlocks = false
         linkType = LinkType(dlt: pcap_datalink(handle))
         snapLength = Int(pcap_snapshot(handle))
         recordOffset = ftell(file)
@@ -109,7 +113,7 @@ public final class PcapReader {
 
     deinit {
         mapped?.close()
-        if let blocks { MappedRecords.unmap(blocks.bytes) }
+        if readsBlocks { MappedRecords.unmap(blocks.bytes) }
         if let handle {
             pcap_close(handle)  // closes the file too
         } else {
@@ -119,41 +123,40 @@ public final class PcapReader {
 
     /// pcapng: every interface described so far (all of them once the file is read, or after
     /// `survey`); empty for classic pcap.
-    public var interfaces: [CaptureInterface] { blocks?.interfaces ?? [] }
+    public var interfaces: [CaptureInterface] { blocks.interfaces }
 
     /// pcapng: the interface of the frame last returned; nil for classic pcap.
     public var lastInterface: CaptureInterface? {
-        guard let blocks, !blocks.interfaces.isEmpty else { return nil }
+        guard readsBlocks, !blocks.interfaces.isEmpty else { return nil }
         return blocks.interfaces[blocks.lastInterface]
     }
 
     /// The direction flagged on the frame last returned (`unknown` for classic pcap).
-    public var lastDirection: CaptureDirection { blocks?.lastDirection ?? .unknown }
+    public var lastDirection: CaptureDirection { blocks.lastDirection }
 
     /// False when the frame last returned carried no timestamp of its own (a pcapng simple
     /// packet block, which keeps the one before).
-    public var lastHadTimestamp: Bool { blocks?.lastHadTimestamp ?? true }
+    public var lastHadTimestamp: Bool { !readsBlocks || blocks.lastHadTimestamp }
 
     /// pcapng: return only the frames of the interface at this index in `interfaces`.
-    public func readOnly(interface index: Int) { blocks?.onlyInterface = index }
+    public func readOnly(interface index: Int) { blocks.onlyInterface = index }
 
     /// pcapng: skip the frames flagged outbound (what the node sent), counting them in
     /// `outboundSkipped`; cut each interface's frame check sequence off whole frames.
     public func readAsInput() {
-        blocks?.skipsOutbound = true
-        blocks?.removesFCS = true
+        blocks.skipsOutbound = true
+        blocks.removesFCS = true
     }
 
     /// The frames skipped because they were flagged outbound.
-    public var outboundSkipped: Int { blocks?.outboundSkipped ?? 0 }
+    public var outboundSkipped: Int { blocks.outboundSkipped }
 
     /// pcapng: what the rest of the file holds without reading it as frames: the interfaces
     /// (with the number of frames of each) and whether any frame is flagged with a direction.
     /// The reader is at the end afterwards; damage is left for another reader to report.
     public func survey() -> (interfaces: [CaptureInterface], frames: [Int], anyDirection: Bool) {
-        guard var blocks else { return ([], [], false) }
+        guard readsBlocks else { return ([], [], false) }
         let (frames, anyDirection) = blocks.survey()
-        self.blocks = blocks
         state = .finished
         return (blocks.interfaces, frames, anyDirection)
     }
@@ -178,19 +181,19 @@ public final class PcapReader {
         case nil:
             break  // not pcap, or not mapped
         }
-        switch blocks?.next(into: &frame) {
-        case .record:
-            recordsRead += 1
-            return true
-        case .end:
-            state = .finished
-            return false
-        case .damaged(let block, let offset, let problem):
-            let error = CaptureError(file: path, block: block, offset: offset, problem: problem)
-            state = .failed(error)
-            throw error
-        case nil:
-            break  // not mapped: libpcap reads it
+        if readsBlocks {
+            switch blocks.next(into: &frame) {
+            case .record:
+                recordsRead += 1
+                return true
+            case .end:
+                state = .finished
+                return false
+            case .damaged(let block, let offset, let problem):
+                let error = CaptureError(file: path, block: block, offset: offset, problem: problem)
+                state = .failed(error)
+                throw error
+            }
         }
         guard let handle else { return false }
         var recordHeader: UnsafeMutablePointer<pcap_pkthdr>?

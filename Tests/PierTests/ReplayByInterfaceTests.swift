@@ -68,7 +68,7 @@ struct ReplayByInterfaceTests {
         let all = directory.path("all.pcapng")
         let result = try Tool.pier("replay", "--config", Self.topology, "--in", capture, "--out-all", all)
         try #require(result.status == 0, "\(result)")
-        #expect(result.lines.first == "replay: 8 frames in, 11 out, 1 dropped, 0 held, 0.000 s")
+        #expect(result.lines.first?.hasPrefix("replay: 8 frames in, 11 out, 1 dropped, 0 held, ") == true)
         let sentCount = (expected["c1"]?.count ?? 0) + (expected["c2"]?.count ?? 0)
         if variant.withSent && variant.flagged {
             #expect(result.lines.contains("  outbound, not fed: \(sentCount) frames flagged outbound (epb_flags)"))
@@ -91,7 +91,7 @@ struct ReplayByInterfaceTests {
         #expect(refused.errorLines.first?.contains("--map veth1a2b=PORT") == true)
         let mapped = try Tool.pier("replay", "--config", Self.topology, "--in", capture, "--map", "veth1a2b=c1")
         #expect(mapped.status == 0, "\(mapped)")
-        #expect(mapped.lines.first == "replay: 8 frames in, 11 out, 1 dropped, 0 held, 0.000 s")
+        #expect(mapped.lines.first?.hasPrefix("replay: 8 frames in, 11 out, 1 dropped, 0 held, ") == true)
     }
 
     /// A damaged pcapng: exit 2 naming the block, with the frames before it inspected.
