@@ -7,17 +7,11 @@ import Wire
 /// multiple of 4 counting all of it; options are `code (2) | length (2) | value`, padded to
 /// 32 bits and ended by code 0. Byte order is the section header's.
 enum PcapNG {
-    /// Block types (§ 10.1).
+    /// The block types read (§ 10.1). Name resolution (4), interface statistics (5),
+    /// custom (0xBAD, and 0x40000BAD not to be copied) and unknown blocks are skipped.
     enum BlockType {
-        static let sectionHeader: UInt32 = 0x0A0D_0D0A
-        static let interfaceDescription: UInt32 = 1
-        static let obsoletePacket: UInt32 = 2
-        static let simplePacket: UInt32 = 3
-        static let nameResolution: UInt32 = 4
-        static let interfaceStatistics: UInt32 = 5
-        static let enhancedPacket: UInt32 = 6
-        static let custom: UInt32 = 0xBAD
-        static let customDoNotCopy: UInt32 = 0x4000_0BAD
+        static let sectionHeader: UInt32 = 0x0A0D_0D0A, interfaceDescription: UInt32 = 1
+        static let obsoletePacket: UInt32 = 2, simplePacket: UInt32 = 3, enhancedPacket: UInt32 = 6
     }
 
     /// The section header's byte-order magic, as written in the section's byte order.
@@ -25,41 +19,29 @@ enum PcapNG {
 
     /// Offsets inside a block, from its first byte.
     enum Field {
-        static let type = 0
-        static let length = 4
+        static let type = 0, length = 4
         /// Section header: byte-order magic, then major and minor version.
-        static let byteOrder = 8
-        static let majorVersion = 12
+        static let byteOrder = 8, majorVersion = 12
         /// Interface description: link type (2), reserved (2), snap length (4), options.
-        static let linkType = 8
-        static let snapLength = 12
-        static let interfaceOptions = 16
+        static let linkType = 8, snapLength = 12, interfaceOptions = 16
         /// Enhanced packet (and the obsolete packet block, whose interface is 16 bits
         /// followed by a 16-bit drop count): interface, timestamp high and low, captured
         /// length, original length, data.
-        static let interface = 8
-        static let timestampHigh = 12
-        static let timestampLow = 16
-        static let capturedLength = 20
-        static let originalLength = 24
-        static let packetData = 28
+        static let interface = 8, timestampHigh = 12, timestampLow = 16
+        static let capturedLength = 20, originalLength = 24, packetData = 28
         /// Simple packet: original length, data.
-        static let simpleOriginalLength = 8
-        static let simpleData = 12
+        static let simpleOriginalLength = 8, simpleData = 12
     }
 
     /// The smallest block: type, length and the trailing length.
     static let minimumBlockLength = 12
 
-    /// Option codes (§ 3.5 and the blocks' own).
+    /// Option codes (§ 3.5 and the blocks' own): the end of options; the interface
+    /// description's `if_name`, `if_tsresol`, `if_fcslen`, `if_tsoffset`; and `epb_flags`
+    /// (the obsolete block's `pack_flags`), whose bits 0–1 are the direction.
     enum Option {
-        static let end: UInt16 = 0
-        static let ifName: UInt16 = 2
-        static let ifTimestampResolution: UInt16 = 9
-        static let ifFCSLength: UInt16 = 13
-        static let ifTimestampOffset: UInt16 = 14
-        /// `epb_flags` (and the obsolete block's `pack_flags`): bits 0–1 the direction.
-        static let packetFlags: UInt16 = 2
+        static let end: UInt16 = 0, ifName: UInt16 = 2, ifTimestampResolution: UInt16 = 9
+        static let ifFCSLength: UInt16 = 13, ifTimestampOffset: UInt16 = 14, packetFlags: UInt16 = 2
     }
 
     /// The length of `count` bytes padded to 32 bits.

@@ -53,13 +53,9 @@ struct PcapNGRecords {
         var offset: Int64
     }
 
-    /// What reading the next packet gave.
-    enum Outcome {
-        case record
-        case end
-        /// The damaged block's number and offset, and what is wrong.
-        case damaged(block: Int, offset: Int, problem: String)
-    }
+    /// What reading the next packet gave (as for classic pcap; damage is at block
+    /// `blocksRead + 1`, at `offset`).
+    typealias Outcome = MappedRecords.Outcome
 
     /// Where a packet block is, found by `nextPacketBlock`.
     private enum Step {
@@ -144,12 +140,10 @@ struct PcapNGRecords {
         while true {
             let step = nextPacketBlock()
             guard case .packet(let type, let length) = step else {
-                if case .damaged(let problem) = step { return .damaged(block: blocksRead + 1, offset: offset, problem: problem) }
+                if case .damaged(let problem) = step { return .damaged(problem) }
                 return .end
             }
-            if let problem = readPacket(type: type, length: length, into: &frame) {
-                return .damaged(block: blocksRead + 1, offset: offset, problem: problem)
-            }
+            if let problem = readPacket(type: type, length: length, into: &frame) { return .damaged(problem) }
             blocksRead += 1
             offset += length
             if onlyInterface >= 0 && lastInterface != onlyInterface { continue }

@@ -169,7 +169,7 @@ public final class PcapReader {
         case .finished: return false
         case .failed(let error): throw error
         }
-        switch mapped?.next(into: &frame) {
+        switch readsBlocks ? blocks.next(into: &frame) : mapped?.next(into: &frame) {
         case .record:
             recordsRead += 1
             return true
@@ -179,21 +179,7 @@ public final class PcapReader {
         case .damaged(let problem):
             throw failure(problem)
         case nil:
-            break  // not pcap, or not mapped
-        }
-        if readsBlocks {
-            switch blocks.next(into: &frame) {
-            case .record:
-                recordsRead += 1
-                return true
-            case .end:
-                state = .finished
-                return false
-            case .damaged(let block, let offset, let problem):
-                let error = CaptureError(file: path, block: block, offset: offset, problem: problem)
-                state = .failed(error)
-                throw error
-            }
+            break  // not mapped: libpcap reads it
         }
         guard let handle else { return false }
         var recordHeader: UnsafeMutablePointer<pcap_pkthdr>?
@@ -246,9 +232,12 @@ public final class PcapReader {
         return batch.count > before
     }
 
-    /// The error for the record after the last one returned, remembered for later calls.
+    /// The error for the record after the last one returned (for pcapng, the block where
+    /// reading stopped), remembered for later calls.
     private func failure(_ problem: String) -> CaptureError {
-        let error = CaptureError(file: path, record: recordsRead + 1, problem: problem)
+        let error = readsBlocks
+            ? CaptureError(file: path, block: blocks.blocksRead + 1, offset: blocks.offset, problem: problem)
+            : CaptureError(file: path, record: recordsRead + 1, problem: problem)
         state = .failed(error)
         return error
     }

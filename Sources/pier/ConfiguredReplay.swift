@@ -43,19 +43,23 @@ struct ConfiguredReplay {
         }
 
         mutating func send(_ frame: borrowing Frame, to port: PortID) {
-            guard failure == nil else { return }
-            if let writer = portWriters[Int(port.rawValue)] {
-                let outcome = writer._withUnsafeGuaranteedRef { writer in
-                    Result { () throws(CaptureError) in try writer.write(frame) }
-                }
-                if case .failure(let error) = outcome { failure = error }
+            if all != nil { sendToAll(frame, from: port) }
+            guard failure == nil, let writer = portWriters[Int(port.rawValue)] else { return }
+            let outcome = writer._withUnsafeGuaranteedRef { writer in
+                Result { () throws(CaptureError) in try writer.write(frame) }
             }
-            if let all {
-                let outcome = all._withUnsafeGuaranteedRef { writer in
-                    Result { () throws(CaptureError) in try writer.write(frame, interface: Int(port.rawValue), direction: .outbound) }
-                }
-                if case .failure(let error) = outcome { failure = error }
+            if case .failure(let error) = outcome { failure = error }
+        }
+
+        /// `--out-all`: the frame as sent by interface `port`. Out of line, so that `send`
+        /// stays as small as it was without it.
+        @inline(never)
+        private mutating func sendToAll(_ frame: borrowing Frame, from port: PortID) {
+            guard failure == nil, let all else { return }
+            let outcome = all._withUnsafeGuaranteedRef { writer in
+                Result { () throws(CaptureError) in try writer.write(frame, interface: Int(port.rawValue), direction: .outbound) }
             }
+            if case .failure(let error) = outcome { failure = error }
         }
     }
 
