@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 from generate import checksum  # noqa: E402 (the fixture generators' RFC 1071 code)
-from pcaplib import BASE_TIME, FILE_HEADER, record_header  # noqa: E402
+from pcaplib import FILE_HEADER, pcapng_header, pcapng_packet, record_header  # noqa: E402
 
 
 def frame(flow: int, size: int) -> bytes:
@@ -24,24 +24,6 @@ def frame(flow: int, size: int) -> bytes:
     return bytes.fromhex("02000000000202000000000108 00".replace(" ", "")) + ip + udp
 
 
-def pcapng_block(kind: int, body: bytes) -> bytes:
-    """A pcapng block: type, length, body, length (little-endian)."""
-    return struct.pack("<II", kind, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
-
-
-PCAPNG_HEADER = (
-    pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
-    # Ethernet, snap length 262144, if_name "eth0", end of options.
-    + pcapng_block(1, struct.pack("<HHI", 1, 0, 262144) + struct.pack("<HH", 2, 4) + b"eth0" + struct.pack("<HH", 0, 0)))
-
-
-def pcapng_packet(seconds: int, micros: int, body: bytes) -> bytes:
-    """An enhanced packet block of interface 0 at `seconds` and `micros` after BASE_TIME."""
-    units = (BASE_TIME + seconds) * 1_000_000 + micros
-    padding = bytes(-len(body) % 4)
-    return pcapng_block(6, struct.pack("<IIIII", 0, units >> 32, units & 0xFFFFFFFF, len(body), len(body)) + body + padding)
-
-
 def main():
     args = sys.argv[1:]
     pcapng = "--pcapng" in args
@@ -51,12 +33,12 @@ def main():
     size = int(args[2]) if len(args) > 2 else 64
     frames = [frame(flow, size) for flow in range(256)]
     with open(out, "wb") as f:
-        f.write(PCAPNG_HEADER if pcapng else FILE_HEADER)
+        f.write(pcapng_header(["eth0"]) if pcapng else FILE_HEADER)
         chunk = []
         for index in range(count):
             body = frames[index & 255]
             if pcapng:
-                chunk.append(pcapng_packet(index // 1_000_000, index % 1_000_000, body))
+                chunk.append(pcapng_packet(0, index // 1_000_000, index % 1_000_000, body))
                 continue
             chunk.append(record_header(index // 1_000_000, index % 1_000_000, len(body)))
             chunk.append(body)
