@@ -3,18 +3,18 @@
 ///
 /// `description` is `FILE: record N: PROBLEM` for a damaged classic record,
 /// `FILE: block N at offset X: PROBLEM` for a damaged pcapng block, and `FILE: PROBLEM` for a
-/// problem with the file as a whole, always on one line.
+/// problem with the file as a whole, always on one line. (A pcapng block's place is part of
+/// `problem`: two more stored fields made the error too big to copy inline, and every
+/// writer's per-frame error check went through generic value witnesses, 190 instructions a
+/// frame of a configured replay.)
 public struct CaptureError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The capture file's path as the caller gave it; for a filter, `filter "EXPRESSION"`.
     public var file: String
-    /// The 1-based number of the record at fault, or nil when the problem is the file's.
+    /// The 1-based number of the record at fault, or nil when the problem is the file's (or
+    /// a pcapng block's, named in `problem`).
     public var record: Int?
-    /// The 1-based number of the pcapng block at fault (counting every block of the file),
-    /// or nil.
-    public var block: Int?
-    /// The file offset of that block.
-    public var offset: Int?
-    /// What is wrong, in a few words (`record cut off: 40 of 80 captured bytes present`).
+    /// What is wrong, in a few words (`record cut off: 40 of 80 captured bytes present`;
+    /// for pcapng `block 6 at offset 1220: block cut off: 276 of 376 bytes present`).
     public var problem: String
 
     /// Makes an error about `file`, and about its record number `record` when given.
@@ -24,19 +24,15 @@ public struct CaptureError: Error, Equatable, Sendable, CustomStringConvertible 
         self.problem = problem
     }
 
-    /// Makes an error about the pcapng block number `block` at `offset` of `file`.
+    /// Makes an error about the pcapng block number `block` (counting every block from the
+    /// first section header, 1-based) at file offset `offset`.
     public init(file: String, block: Int, offset: Int, problem: String) {
-        self.init(file: file, problem: problem)
-        self.block = block
-        self.offset = offset
+        self.init(file: file, problem: "block \(block) at offset \(offset): \(problem)")
     }
 
-    /// `FILE: record N: PROBLEM`, `FILE: block N at offset X: PROBLEM` or `FILE: PROBLEM`,
-    /// with any line break replaced by a space.
+    /// `FILE: record N: PROBLEM` or `FILE: PROBLEM`, with any line break replaced by a space.
     public var description: String {
-        let line = if let block {
-            "\(file): block \(block) at offset \(offset ?? 0): \(problem)"
-        } else if let record { "\(file): record \(record): \(problem)" } else { "\(file): \(problem)" }
+        let line = if let record { "\(file): record \(record): \(problem)" } else { "\(file): \(problem)" }
         return String(line.map { $0.isNewline ? " " : $0 })
     }
 }

@@ -152,8 +152,7 @@ struct PcapNGReaderTests {
         let path = try directory.write(bytes, to: "magic.pcapng")
         let (records, error) = try DamagedCaptureTests.readUntilError(path)
         #expect(records.map(\.bytes) == [[1]])
-        #expect(error.block == 4)
-        #expect(error.problem.hasPrefix("bad byte-order magic"))
+        #expect(error.description.hasPrefix("\(path): block 4 at offset \(file.blockOffsets[3]): bad byte-order magic"))
     }
 
     @Test func writerRoundTripsInterfacesAndDirections() throws {
