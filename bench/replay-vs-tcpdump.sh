@@ -40,7 +40,7 @@ tcpdump_s=$(best_of_three tcpdump -r "$capture" -w "$work/tcpdump.pcap")
 cmp -s "$capture" "$work/pier.pcap" && same="byte-identical" || same="DIFFERENT"
 awk -v n="$frames" -v p="$pier_s" -v t="$tcpdump_s" -v same="$same" 'BEGIN {
     printf "frames: %d\n", n
-    printf "pier replay (pass-through): %.3f s  %.2f Mfps  (output %s)\n", p, n / p / 1e6
+    printf "pier replay (pass-through): %.3f s  %.2f Mfps  (output %s)\n", p, n / p / 1e6, same
     printf "tcpdump -r -w:              %.3f s  %.2f Mfps\n", t, n / t / 1e6
     printf "pier / tcpdump speed:       %.2f\n", t / p
 }'
