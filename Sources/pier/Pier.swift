@@ -13,7 +13,8 @@ struct Pier: ParsableCommand {
         commandName: "pier",
         abstract: "A userspace packet-processing dataplane for container networking.",
         subcommands: [InspectCommand.self, ReplayCommand.self, BenchCommand.self,
-                      SwitchCommand.self, UpCommand.self, DownCommand.self, FdbCommand.self, ConntrackCommand.self])
+                      SwitchCommand.self, UpCommand.self, DownCommand.self, FdbCommand.self, ConntrackCommand.self,
+                      ImportCommand.self])
 
     /// Parses and runs a verb, mapping failures to the contract's exit codes and one line on
     /// stderr (ArgumentParser's own usage errors would otherwise exit 64).
