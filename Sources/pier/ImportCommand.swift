@@ -22,6 +22,7 @@ struct ImportCommand: ParsableCommand {
         let snapshot = NodeImport(
             links: try tool(["ip", "-j", "-d", "link", "show"]), addresses: try tool(["ip", "-j", "addr", "show"]),
             routes: try tool(["ip", "-j", "route", "show"]), neighbors: try tool(["ip", "-j", "neigh", "show"]),
+            fdb: try tool(["bridge", "-j", "fdb", "show"]),
             natTable: try tool(["iptables-save", "-t", "nat"]),
             node: netns ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "node")
         let (yaml, warnings) = try snapshot.topology()

@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// What `pier import` reads from a Linux node, as the tools print it, and the topology it
 /// makes of that: the node's own interfaces as ports (`eth0`, the veths), its bridges with
@@ -6,12 +7,16 @@ import Foundation
 /// Docker rules (MASQUERADE of a bridge's subnet, `DOCKER` chain DNATs as published ports).
 ///
 /// Whatever the topology cannot say is a warning quoting the object or rule, never dropped
-/// silently. Not yet read: VXLAN devices (→ `overlay`), kube-proxy's chains (→ `services`)
-/// and IPv6 nat: each is a warning naming what was skipped.
+/// silently. A VXLAN device becomes `overlay`, its peers taken from its routes (`via G dev
+/// flannel.1 onlink`), neighbours (G's MAC) and FDB (that MAC's node address), as flannel
+/// writes them; kube-proxy's chains become `services` (see `NATRules`). Not read: routes
+/// other than the default and the overlay's, IPv6 nat, a second VXLAN device.
 struct NodeImport {
     /// What `ip -j -d link show`, `ip -j addr show`, `ip -j route show` and
     /// `ip -j neigh show` printed.
     var links: String, addresses: String, routes: String, neighbors: String
+    /// What `bridge -j fdb show` printed.
+    var fdb: String
     /// What `iptables-save -t nat` printed.
     var natTable: String
     /// The node's name in the topology.
@@ -40,7 +45,7 @@ struct NodeImport {
         for link in links {
             guard let name = link["ifname"] as? String else { continue }
             switch (link["link_type"] as? String, kind(link)) {
-            case ("loopback", _), (_, "bridge"): continue
+            case ("loopback", _), (_, "bridge"), (_, "vxlan"): continue
             case ("ether", nil), ("ether", "veth"), ("ether", "dummy"), ("ether", "macvlan"):
                 ports.append(link)
             default:
@@ -48,7 +53,12 @@ struct NodeImport {
             }
         }
         let defaultRoutes = routes.filter { $0["dst"] as? String == "default" }
-        for route in routes where route["dst"] as? String != "default" && route["gateway"] != nil {
+        let overlay = Self.overlay(links.filter { kind($0) == "vxlan" }, bridges: links.filter { kind($0) == "bridge" },
+                                   ipv4: ipv4, routes: routes, neighbors: neighbors, fdb: try Self.objects(fdb, "bridge -j fdb"))
+        warnings += overlay.warnings
+        let overlayDevice = links.first { kind($0) == "vxlan" }?["ifname"] as? String
+        for route in routes where route["dst"] as? String != "default" && route["gateway"] != nil
+            && (overlayDevice == nil || route["dev"] as? String != overlayDevice) {
             warnings.append("route \(Self.describe(route)): only the uplink's default gateway is expressed")
         }
 
@@ -73,7 +83,7 @@ struct NodeImport {
             yaml.append("  - {\(fields.joined(separator: ", "))}")
         }
         var neighborLines: [String] = []
-        for entry in neighbors {
+        for entry in neighbors where overlayDevice == nil || entry["dev"] as? String != overlayDevice {
             guard let ip = entry["dst"] as? String, let mac = entry["lladdr"] as? String, !ip.contains(":") else { continue }
             let state = entry["state"] as? [String] ?? []
             guard !state.contains("FAILED"), !state.contains("INCOMPLETE") else { continue }
@@ -98,7 +108,47 @@ struct NodeImport {
             if !nat.masquerade.isEmpty { yaml += ["  masquerade:"] + nat.masquerade.map { "    - \($0)" } }
             if !nat.portMappings.isEmpty { yaml += ["  portMappings:"] + nat.portMappings.map { "    - \($0)" } }
         }
+        if !nat.services.isEmpty { yaml += ["services:"] + nat.services }
+        yaml += overlay.lines
         return (yaml.joined(separator: "\n") + "\n", warnings)
+    }
+
+    /// The first VXLAN device as `overlay:` lines (none without one), and the warnings.
+    static func overlay(_ devices: [[String: Any]], bridges: [[String: Any]], ipv4: [String: [String]], routes: [[String: Any]],
+                        neighbors: [[String: Any]], fdb: [[String: Any]]) -> (lines: [String], warnings: [String]) {
+        guard let device = devices.first, let name = device["ifname"] as? String else { return ([], []) }
+        var warnings = devices.dropFirst().map { "link \($0["ifname"] as? String ?? "?") (vxlan): only one overlay device is expressed, \(name) kept" }
+        let data = (device["linkinfo"] as? [String: Any])?["info_data"] as? [String: Any] ?? [:]
+        // This node's pod subnet: the bridge subnet holding the VXLAN device's address (flannel's cni0).
+        let own = ipv4[name]?.first.flatMap { IPv4Prefix($0) }?.address
+        let podCIDR = bridges.lazy.compactMap { bridge in
+            (ipv4[bridge["ifname"] as? String ?? ""] ?? []).compactMap { IPv4Prefix($0) }.first { prefix in
+                own.map { prefix.canonical == IPv4Prefix(address: $0, length: prefix.length).canonical } ?? false
+            }
+        }.first
+        guard let podCIDR else {
+            return ([], warnings + ["link \(name) (vxlan): no bridge subnet holds its address, so this node's podCIDR is unknown; overlay left out"])
+        }
+        let macs = Dictionary(neighbors.filter { $0["dev"] as? String == name }.compactMap { entry in
+            (entry["dst"] as? String).flatMap { ip in (entry["lladdr"] as? String).map { (ip, $0) } }
+        }, uniquingKeysWith: { first, _ in first })
+        let nodes = Dictionary(fdb.filter { $0["ifname"] as? String == name }.compactMap { entry in
+            (entry["mac"] as? String).flatMap { mac in (entry["dst"] as? String).map { (mac, $0) } }
+        }, uniquingKeysWith: { first, _ in first })
+        var lines = ["overlay:", "  backend: vxlan", "  vni: \(data["id"] as? Int ?? 1)", "  port: \(data["port"] as? Int ?? 8472)",
+                     "  mtu: \(device["mtu"] as? Int ?? 1450)", "  podCIDR: \(podCIDR.canonical)"]
+        if let mac = device["address"] as? String { lines.append("  vtepMAC: \"\(mac)\"") }
+        var peers: [String] = []
+        for route in routes where route["dev"] as? String == name {
+            guard let prefix = route["dst"] as? String, let gateway = route["gateway"] as? String,
+                  let mac = macs[gateway], let node = nodes[mac] else {
+                warnings.append("route \(describe(route)): no neighbour and FDB entry name its peer node, left out")
+                continue
+            }
+            peers.append("    - {node: node-\(node.replacingOccurrences(of: ".", with: "-")), ip: \(node), podCIDR: \(prefix), vtepMAC: \"\(mac)\"}")
+        }
+        if !peers.isEmpty { lines += ["  peers:"] + peers }
+        return (lines, warnings)
     }
 
     /// The JSON array of objects a tool printed (`what` names it in an error).
@@ -115,52 +165,5 @@ struct NodeImport {
     static func describe(_ route: [String: Any]) -> String {
         ["dst", "gateway", "dev"].compactMap { key in (route[key] as? String).map { key == "dst" ? $0 : "\(key == "gateway" ? "via" : key) \($0)" } }
             .joined(separator: " ")
-    }
-}
-
-/// The nat table's rules Pier can express: Docker's MASQUERADE of a bridge subnet and its
-/// `DOCKER` chain's DNATs. Docker's plumbing rules (the jumps to `DOCKER`, its `RETURN`s,
-/// the per-mapping hairpin MASQUERADE) say nothing more and are taken silently; any other
-/// rule is a warning quoting it.
-struct NATRules {
-    private(set) var masquerade: [String] = []
-    private(set) var portMappings: [String] = []
-    private(set) var warnings: [String] = []
-
-    init(_ table: String, uplink: String?, bridges: Set<String>) {
-        for line in table.split(separator: "\n").map(String.init) where line.hasPrefix("-A ") {
-            let words = line.split(separator: " ").map(String.init)
-            let value = { (option: String) -> String? in
-                words.firstIndex(of: option).flatMap { $0 + 1 < words.count ? words[$0 + 1] : nil }
-            }
-            let chain = words[1], target = value("-j")
-            let negatedOut = words.firstIndex(of: "!").map { words.indices.contains($0 + 1) && words[$0 + 1] == "-o" } ?? false
-            switch (chain, target) {
-            case ("POSTROUTING", "MASQUERADE") where negatedOut && value("-s") != nil && bridges.contains(value("-o") ?? ""):
-                guard let uplink else {
-                    warnings.append("rule \"\(line)\": no default route names the uplink to masquerade out of")
-                    continue
-                }
-                masquerade.append("{source: \(value("-s")!), out: \(uplink)}")
-            case ("POSTROUTING", "MASQUERADE") where value("-s").map { $0.hasSuffix("/32") } == true && value("-s") == value("-d"):
-                continue  // Docker's hairpin for a published port: Pier masquerades hairpin itself
-            case ("PREROUTING", "DOCKER"), ("OUTPUT", "DOCKER"), ("DOCKER", "RETURN"):
-                continue  // Docker's jumps to its chain and the bridge's own RETURN
-            case ("DOCKER", "DNAT"):
-                guard let proto = value("-p"), let port = value("--dport"), let to = value("--to-destination") else {
-                    warnings.append("rule \"\(line)\": a DNAT without protocol, port and destination")
-                    continue
-                }
-                portMappings.append("{proto: \(proto), hostPort: \(port), to: \(to)}")
-            default:
-                warnings.append("rule \"\(line)\": not expressed")
-            }
-        }
-        for line in table.split(separator: "\n") where line.hasPrefix(":") {
-            let chain = line.dropFirst().split(separator: " ").first.map(String.init) ?? ""
-            if !["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING", "DOCKER"].contains(chain) {
-                warnings.append("chain \(chain): not expressed (kube-proxy's and other chains are not imported yet)")
-            }
-        }
     }
 }
