@@ -24,6 +24,7 @@ struct ImportCommand: ParsableCommand {
             routes: try tool(["ip", "-j", "route", "show"]), neighbors: try tool(["ip", "-j", "neigh", "show"]),
             fdb: try tool(["bridge", "-j", "fdb", "show"]),
             natTable: try tool(["iptables-save", "-t", "nat"]),
+            nat6Table: (try? tool(["ip6tables-save", "-t", "nat"])) ?? "",
             node: netns ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "node")
         let (yaml, warnings) = try snapshot.topology()
         for warning in warnings { standardError("pier import: warning: " + warning) }

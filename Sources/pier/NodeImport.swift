@@ -17,8 +17,8 @@ struct NodeImport {
     var links: String, addresses: String, routes: String, neighbors: String
     /// What `bridge -j fdb show` printed.
     var fdb: String
-    /// What `iptables-save -t nat` printed.
-    var natTable: String
+    /// What `iptables-save -t nat` and `ip6tables-save -t nat` printed.
+    var natTable: String, nat6Table: String
     /// The node's name in the topology.
     var node: String
 
@@ -103,6 +103,9 @@ struct NodeImport {
         let uplink = defaultRoutes.first?["dev"] as? String
         let nat = NATRules(natTable, uplink: uplink, bridges: Set(bridges))
         warnings += nat.warnings
+        for line in nat6Table.split(separator: "\n") where line.hasPrefix("-A ") {
+            warnings.append("rule \"\(line)\" (ip6tables): IPv6 nat is not imported")
+        }
         if !nat.masquerade.isEmpty || !nat.portMappings.isEmpty {
             yaml.append("nat:")
             if !nat.masquerade.isEmpty { yaml += ["  masquerade:"] + nat.masquerade.map { "    - \($0)" } }

@@ -5,7 +5,7 @@ import Testing
 /// network namespace: an uplink veth with the default route and a static neighbour, a bridge
 /// with a container's veth, Docker's nat rules (MASQUERADE of the bridge subnet, a published
 /// port in the DOCKER chain, its hairpin MASQUERADE and jumps), and rules Pier cannot express
-/// (a chain of its own with a `-m statistic` weight, a MARK). Every namespace and link name
+/// (a chain of its own with a `-m statistic` weight, a MARK, an IPv6 MASQUERADE). Every namespace and link name
 /// starts with `pimimp`.
 @Suite(.enabled(if: Tool.missing(tools: ["ip", "iptables", "iptables-save"]) == nil,
                 Comment(rawValue: Tool.missing(tools: ["ip", "iptables", "iptables-save"]) ?? "")))
@@ -34,6 +34,7 @@ struct ImportNamespaceTests {
         ip netns exec pimimpnode iptables -t nat -N PIMIMPWEIGHT
         ip netns exec pimimpnode iptables -t nat -A PIMIMPWEIGHT -m statistic --mode nth --every 3 --packet 0 -j RETURN
         ip netns exec pimimpnode iptables -t nat -A POSTROUTING -p udp -j MARK --set-xmark 0x1/0xffffffff
+        ip netns exec pimimpnode ip6tables -t nat -A POSTROUTING -s fd00:ac1e::/64 -j MASQUERADE
         """
     static let cleanup = "ip netns del pimimpnode; ip netns del pimimpc1; ip netns del pimimpout"
 
@@ -78,7 +79,8 @@ struct ImportNamespaceTests {
         #expect(warnings.contains("pier import: warning: rule \"-A POSTROUTING -p udp -j MARK --set-xmark 0x1/0xffffffff\": not expressed"), "\(result)")
         #expect(warnings.contains("pier import: warning: rule \"-A PIMIMPWEIGHT -m statistic --mode nth --every 3 --packet 0 -j RETURN\": not expressed"))
         #expect(warnings.contains("pier import: warning: chain PIMIMPWEIGHT: not a chain Docker or kube-proxy writes, not expressed"))
-        #expect(warnings.count == 3, "\(warnings)")
+        #expect(warnings.contains("pier import: warning: rule \"-A POSTROUTING -s fd00:ac1e::/64 -j MASQUERADE\" (ip6tables): IPv6 nat is not imported"))
+        #expect(warnings.count == 4, "\(warnings)")
         // The topology loads as it is, and a container's ping enters at the veth's name.
         try Self.replays(output, port: "pimimpv1")
     }
