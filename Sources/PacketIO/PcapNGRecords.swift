@@ -20,7 +20,12 @@ struct PcapNGRecords {
     /// second and the offset in nanoseconds, read per packet.
     private var clocks: [Clock] = []
     /// The current section's byte order.
-    private var isBigEndian = false
+    private var isBigEndian = false { didSet { updateStraight() } }
+    /// True when `plainEnhancedPacket` may run: a little-endian section (its loads need no
+    /// byte-order test) and no filter.
+    private var straight = true
+
+    private mutating func updateStraight() { straight = !isBigEndian && onlyInterface < 0 && !skipsOutbound }
     /// The index in `interfaces` of the current section's first interface, and the number of
     /// interfaces the section has described so far.
     private var sectionBase = 0
@@ -40,9 +45,9 @@ struct PcapNGRecords {
     private var lastTimestamp = Timestamp.zero
 
     /// Only packets of this interface are returned (-1: all).
-    var onlyInterface = -1
+    var onlyInterface = -1 { didSet { updateStraight() } }
     /// Outbound-flagged packets are skipped and counted in `outboundSkipped`.
-    var skipsOutbound = false
+    var skipsOutbound = false { didSet { updateStraight() } }
     private(set) var outboundSkipped = 0
     /// A frame check sequence (`if_fcslen`) is cut off frames captured whole.
     var removesFCS = false
@@ -85,30 +90,37 @@ struct PcapNGRecords {
     @inline(__always)
     private mutating func plainEnhancedPacket(into frame: inout Frame) -> Bool {
         let start = offset
-        guard bytes.count - start >= PcapNG.Field.packetData + 4, onlyInterface < 0, !skipsOutbound,
-              u32(at: start + PcapNG.Field.type) == PcapNG.BlockType.enhancedPacket else { return false }
-        let length = Int(u32(at: start + PcapNG.Field.length))
-        let captured = Int(u32(at: start + PcapNG.Field.capturedLength))
-        let local = Int(u32(at: start + PcapNG.Field.interface))
+        guard straight, bytes.count - start >= PcapNG.Field.packetData + 4,
+              le32(start + PcapNG.Field.type) == PcapNG.BlockType.enhancedPacket else { return false }
+        let length = Int(le32(start + PcapNG.Field.length))
+        let captured = Int(le32(start + PcapNG.Field.capturedLength))
+        let local = Int(le32(start + PcapNG.Field.interface))
         let options = length - PcapNG.Field.packetData - PcapNG.padded(captured) - 4
         guard options == 0 || options == Self.flagsOptionsSize, length <= bytes.count - start,
-              Int(u32(at: start + length - 4)) == length, local < sectionInterfaces,
+              Int(le32(start + length - 4)) == length, local < sectionInterfaces,
               captured <= PcapReader.maximumCapturedLength else { return false }
         var direction = CaptureDirection.unknown
         if options > 0 {
             let option = start + length - 4 - options
-            guard u16(at: option) == PcapNG.Option.packetFlags, u16(at: option + 2) == 4 else { return false }
-            direction = CaptureDirection(rawValue: UInt8(u32(at: option + 4) & 3)) ?? .unknown
+            // epb_flags (code 2, 4 bytes), read as one little-endian word.
+            guard le32(option) == UInt32(4) << 16 | UInt32(PcapNG.Option.packetFlags) else { return false }
+            direction = CaptureDirection(rawValue: UInt8(le32(option + 4) & 3)) ?? .unknown
         }
         let interface = sectionBase + local
         stamp(interface: interface, at: start)
         deliver(from: start + PcapNG.Field.packetData, captured: captured,
-                original: Int(u32(at: start + PcapNG.Field.originalLength)), into: &frame)
+                original: Int(le32(start + PcapNG.Field.originalLength)), into: &frame)
         lastInterface = interface
         lastDirection = direction
         blocksRead += 1
         offset = start + length
         return true
+    }
+
+    /// The little-endian 32-bit word at `position` (the straight path's sections only).
+    @inline(__always)
+    private func le32(_ position: Int) -> UInt32 {
+        UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt32.self))
     }
 
     /// `epb_flags` (8 bytes) and the end of options (4).
