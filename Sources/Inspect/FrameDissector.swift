@@ -20,27 +20,47 @@ public struct FrameDissector: Sendable {
         public var timestamp: Int64
         /// The length on the wire.
         public var originalLength: Int
-        /// The capture's link type.
+        /// The link type of the frame's interface.
         public var linkType: LinkType
+        /// The name of the interface that captured it (pcapng `if_name`), if known.
+        public var interfaceName: String?
+        /// False for a frame stored without a timestamp (a pcapng simple packet block).
+        public var hasTimestamp: Bool
         /// Makes frame metadata.
-        public init(number: Int, timestamp: Int64, originalLength: Int, linkType: LinkType) {
+        public init(number: Int, timestamp: Int64, originalLength: Int, linkType: LinkType,
+                    interfaceName: String? = nil, hasTimestamp: Bool = true) {
             self.number = number
             self.timestamp = timestamp
             self.originalLength = originalLength
             self.linkType = linkType
+            self.interfaceName = interfaceName
+            self.hasTimestamp = hasTimestamp
         }
+    }
+
+    /// Decodes a frame of `metadata`'s link type. BSD loopback (LINKTYPE_NULL) is its 4-byte
+    /// address family then IP: the IP is decoded as a raw frame and its layers placed after
+    /// those 4 bytes.
+    func decode(_ bytes: RawSpan, _ metadata: Metadata) -> DecodedFrame {
+        let capturedAll = bytes.byteCount >= metadata.originalLength
+        guard metadata.linkType == .null, bytes.byteCount >= 4 else {
+            return decoder.decode(bytes, linkType: metadata.linkType, capturedAll: capturedAll)
+        }
+        var decoded = decoder.decode(bytes.extracting(4...), linkType: .raw, capturedAll: capturedAll)
+        for index in 0..<decoded.layerCount {
+            decoded.layers[index].rawValue += 4 << 16 | 4 << 40  // offset and end, 4 bytes on
+        }
+        return decoded
     }
 
     /// The frame as one JSON object.
     public func json(_ bytes: RawSpan, _ metadata: Metadata) -> JSONValue {
-        let decoded = decoder.decode(bytes, linkType: metadata.linkType,
-                                     capturedAll: bytes.byteCount >= metadata.originalLength)
-        var levels: [[(String, JSONValue)]] = [[
-            ("frame.number", .integer(Int64(metadata.number))),
-            ("frame.time_epoch", .number(CaptureTime.epoch(metadata.timestamp))),
-            ("frame.len", .integer(Int64(metadata.originalLength))),
-            ("frame.cap_len", .integer(Int64(bytes.byteCount))),
-        ]]
+        let decoded = decode(bytes, metadata)
+        var frame: [(String, JSONValue)] = [("frame.number", .integer(Int64(metadata.number)))]
+        if let name = metadata.interfaceName { frame.append(("frame.interface_name", .string(name))) }
+        if metadata.hasTimestamp { frame.append(("frame.time_epoch", .number(CaptureTime.epoch(metadata.timestamp)))) }
+        frame += [("frame.len", .integer(Int64(metadata.originalLength))), ("frame.cap_len", .integer(Int64(bytes.byteCount)))]
+        var levels = [frame]
         var context = TransportContext()
         for index in 0..<decoded.layerCount {
             let layer = decoded.layers[index]

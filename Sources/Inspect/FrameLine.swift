@@ -4,8 +4,7 @@ extension FrameDissector {
     /// The frame as one tcpdump-like line (`tcpdump -tttt -e -n` in spirit): number, UTC
     /// time, then each layer's summary; an encapsulated frame's inner layers follow ` | `.
     public func line(_ bytes: RawSpan, _ metadata: Metadata, nanosecondTimes: Bool = false) -> String {
-        let decoded = decoder.decode(bytes, linkType: metadata.linkType,
-                                     capturedAll: bytes.byteCount >= metadata.originalLength)
+        let decoded = decode(bytes, metadata)
         var text = String(metadata.number) + "  " + CaptureTime.format(metadata.timestamp, nanoseconds: nanosecondTimes)
         var ipText = ""  // "src > dst" of the innermost IP layer, awaiting its ports
         var depth: UInt8 = 0

@@ -47,6 +47,11 @@ struct CaptureFileHeader {
         case 0x0a0d_0d0a:
             (format, isBigEndian) = (.pcapNG, false)
             precision = Self.pcapNGPrecision(sectionStart: start, file: file)
+        case let magic where (1...6).contains(magic.byteSwapped) || (1...6).contains(magic):
+            // A pcapng block that is no section header: the file lost its first block.
+            let type = min(magic, magic.byteSwapped)
+            throw CaptureError(file: path, block: 1, offset: 0,
+                               problem: "missing section header: the file starts with a block of type \(type), not a section header block")
         case let magic:
             let hex = String(magic, radix: 16)
             throw CaptureError(file: path, problem: "not a capture file (unknown magic 0x\(String(repeating: "0", count: 8 - hex.count) + hex))")

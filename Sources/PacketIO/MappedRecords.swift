@@ -30,12 +30,8 @@ struct MappedRecords {
     /// Maps the file open as `descriptor` when it is a regular, non-empty file; nil otherwise
     /// (a pipe, say), and the caller reads through libpcap.
     init?(descriptor: Int32, isBigEndian: Bool, nanoseconds: Bool, snapLength: Int, firstRecord: Int) {
-        var status = stat()
-        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_size > 0 else { return nil }
-        let size = Int(status.st_size)
-        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), base != MAP_FAILED else { return nil }
-        _ = madvise(base, size, MADV_SEQUENTIAL)
-        bytes = UnsafeRawBufferPointer(start: base, count: size)
+        guard let bytes = Self.map(descriptor) else { return nil }
+        self.bytes = bytes
         self.isBigEndian = isBigEndian
         self.nanoseconds = nanoseconds
         self.snapLength = snapLength
@@ -44,6 +40,22 @@ struct MappedRecords {
 
     /// Unmaps the file.
     func close() {
+        Self.unmap(bytes)
+    }
+
+    /// The file open as `descriptor`, mapped read-only for a sequential read, when it is a
+    /// regular, non-empty file; nil otherwise (a pipe, say).
+    static func map(_ descriptor: Int32) -> UnsafeRawBufferPointer? {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_size > 0 else { return nil }
+        let size = Int(status.st_size)
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), base != MAP_FAILED else { return nil }
+        _ = madvise(base, size, MADV_SEQUENTIAL)
+        return UnsafeRawBufferPointer(start: base, count: size)
+    }
+
+    /// Unmaps what `map` mapped.
+    static func unmap(_ bytes: UnsafeRawBufferPointer) {
         munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
     }
 

@@ -10,9 +10,11 @@ import Dataplane
 import Wire
 
 /// Reads the records of a capture file (classic pcap in either byte order and resolution, or
-/// pcapng), one frame at a time, into a frame the caller reuses. libpcap opens every file and
-/// reads pcapng and anything that cannot be mapped (a pipe); a classic pcap file on disk is
-/// read from memory (`MappedRecords`), with the same checks and messages.
+/// pcapng), one frame at a time, into a frame the caller reuses. A capture file on disk is
+/// read from memory: classic pcap by `MappedRecords` (libpcap opens it, and the checks and
+/// messages are libpcap's path's), pcapng by `PcapNGRecords` without libpcap (every interface
+/// with its own link type and resolution; damage names the block). libpcap reads what cannot
+/// be mapped (a pipe).
 ///
 /// Timestamps always come out in nanoseconds (`Frame.timestamp`), whatever the file stores.
 /// Every good record before damage is returned; the damaged one throws a `CaptureError` naming
@@ -23,7 +25,8 @@ import Wire
 public final class PcapReader {
     /// The file's path, as given.
     public let path: String
-    /// The link-layer type of the records (for pcapng, of the first interface).
+    /// The link-layer type of the records (for pcapng, of the first interface; each frame's
+    /// is its interface's, `lastInterface`).
     public let linkType: LinkType
     /// The largest captured length a record may have, as libpcap sees it: the file's snap
     /// length, or 262,144 when the file says 0 or more than that.
@@ -41,7 +44,8 @@ public final class PcapReader {
     /// The stdio buffer size for capture files.
     static let bufferSize = 1 << 20
 
-    private let handle: OpaquePointer
+    /// libpcap's handle; nil for a mapped pcapng file.
+    private let handle: OpaquePointer?
     private let file: UnsafeMutablePointer<FILE>
     private let header: CaptureFileHeader
     /// Classic pcap: the offset of the next record header in the file.
@@ -49,6 +53,10 @@ public final class PcapReader {
     private var state = State.reading
     /// A classic pcap file's records, mapped; nil when libpcap reads them.
     private var mapped: MappedRecords?
+    /// A pcapng file's blocks, mapped, when `readsBlocks` (not optional: reading a packet
+    /// through an optional copied the struct, two retains and releases a packet).
+    private var blocks = PcapNGRecords(bytes: UnsafeRawBufferPointer(start: nil, count: 0))
+    private let readsBlocks: Bool
 
     private enum State {
         case reading, finished
@@ -70,19 +78,31 @@ public final class PcapReader {
             fclose(file)
             throw error
         }
+        self.path = path
+        self.file = file
+        self.header = header
+        precision = header.precision
+        isPcapNG = header.format == .pcapNG
+        if isPcapNG, let bytes = MappedRecords.map(fileno(file)) {
+            var blocks = PcapNGRecords(bytes: bytes)
+            blocks.readToFirstPacket()
+            handle = nil
+            readsBlocks = true
+            linkType = blocks.interfaces.first?.linkType ?? .ethernet
+            snapLength = Self.maximumCapturedLength
+            recordOffset = 0
+            self.blocks = blocks
+            return
+        }
         var message = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let handle = pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &message) else {
             fclose(file)  // libpcap closes the file only once it has opened it
             throw CaptureError(file: path, problem: pcapMessage(message))
         }
-        self.path = path
-        self.file = file
         self.handle = handle
-        self.header = header
+        readsBlocks = false
         linkType = LinkType(dlt: pcap_datalink(handle))
         snapLength = Int(pcap_snapshot(handle))
-        precision = header.precision
-        isPcapNG = header.format == .pcapNG
         recordOffset = ftell(file)
         if !isPcapNG {
             mapped = MappedRecords(descriptor: fileno(file), isBigEndian: header.isBigEndian,
@@ -93,7 +113,52 @@ public final class PcapReader {
 
     deinit {
         mapped?.close()
-        pcap_close(handle)  // closes the file too
+        if readsBlocks { MappedRecords.unmap(blocks.bytes) }
+        if let handle {
+            pcap_close(handle)  // closes the file too
+        } else {
+            fclose(file)
+        }
+    }
+
+    /// pcapng: every interface described so far (all of them once the file is read, or after
+    /// `survey`); empty for classic pcap.
+    public var interfaces: [CaptureInterface] { blocks.interfaces }
+
+    /// pcapng: the interface of the frame last returned; nil for classic pcap.
+    public var lastInterface: CaptureInterface? {
+        guard readsBlocks, !blocks.interfaces.isEmpty else { return nil }
+        return blocks.interfaces[blocks.lastInterface]
+    }
+
+    /// The direction flagged on the frame last returned (`unknown` for classic pcap).
+    public var lastDirection: CaptureDirection { blocks.lastDirection }
+
+    /// False when the frame last returned carried no timestamp of its own (a pcapng simple
+    /// packet block, which keeps the one before).
+    public var lastHadTimestamp: Bool { !readsBlocks || blocks.lastHadTimestamp }
+
+    /// pcapng: return only the frames of the interface at this index in `interfaces`.
+    public func readOnly(interface index: Int) { blocks.onlyInterface = index }
+
+    /// pcapng: skip the frames flagged outbound (what the node sent), counting them in
+    /// `outboundSkipped`; cut each interface's frame check sequence off whole frames.
+    public func readAsInput() {
+        blocks.skipsOutbound = true
+        blocks.removesFCS = true
+    }
+
+    /// The frames skipped because they were flagged outbound.
+    public var outboundSkipped: Int { blocks.outboundSkipped }
+
+    /// pcapng: what the rest of the file holds without reading it as frames: the interfaces
+    /// (with the number of frames of each) and whether any frame is flagged with a direction.
+    /// The reader is at the end afterwards; damage is left for another reader to report.
+    public func survey() -> (interfaces: [CaptureInterface], frames: [Int], anyDirection: Bool) {
+        guard readsBlocks else { return ([], [], false) }
+        let (frames, anyDirection) = blocks.survey()
+        state = .finished
+        return (blocks.interfaces, frames, anyDirection)
     }
 
     /// Reads the next record into `frame` (bytes, `timestamp`, `originalLength`); returns false
@@ -104,7 +169,7 @@ public final class PcapReader {
         case .finished: return false
         case .failed(let error): throw error
         }
-        switch mapped?.next(into: &frame) {
+        switch readsBlocks ? blocks.next(into: &frame) : mapped?.next(into: &frame) {
         case .record:
             recordsRead += 1
             return true
@@ -116,6 +181,7 @@ public final class PcapReader {
         case nil:
             break  // not mapped: libpcap reads it
         }
+        guard let handle else { return false }
         var recordHeader: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
         let result = pcap_next_ex(handle, &recordHeader, &data)
@@ -166,9 +232,12 @@ public final class PcapReader {
         return batch.count > before
     }
 
-    /// The error for the record after the last one returned, remembered for later calls.
+    /// The error for the record after the last one returned (for pcapng, the block where
+    /// reading stopped), remembered for later calls.
     private func failure(_ problem: String) -> CaptureError {
-        let error = CaptureError(file: path, record: recordsRead + 1, problem: problem)
+        let error = readsBlocks
+            ? CaptureError(file: path, block: blocks.blocksRead + 1, offset: blocks.offset, problem: problem)
+            : CaptureError(file: path, record: recordsRead + 1, problem: problem)
         state = .failed(error)
         return error
     }
@@ -177,6 +246,7 @@ public final class PcapReader {
     /// again here, so the message gives the lengths (libpcap's wording varies by version);
     /// otherwise libpcap's own message.
     private func diagnoseFailure() -> String {
+        guard let handle else { return "" }
         let libpcapMessage = pcapMessage(handle)
         guard !isPcapNG else { return libpcapMessage }
         var status = stat()

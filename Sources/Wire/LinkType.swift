@@ -6,6 +6,9 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
     /// Makes a link type from its value.
     @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
 
+    /// LINKTYPE_NULL: BSD loopback, a 4-byte address family in the capturing host's byte
+    /// order, then the IP header.
+    @inlinable public static var null: LinkType { LinkType(rawValue: 0) }
     /// LINKTYPE_ETHERNET: an Ethernet II header.
     @inlinable public static var ethernet: LinkType { LinkType(rawValue: 1) }
     /// LINKTYPE_RAW: an IPv4 or IPv6 header, told apart by its version nibble.
@@ -22,6 +25,7 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
     /// The registry name (`EN10MB`, `RAW`, `LINUX_SLL`, …) or the number.
     public var description: String {
         switch self {
+        case .null: "NULL"
         case .ethernet: "EN10MB"
         case .raw: "RAW"
         case .linuxSLL: "LINUX_SLL"

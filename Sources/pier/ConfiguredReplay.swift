@@ -8,8 +8,10 @@ import Wire
 /// through the pipeline with the capture's clock, and each port's output goes to its file.
 struct ConfiguredReplay {
     var topologyPath: String
-    var inputs: [PortFile]
+    var inputs: [ReplayInput]
+    var maps: [InterfaceMap]
     var outputs: [PortFile]
+    var outAll: String?
     var trace: Bool
     var dump: Bool
     var statsJSON: String?
@@ -21,9 +23,18 @@ struct ConfiguredReplay {
         /// Each port's writer, read per frame without a retain and release (which cost more
         /// than the record's copy); `writers` keeps them alive.
         private var portWriters: [Unmanaged<PcapWriter>?]
+        /// `--out-all`: every port's frames, as that port's interface.
+        private(set) var allWriter: PcapNGWriter?
+        private var all: Unmanaged<PcapNGWriter>?
         var failure: CaptureError?
 
         init(portCount: Int) { portWriters = Array(repeating: nil, count: portCount) }
+
+        /// Sends every port's frames to `writer`, whose interface N is port N.
+        mutating func attachAll(_ writer: PcapNGWriter) {
+            allWriter = writer
+            all = Unmanaged.passUnretained(writer)
+        }
 
         /// Sends port `port`'s frames to `writer`.
         mutating func attach(_ writer: PcapWriter, to port: PortID) {
@@ -32,9 +43,21 @@ struct ConfiguredReplay {
         }
 
         mutating func send(_ frame: borrowing Frame, to port: PortID) {
+            if all != nil { sendToAll(frame, from: port) }
             guard failure == nil, let writer = portWriters[Int(port.rawValue)] else { return }
             let outcome = writer._withUnsafeGuaranteedRef { writer in
                 Result { () throws(CaptureError) in try writer.write(frame) }
+            }
+            if case .failure(let error) = outcome { failure = error }
+        }
+
+        /// `--out-all`: the frame as sent by interface `port`. Out of line, so that `send`
+        /// stays as small as it was without it.
+        @inline(never)
+        private mutating func sendToAll(_ frame: borrowing Frame, from port: PortID) {
+            guard failure == nil, let all else { return }
+            let outcome = all._withUnsafeGuaranteedRef { writer in
+                Result { () throws(CaptureError) in try writer.write(frame, interface: Int(port.rawValue), direction: .outbound) }
             }
             if case .failure(let error) = outcome { failure = error }
         }
@@ -48,6 +71,8 @@ struct ConfiguredReplay {
         var sequence = 0
         var damage: CaptureError?
         var finished = false
+        /// Decides the direction of frames of captures that flag none (`--in FILE`).
+        var guess: DirectionGuess?
         /// Trace header lines of frames read but not yet traced.
         var headers: [Int: String] = [:]
         let trace: Bool
@@ -63,12 +88,34 @@ struct ConfiguredReplay {
         func fill(_ batch: inout Batch) {
             let first = batch.count
             do {
-                if try !merger.fill(&batch, pool: pool) { finished = true }
+                if guess != nil {
+                    try fillInbound(&batch)
+                } else if try !merger.fill(&batch, pool: pool) {
+                    finished = true
+                }
             } catch {
                 damage = error
                 finished = true
             }
             for index in first..<batch.count { number(&batch[index]) }
+        }
+
+        /// Fills `batch` with the next frames `guess` judges inbound (the others go back to
+        /// their slot); sets `finished` at the end. Damage after some frames were added is
+        /// thrown by the next call (as `CaptureMerger.fill` does).
+        private func fillInbound(_ batch: inout Batch) throws(CaptureError) {
+            while !batch.isFull {
+                let added = try batch.refill(from: pool) { frame throws(CaptureError) in
+                    while try merger.next(into: &frame) {
+                        if guess?.isOutbound(frame) == false { return true }
+                    }
+                    return false
+                }
+                if !added {
+                    finished = true
+                    return
+                }
+            }
         }
 
         /// Numbers a frame just read, and notes its trace header.
@@ -88,12 +135,19 @@ struct ConfiguredReplay {
         do { topology = try Topology.load(path: topologyPath) } catch { throw InputError(message: error.description) }
         let config = PipelineConfig(topology)
         var readers: [(port: PortID, reader: PcapReader)] = []
+        var guessDirections = false
         for input in inputs {
+            guard let port = input.port else {
+                let byInterface = try InterfaceInputs(path: input.path, config: config, maps: maps, topologyPath: topologyPath)
+                readers += byInterface.readers
+                guessDirections = guessDirections || byInterface.needsGuess
+                continue
+            }
             let reader = try PcapReader(path: input.path)
             guard reader.linkType == .ethernet else {
                 throw InputError(message: "\(input.path): link type \(reader.linkType): only Ethernet captures can enter a port")
             }
-            readers.append((try config.portID(input.port, option: "--in", topologyPath: topologyPath), reader))
+            readers.append((try config.portID(port, option: "--in", topologyPath: topologyPath), reader))
         }
         let anyNanoseconds = readers.contains { input in input.reader.precision == TimestampPrecision.nanoseconds }
         try outputs.requireDistinctFiles(option: "--out")
@@ -105,18 +159,30 @@ struct ConfiguredReplay {
                     path: output.path, linkType: .ethernet, precision: anyNanoseconds ? .nanoseconds : .microseconds), to: id)
             } catch { throw RuntimeFailure(message: error.description) }
         }
+        if let outAll {
+            do {
+                sink.attachAll(try PcapNGWriter(path: outAll, interfaces: config.ports.map { ($0.name, LinkType.ethernet) }))
+            } catch { throw RuntimeFailure(message: error.description) }
+        }
 
         let pool = FramePool(limit: Batch.capacity * 4, preallocated: Batch.capacity)
         let pipeline = Pipeline(config: config, pool: pool)
         if trace { pipeline.context.tracer = Tracer() }
         let source = Source(merger: try CaptureMerger(inputs: readers), pool: pool, config: config, trace: trace)
+        if guessDirections { source.guess = DirectionGuess(config: config) }
         let started = ContinuousClock.now
         try runLoop(source: source, pipeline: pipeline, sink: &sink)
-        for writer in sink.writers {
-            do { try writer.close() } catch { throw RuntimeFailure(message: error.description) }
-        }
+        do {
+            for writer in sink.writers { try writer.close() }
+            try sink.allWriter?.close()
+        } catch { throw RuntimeFailure(message: error.description) }
         let report = ReplayReport(pipeline: pipeline, elapsed: ContinuousClock.now - started)
         standardOutput(report.summary)
+        let flagged = readers.reduce(0) { $0 + $1.reader.outboundSkipped }
+        if flagged > 0 { standardOutput("  outbound, not fed: \(flagged) frames flagged outbound (epb_flags)") }
+        if let guess = source.guess {
+            standardOutput("  outbound, not fed: \(guess.outbound) frames (no direction flags: the node's own source MAC, or one last seen entering another port)")
+        }
         if dump { standardOutput(report.dump) }
         if let statsJSON { try writeStats(report.json, to: statsJSON) }
         if let damage = source.damage { throw damage }

@@ -47,9 +47,11 @@ struct InspectCommand: ParsableCommand {
         do {
             while try reader.next(into: &frame) {
                 if let packetFilter, !packetFilter.matches(frame) { continue }
+                let interface = reader.lastInterface
                 let metadata = FrameDissector.Metadata(
                     number: reader.recordsRead, timestamp: frame.timestamp.nanoseconds,
-                    originalLength: frame.originalLength, linkType: reader.linkType)
+                    originalLength: frame.originalLength, linkType: interface?.linkType ?? reader.linkType,
+                    interfaceName: interface?.name, hasTimestamp: reader.lastHadTimestamp)
                 output.writeLine(json
                     ? dissector.json(frame.bytes, metadata).serialized
                     : dissector.line(frame.bytes, metadata, nanosecondTimes: nanoseconds))

@@ -12,8 +12,9 @@ struct Pier: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pier",
         abstract: "A userspace packet-processing dataplane for container networking.",
-        subcommands: [InspectCommand.self, ReplayCommand.self, BenchCommand.self, ApplyCommand.self, GetCommand.self, DeleteCommand.self,
-                      SwitchCommand.self, UpCommand.self, DownCommand.self, FdbCommand.self, ConntrackCommand.self])
+        subcommands: [InspectCommand.self, ReplayCommand.self, SwitchCommand.self, ApplyCommand.self, GetCommand.self,
+                      DeleteCommand.self, UpCommand.self, DownCommand.self, FdbCommand.self, ConntrackCommand.self,
+                      ImportCommand.self, BenchCommand.self])
 
     /// Parses and runs a verb, mapping failures to the contract's exit codes and one line on
     /// stderr (ArgumentParser's own usage errors would otherwise exit 64).

@@ -22,14 +22,22 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "The node's topology (YAML). Without it: one port p0, pass-through.")
     var config: String?
 
-    @Option(name: .customLong("in"), help: "PORT=FILE: frames of FILE enter at PORT.")
-    var inputs: [PortFile] = []
+    @Option(name: .customLong("in"), help: ArgumentHelp(
+        "PORT=FILE: frames of FILE enter at PORT. FILE alone (pcapng, with --config): each frame enters the port its interface's if_name names; frames flagged outbound are not fed.",
+        valueName: "PORT=FILE|FILE"))
+    var inputs: [ReplayInput] = []
+
+    @Option(name: .customLong("map"), help: "IFNAME=PORT: frames of the capture's interface IFNAME enter at PORT (with --in FILE).")
+    var maps: [InterfaceMap] = []
 
     @Option(name: .customLong("out"), help: "PORT=FILE: frames leaving PORT are written to FILE.")
     var outputs: [PortFile] = []
 
     @Flag(help: "Print each frame's path through the stages and its verdict.")
     var trace = false
+
+    @Option(name: .customLong("out-all"), help: "FILE.pcapng: every port's output in one pcapng, an interface per port.")
+    var outAll: String?
 
     @Option(name: .customLong("stats-json"), help: "Write the counters to FILE as JSON.")
     var statsJSON: String?
@@ -40,7 +48,8 @@ struct ReplayCommand: ParsableCommand {
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one --in PORT=FILE") }
         guard config == nil else { return }
-        for port in inputs.map(\.port) + outputs.map(\.port) where port != "p0" {
+        guard outAll == nil, maps.isEmpty else { throw ValidationError("--out-all and --map need --config") }
+        for port in inputs.compactMap(\.port) + outputs.map(\.port) where port != "p0" {
             throw ValidationError("without --config the only port is p0, not '\(port)'")
         }
         guard inputs.count == 1, outputs.count <= 1 else {
@@ -50,8 +59,8 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         if let config {
-            try ConfiguredReplay(topologyPath: config, inputs: inputs, outputs: outputs, trace: trace, dump: dump,
-                                 statsJSON: statsJSON).run()
+            try ConfiguredReplay(topologyPath: config, inputs: inputs, maps: maps, outputs: outputs, outAll: outAll,
+                                 trace: trace, dump: dump, statsJSON: statsJSON).run()
             return
         }
         let input = inputs[0]

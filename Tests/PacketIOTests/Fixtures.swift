@@ -158,34 +158,75 @@ struct PcapBuilder {
     }
 }
 
-/// Builds little-endian pcapng files: one section, one interface, enhanced packet blocks.
+/// Builds pcapng files block by block, in either byte order: sections, interfaces with their
+/// options, enhanced, simple and obsolete packet blocks, and any other block.
 struct PcapNGBuilder {
     private(set) var bytes: [UInt8] = []
+    /// The offset at which each block starts.
+    private(set) var blockOffsets: [Int] = []
+    private var bigEndian = false
 
-    /// Starts a file with a section header and an Ethernet interface whose `if_tsresol`
-    /// option is `resolution` (none when nil).
+    /// Starts an empty file (add a section first).
+    init() {}
+
+    /// Starts a little-endian file with a section header and an Ethernet interface whose
+    /// `if_tsresol` option is `resolution` (none when nil).
     init(resolution: UInt8?) {
+        addSection()
+        addInterface(resolution: resolution)
+    }
+
+    /// Adds a section header block in the given byte order.
+    mutating func addSection(bigEndian: Bool = false) {
+        self.bigEndian = bigEndian
         block(type: 0x0a0d_0d0a, body: u32(0x1a2b_3c4d) + u16(1) + u16(0) + [UInt8](repeating: 0xff, count: 8))
+    }
+
+    /// Adds an interface description block with the options given.
+    mutating func addInterface(linkType: UInt16 = 1, snapLength: UInt32 = 0, name: String? = nil,
+                               resolution: UInt8? = nil, fcsLength: UInt8? = nil) {
         var options: [UInt8] = []
-        if let resolution { options += u16(9) + u16(1) + [resolution, 0, 0, 0] }  // if_tsresol, padded
-        options += u16(0) + u16(0)                                                // opt_endofopt
-        block(type: 1, body: u16(1) + u16(0) + u32(0) + options)                  // LINKTYPE_ETHERNET, snap length 0
+        if let name { options += option(2, Array(name.utf8)) }                   // if_name
+        if let resolution { options += option(9, [resolution]) }                 // if_tsresol
+        if let fcsLength { options += option(13, [fcsLength]) }                  // if_fcslen
+        options += u16(0) + u16(0)                                               // opt_endofopt
+        block(type: 1, body: u16(linkType) + u16(0) + u32(snapLength) + options)
     }
 
-    /// Adds an enhanced packet block: interface 0, `timestamp` in the interface's units.
-    mutating func addPacket(timestamp: UInt64, data: [UInt8]) {
-        let padding = [UInt8](repeating: 0, count: (4 - data.count % 4) % 4)
-        block(type: 6, body: u32(0) + u32(UInt32(timestamp >> 32)) + u32(UInt32(timestamp & 0xffff_ffff))
-              + u32(UInt32(data.count)) + u32(UInt32(data.count)) + data + padding)
+    /// Adds an enhanced packet block: `timestamp` in the interface's units, `flags` as the
+    /// `epb_flags` option when given.
+    mutating func addPacket(interface: UInt32 = 0, timestamp: UInt64, data: [UInt8], originalLength: Int? = nil, flags: UInt32? = nil) {
+        let options = flags.map { option(2, u32($0)) + u16(0) + u16(0) } ?? []
+        block(type: 6, body: u32(interface) + u32(UInt32(timestamp >> 32)) + u32(UInt32(timestamp & 0xffff_ffff))
+              + u32(UInt32(data.count)) + u32(UInt32(originalLength ?? data.count)) + padded(data) + options)
     }
 
-    private mutating func block(type: UInt32, body: [UInt8]) {
+    /// Adds a simple packet block (no interface field, no timestamp).
+    mutating func addSimplePacket(data: [UInt8], originalLength: Int? = nil) {
+        block(type: 3, body: u32(UInt32(originalLength ?? data.count)) + padded(data))
+    }
+
+    /// Adds an obsolete packet block (type 2): a 16-bit interface and a drop count.
+    mutating func addObsoletePacket(interface: UInt16 = 0, timestamp: UInt64, data: [UInt8], flags: UInt32? = nil) {
+        let options = flags.map { option(2, u32($0)) + u16(0) + u16(0) } ?? []
+        block(type: 2, body: u16(interface) + u16(0) + u32(UInt32(timestamp >> 32)) + u32(UInt32(timestamp & 0xffff_ffff))
+              + u32(UInt32(data.count)) + u32(UInt32(data.count)) + padded(data) + options)
+    }
+
+    /// Adds a block of any type with `body` (statistics, name resolution, custom…).
+    mutating func block(type: UInt32, body: [UInt8]) {
+        blockOffsets.append(bytes.count)
         let length = u32(UInt32(12 + body.count))
         bytes += u32(type) + length + body + length
     }
 
-    private func u16(_ value: UInt16) -> [UInt8] { [UInt8(value & 0xff), UInt8(value >> 8)] }
-    private func u32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) } }
+    private func option(_ code: UInt16, _ value: [UInt8]) -> [UInt8] { u16(code) + u16(UInt16(value.count)) + padded(value) }
+    private func padded(_ data: [UInt8]) -> [UInt8] { data + [UInt8](repeating: 0, count: (4 - data.count % 4) % 4) }
+    func u16(_ value: UInt16) -> [UInt8] { bigEndian ? [UInt8(value >> 8), UInt8(value & 0xff)] : [UInt8(value & 0xff), UInt8(value >> 8)] }
+    func u32(_ value: UInt32) -> [UInt8] {
+        let little = (0..<4).map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) }
+        return bigEndian ? little.reversed() : little
+    }
 }
 
 /// The file offset of each record of a little-endian classic pcap file.

@@ -33,6 +33,7 @@ struct InspectMatchesTsharkTests {
 
     static let fields: [Field] = [
         Field("frame.len", .integer), Field("frame.cap_len", .integer), Field("frame.time_epoch", .decimal),
+        Field("frame.interface_name", .text),
         Field("eth.src", .text), Field("eth.dst", .text), Field("eth.type", .integer),
         Field("sll.etype", .integer),
         // tshark: an 802.1ad tag is ieee8021ad.id, an 802.1Q tag vlan.id; Pier puts both in
