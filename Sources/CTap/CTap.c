@@ -78,6 +78,35 @@ int pier_tap_open_in(const char *netns_path, const char *name, int create, int v
     return result;
 }
 
+int pier_netns_enter(const char *path) {
+    int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (home < 0) return -errno;
+    int target = open(path, O_RDONLY | O_CLOEXEC);
+    int result = target < 0 ? -errno : (setns(target, CLONE_NEWNET) < 0 ? -errno : 0);
+    if (target >= 0) close(target);
+    if (result < 0) {
+        close(home);
+        return result;
+    }
+    return home;
+}
+
+int pier_netns_return(int home) {
+    int result = setns(home, CLONE_NEWNET) < 0 ? -errno : 0;
+    close(home);
+    return result;
+}
+
+int pier_tap_create_persistent(const char *name) {
+    if (strlen(name) >= IFNAMSIZ) return -ENAMETOOLONG;
+    if (if_nametoindex(name) != 0) return -EEXIST;
+    int fd = pier_tap_open(name, 1, 0);
+    if (fd < 0) return fd;
+    int result = ioctl(fd, TUNSETPERSIST, 1) < 0 ? -errno : 0;
+    close(fd);
+    return result;
+}
+
 uint64_t pier_inode(const char *path) {
     struct stat info;
     return stat(path, &info) == 0 ? (uint64_t)info.st_ino : 0;

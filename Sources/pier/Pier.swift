@@ -19,6 +19,7 @@ struct Pier: ParsableCommand {
     /// Parses and runs a verb, mapping failures to the contract's exit codes and one line on
     /// stderr (ArgumentParser's own usage errors would otherwise exit 64).
     static func main() {
+        if CNIPlugin.isInvoked { CNIPlugin.main() }
         do {
             var command = try parseAsRoot()
             try command.run()

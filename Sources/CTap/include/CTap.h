@@ -22,6 +22,20 @@ int pier_tap_open(const char *name, int create, int vnet_header);
 int pier_tap_open_in(const char *netns_path, const char *name, int create, int vnet_header,
                      uint64_t *netns_inode);
 
+/// Moves the calling thread into the network namespace at `path` (`/run/netns/NAME`,
+/// `/proc/PID/ns/net`); returns a descriptor of the namespace it was in, for
+/// `pier_netns_return`, or -errno. Programs it starts meanwhile (`pier_run`) start in there too.
+int pier_netns_enter(const char *path);
+
+/// Returns the calling thread to the namespace `home` (from `pier_netns_enter`) and closes it.
+int pier_netns_return(int home);
+
+/// Makes the TAP device `name` (IFF_TAP | IFF_NO_PI) in the calling thread's namespace and
+/// marks it persistent (TUNSETPERSIST), so it outlives this process until someone deletes it,
+/// as `ip tuntap add` does. -EEXIST when a device of that name is there already (TUNSETIFF
+/// would attach to it instead).
+int pier_tap_create_persistent(const char *name);
+
 /// The inode of the file at `path` (a bound namespace), or 0 when it is missing.
 uint64_t pier_inode(const char *path);
 
