@@ -11,7 +11,7 @@ SUDO        := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export DEBIAN_FRONTEND := noninteractive
 export SWIFT_BACKTRACE := enable=no
 
-.PHONY: demo test build release deps test-deps unit-tests fuzz-smoke fuzz fuzz-seeds corpus bench fixtures clean
+.PHONY: demo test build release install deps test-deps unit-tests fuzz-smoke fuzz fuzz-seeds corpus bench fixtures clean
 
 ## Installs what building needs: libpcap's headers.
 deps:
@@ -20,7 +20,8 @@ deps:
 ## Installs what the tests need besides: tshark and tcpdump (the oracles), python3 (seed generator;
 ## the live tests' TCP ends), iproute2, ping and iperf3 (the live tests and bench/live-iperf.sh),
 ## iptables and ethtool (Linux's MASQUERADE as the NAT oracle, KernelNATTests), prometheus (promtool
-## checks the metrics' text format; LiveMetricsTests scrapes pier switch --metrics with the server).
+## checks the metrics' text format; LiveMetricsTests scrapes pier switch --metrics with the server),
+## containernetworking-plugins (host-local, the IPAM plugin LiveCNITests delegates to).
 test-deps: deps
 	@missing=""; \
 	command -v tshark  >/dev/null 2>&1 || missing="$$missing tshark"; \
@@ -32,6 +33,7 @@ test-deps: deps
 	command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing="$$missing iptables"; \
 	command -v ethtool >/dev/null 2>&1 || [ -x /usr/sbin/ethtool ] || missing="$$missing ethtool"; \
 	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	[ -x /usr/lib/cni/host-local ] || missing="$$missing containernetworking-plugins"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  echo "wireshark-common wireshark-common/install-setuid boolean false" | $(SUDO) debconf-set-selections 2>/dev/null || true; \
@@ -43,6 +45,16 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release --product pier
+
+## The CNI plugin where runtimes look for it: /opt/cni/bin/pier (the same binary as the CLI; run
+## with CNI_COMMAND set and no arguments it is the plugin), and /usr/lib/cni/pier for Debian's
+## runtimes (podman, containerd's package), which read that directory.
+CNI_BIN ?= /opt/cni/bin
+CNI_LIB ?= /usr/lib/cni
+install: release
+	$(SUDO) install -D -m 0755 $(PIER) $(DESTDIR)$(CNI_BIN)/pier
+	$(SUDO) mkdir -p $(DESTDIR)$(CNI_LIB)
+	$(SUDO) ln -sf $(CNI_BIN)/pier $(DESTDIR)$(CNI_LIB)/pier
 
 ## The main job on the bundled captures: decode one, replay it, run two containers' traffic
 ## through the two-containers topology, masquerade three containers, encapsulate a pod's

@@ -10,24 +10,15 @@ struct CNIError: Error {
     /// More about it (what was tried, what to do).
     var details: String = ""
 
-    /// Incompatible CNI version.
-    static let incompatibleVersion = 1
-    /// Invalid necessary environment variables.
-    static let invalidEnvironment = 4
-    /// Failed to decode content.
-    static let decodeFailure = 6
-    /// Invalid network config.
-    static let invalidConfig = 7
-    /// Try again later (the switch is not running, or a port did not come up in time).
-    static let tryAgainLater = 11
-    /// The plugin is not available (STATUS, 1.1.0).
-    static let unavailable = 50
-    /// Pier's own: the container's interface could not be made, found or configured.
-    static let device = 100
-    /// Pier's own: the switch refused a change or a question.
-    static let switchRefused = 101
-    /// Pier's own: CHECK found the attachment not as ADD left it.
-    static let checkFailed = 102
+    /// The specification's codes: 1 incompatible CNI version, 4 invalid necessary environment
+    /// variables, 6 failed to decode content, 7 invalid network config, 11 try again later (the
+    /// switch is not running, or a port did not come up in time), 50 the plugin is not
+    /// available (STATUS, 1.1.0).
+    static let incompatibleVersion = 1, invalidEnvironment = 4, decodeFailure = 6, invalidConfig = 7, tryAgainLater = 11, unavailable = 50
+    /// Pier's own: 100 the container's interface could not be made, found or configured; 101
+    /// the switch refused a change or a question; 102 CHECK found the attachment not as ADD
+    /// left it.
+    static let device = 100, switchRefused = 101, checkFailed = 102
 
     /// The error object, for a network configuration of `version`.
     func json(version: String) -> [String: Any] {
