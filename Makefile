@@ -11,7 +11,7 @@ SUDO        := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export DEBIAN_FRONTEND := noninteractive
 export SWIFT_BACKTRACE := enable=no
 
-.PHONY: demo test build release install deps test-deps unit-tests fuzz-smoke fuzz fuzz-seeds corpus bench fixtures clean
+.PHONY: demo test build release install deps test-deps unit-tests cni-podman fuzz-smoke fuzz fuzz-seeds corpus bench fixtures clean
 
 ## Installs what building needs: libpcap's headers.
 deps:
@@ -21,7 +21,8 @@ deps:
 ## the live tests' TCP ends), iproute2, ping and iperf3 (the live tests and bench/live-iperf.sh),
 ## iptables and ethtool (Linux's MASQUERADE as the NAT oracle, KernelNATTests), prometheus (promtool
 ## checks the metrics' text format; LiveMetricsTests scrapes pier switch --metrics with the server),
-## containernetworking-plugins (host-local, the IPAM plugin LiveCNITests delegates to).
+## containernetworking-plugins (host-local, the IPAM plugin LiveCNITests delegates to), podman, runc
+## and busybox-static (scripts/cni-podman-check.sh: the CNI plugin under a real runtime).
 test-deps: deps
 	@missing=""; \
 	command -v tshark  >/dev/null 2>&1 || missing="$$missing tshark"; \
@@ -34,6 +35,9 @@ test-deps: deps
 	command -v ethtool >/dev/null 2>&1 || [ -x /usr/sbin/ethtool ] || missing="$$missing ethtool"; \
 	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
 	[ -x /usr/lib/cni/host-local ] || missing="$$missing containernetworking-plugins"; \
+	command -v podman  >/dev/null 2>&1 || missing="$$missing podman"; \
+	command -v runc    >/dev/null 2>&1 || missing="$$missing runc"; \
+	[ -x /bin/busybox ] || missing="$$missing busybox-static"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  echo "wireshark-common wireshark-common/install-setuid boolean false" | $(SUDO) debconf-set-selections 2>/dev/null || true; \
@@ -91,11 +95,16 @@ demo: release
 	else echo "(the live part, pier up + pier switch + a ping through Pier + pier down, runs when make demo runs as root with iproute2)"; fi
 
 ## Every test: unit and oracle tests, the fuzz corpus as regression tests, and a short fuzz run.
-test: test-deps unit-tests corpus fuzz-smoke
+test: test-deps unit-tests corpus fuzz-smoke cni-podman
 
 unit-tests: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+## Pier's CNI plugin under podman (as root; otherwise skipped, the reason printed).
+cni-podman: deps
+	$(SWIFT) build --product pier
+	@status=0; scripts/cni-podman-check.sh .build/debug/pier || status=$$?; [ $$status -eq 2 ] || exit $$status
 
 ## Replays the committed fuzz corpus (fixtures/fuzz-corpus) through the decoders' checks.
 corpus: deps
