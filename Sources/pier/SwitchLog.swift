@@ -44,8 +44,8 @@ struct SwitchLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
+    func log(event: LogEvent) {
+        let (level, message, extra) = (event.level, event.message, event.metadata)
         switch format {
         case .text:
             standardOutput("switch: \(message)")
