@@ -1,3 +1,4 @@
+import CTap
 import Dataplane
 import Foundation
 import PacketIO
@@ -88,6 +89,8 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
             return .done(ControlJSON.ok([("version", .integer(Int64(ControlRequest.version)))]))
         case .table(let name):
             return .onLoop { control in
+                // The clock brought up to date, so the tables leave out what has aged out.
+                control.live.pipeline.context.now = Timestamp(nanoseconds: pier_monotonic_ns())
                 let lines = ControlSocket.answer(name, pipeline: control.live.pipeline)
                 return ControlJSON.ok([("lines", ControlJSON.strings(lines))])
             }
