@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(name: "Wire", swiftSettings: common),
@@ -66,6 +67,7 @@ let package = Package(
             dependencies: [
                 "Wire", "Dataplane", "PacketIO", "Inspect", "Topology", "PierBench", "CAllocCounter", "CTap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 "PierMetrics",
             ],
             swiftSettings: common),

@@ -89,7 +89,7 @@ PY
 }
 client one
 client whole
-ip netns exec plv-ab1 ping -c 1 -W 2 172.31.10.3 >/dev/null
+first_ping plv-ab1 172.31.10.3
 quiet=$(throughput plv-ab1 plv-ab2 172.31.10.3)
 client churn "$seconds" 2> "$work/churn.txt" &
 echo $! > "$work/churn.pid"

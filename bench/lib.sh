@@ -1,6 +1,16 @@
 # Shell functions the bench scripts share. Sourced from the repository root after
 # `set -euo pipefail` (`. bench/lib.sh`), never run on its own.
 
+# Says which line of the script failed (set -e otherwise ends it without a word).
+trap 'echo "$0: line $LINENO: exit $? from: $BASH_COMMAND" >&2' ERR
+
+# Pings address $2 from namespace $1 until it answers (at most 5 tries of 2 s): the first
+# answer needs ARP through a switch that may have just come up on a busy machine.
+first_ping() {
+    for _ in 1 2 3 4; do ip netns exec "$1" ping -c 1 -W 2 "$2" >/dev/null 2>&1 && return 0; done
+    ip netns exec "$1" ping -c 1 -W 2 "$2" >/dev/null
+}
+
 # Runs "$@" three times, output discarded, and prints the best wall time in seconds.
 best_of_three() {
     local best=""
@@ -55,7 +65,7 @@ container_end() {
 # The Linux side of a live bench: one ping from namespace $1 to address $3 (server namespace
 # $2) to fill the neighbour caches, then `throughput` and `rtt` into linux_gbps and linux_rtt.
 measure_linux() {
-    ip netns exec "$1" ping -c 1 -W 2 "$3" >/dev/null
+    first_ping "$1" "$3"
     linux_gbps=$(throughput "$1" "$2" "$3")
     linux_rtt=$(rtt "$1" "$3")
 }

@@ -40,7 +40,7 @@ run_pier() {
     "$pier" switch --config "$topology" "$@" > "$work/switch.log" 2>&1 &
     switch_pid=$!
     for _ in $(seq 50); do [ "$(grep -c ': up (' "$work/switch.log")" -ge 2 ] && break; sleep 0.1; done
-    ip netns exec plv-bench1 ping -c 1 -W 2 172.31.9.3 >/dev/null
+    first_ping plv-bench1 172.31.9.3
     gbps=$(throughput plv-bench1 plv-bench2 172.31.9.3)
     latency=$(rtt plv-bench1 172.31.9.3)
     kill -TERM "$switch_pid"; wait "$switch_pid" || true; switch_pid=""

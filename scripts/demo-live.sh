@@ -12,6 +12,7 @@ finish() {
     echo
     echo "== pier down $topology"
     "$pier" down "$topology"
+    ip netns delete plv-demo3 2>/dev/null || true
 }
 trap finish EXIT
 "$pier" down "$topology" >/dev/null
@@ -31,6 +32,22 @@ ip netns exec plv-demo2 ping -c 2 -i 0.2 172.31.0.1
 echo
 echo "== pier fdb (the running switch's table, through /run/pier/plv-demo.sock)"
 "$pier" fdb --node plv-demo
+echo
+echo "== pier apply fixtures/changes/live-demo-add.yaml (a third container joins the running switch)"
+ip netns delete plv-demo3 2>/dev/null || true
+ip netns add plv-demo3
+ip -n plv-demo3 tuntap add dev eth0 mode tap
+ip -n plv-demo3 addr add 172.31.0.4/24 dev eth0
+ip -n plv-demo3 link set eth0 up
+"$pier" apply --node plv-demo fixtures/changes/live-demo-add.yaml
+for _ in $(seq 20); do grep -q 'c3: up' "$log" && break; sleep 0.1; done
+ip netns exec plv-demo3 ping -c 2 -i 0.2 172.31.0.2
+echo
+echo "== pier get port --node plv-demo"
+"$pier" get --node plv-demo port
+echo
+echo "== pier delete port c3 --node plv-demo"
+"$pier" delete --node plv-demo port c3
 echo
 echo "== SIGTERM to the switch: its log"
 kill -TERM "$switch_pid"; wait "$switch_pid" || true; switch_pid=""

@@ -17,7 +17,9 @@ import Wire
 /// neighbour; the answer releases the frames with its MAC and completes the peer's template.
 ///
 /// It does not encapsulate IPv6, set outer DF, copy the inner TOS, or compute outer UDP
-/// checksums (zero, as Linux sends by default).
+/// checksums: they are zero, which RFC 7348 §5 allows over IPv4, but a Linux 6.18 VXLAN device
+/// made without options sends them (`udpcsum` is its default; the kernel oracle test makes its
+/// devices with `noudpcsum` to compare).
 package final class OverlayEncapStage: FrameStage, NeighborObserver {
     private let context: PipelineContext
     /// The overlay this stage encapsulates for.

@@ -81,6 +81,8 @@ public final class ControlServer {
             guard chown(path, 0, group) == 0, chmod(path, 0o660) == 0 else {
                 throw LiveFailure(description: "\(path): cannot give the socket to group \(group): \(systemMessage(errno))")
             }
+        } else {
+            _ = chmod(path, 0o600)
         }
         self.events = events
         _ = try LiveFailure.check(events.watch(listener, token: EventToken.control), "epoll_ctl")

@@ -56,7 +56,7 @@ public final class LiveSwitch<Port: LivePort> {
     /// between batches, logging through `log`, and counting the frame path's heap allocations
     /// with `allocationCount` when given.
     public init(pipeline: Pipeline, ports: [Port], captures: [PortID: PcapWriter], statsInterval: Int,
-                control: ControlServer?, log: @escaping (String) -> Void, allocationCount: (() -> UInt64)? = nil) {
+                control: ControlServer?, log: @escaping (LogSeverity, String) -> Void, allocationCount: (() -> UInt64)? = nil) {
         self.pipeline = pipeline
         output = Port.Output(captures: LiveCaptures(captures, portCount: pipeline.config.ports.count))
         stats = StatsLine(interval: statsInterval)
@@ -233,6 +233,6 @@ public final class LiveSwitch<Port: LivePort> {
             }
         }
         onTick?()
-        if stats.tick() { portLog.log(statsLine()) }
+        if stats.tick() { portLog.log(.info, statsLine()) }
     }
 }

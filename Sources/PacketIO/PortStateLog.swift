@@ -3,30 +3,30 @@
 /// up within one is not logged), and only while the port is open.
 struct PortStateLog {
     /// Where the lines go.
-    let log: (String) -> Void
+    let log: (LogSeverity, String) -> Void
     /// By pipeline port: whether the last link line said down.
     private var linkDownLogged: [Bool] = []
 
     /// A log writing to `log`.
-    init(_ log: @escaping (String) -> Void) {
+    init(_ log: @escaping (LogSeverity, String) -> Void) {
         self.log = log
     }
 
     /// `port c1: up (eth0 in namespace c1)`.
     func up(_ port: some LivePort) {
-        log("port \(port.name): up (\(port.location))")
+        log(.info, "port \(port.name): up (\(port.location))")
     }
 
     /// `port c1: waiting for eth0 in namespace c1 (No such file or directory)`.
     func waiting(_ port: some LivePort, errno code: Int32) {
-        log("port \(port.name): waiting for \(port.location) (\(systemMessage(code)))")
+        log(.warning, "port \(port.name): waiting for \(port.location) (\(systemMessage(code)))")
     }
 
     /// `port c1: down (eth0 in namespace c1: namespace deleted)`; the port's link is
     /// forgotten, so it is logged afresh once the port is open again.
     mutating func down(_ port: some LivePort, reason: String) {
         forgetLink(of: port)
-        log("port \(port.name): down (\(port.location): \(reason))")
+        log(.warning, "port \(port.name): down (\(port.location): \(reason))")
     }
 
     /// Forgets the last link line of `port` (it was closed or removed).
@@ -43,9 +43,9 @@ struct PortStateLog {
         guard port.isUp, port.linkDown != linkDownLogged[index] else { return false }
         linkDownLogged[index] = port.linkDown
         if port.linkDown {
-            log("port \(port.name): link down (\(port.location) is down), its frames dropped as tx-down")
+            log(.warning, "port \(port.name): link down (\(port.location) is down), its frames dropped as tx-down")
         } else {
-            log("port \(port.name): link up (\(port.location))")
+            log(.info, "port \(port.name): link up (\(port.location))")
         }
         return port.linkDown
     }

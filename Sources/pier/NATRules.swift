@@ -120,7 +120,9 @@ struct NATRules {
         for (index, rule) in rules.enumerated() {
             let target = rule.target ?? ""
             switch rule.chain {
-            case "PREROUTING", "OUTPUT", "POSTROUTING" where target == "KUBE-SERVICES" || target == "KUBE-POSTROUTING":
+            case "PREROUTING" where target == "KUBE-SERVICES" || target == "KUBE-POSTROUTING",
+                 "OUTPUT" where target == "KUBE-SERVICES" || target == "KUBE-POSTROUTING",
+                 "POSTROUTING" where target == "KUBE-SERVICES" || target == "KUBE-POSTROUTING":
                 understood.insert(index)
             case "KUBE-MARK-MASQ", "KUBE-MARK-DROP", "KUBE-POSTROUTING":
                 understood.insert(index)

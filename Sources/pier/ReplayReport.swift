@@ -20,7 +20,8 @@ struct ReplayReport {
             + "\(pipeline.heldFrames) held, \(format(seconds, digits: 3)) s"]
         for (index, port) in config.ports.enumerated() {
             let count = counters.ports[index]
-            lines.append("  \(port.name): in \(count.framesIn) (\(count.bytesIn) bytes), out \(count.framesOut) (\(count.bytesOut) bytes)")
+            // A port a change removed leaves its number and counts (pier switch).
+            lines.append("  \(port.name.isEmpty ? "(port \(index), removed)" : port.name): in \(count.framesIn) (\(count.bytesIn) bytes), out \(count.framesOut) (\(count.bytesOut) bytes)")
         }
         let drops = DropReason.allCases.filter { counters.dropped($0) > 0 }
         if !drops.isEmpty {

@@ -37,6 +37,9 @@ struct SwitchCommand: ParsableCommand {
     @Flag(help: "Open the TAP devices with offloads (IFF_VNET_HDR): TCP segments of up to 64 KB cross whole, checksums partial.")
     var offload = false
 
+    @Option(name: .customLong("log-format"), help: "text (switch: … lines) or json (one object a line, for machines).")
+    var logFormat: LogFormat = .text
+
     @Option(name: .customLong("control-group"), help: "A group whose members may use the control socket too (default: root only).")
     var controlGroup: String?
 
@@ -50,11 +53,12 @@ struct SwitchCommand: ParsableCommand {
         do { topology = try Topology.load(path: config) } catch { throw InputError(message: error.description) }
         // Signals are taken by the loop's signalfd; threads started from here on inherit the mask.
         _ = pier_block_switch_signals()
+        let log = SwitchLog(format: logFormat)
         let slots = PortSlots(topology)
         let pipelineConfig = PipelineConfig(topology, slots: slots)
         let ports = Self.tapPorts(topology, slots: slots, offloads: offload)
         if offload, ports.contains(where: { !$0.segmentation }) {
-            standardOutput("switch: --offload with a \(topology.overlay?.backend.rawValue ?? "") overlay: partial checksums only, no TCP segmentation offload (Pier does not segment frames it encapsulates)")
+            log(.warning, "--offload with a \(topology.overlay?.backend.rawValue ?? "") overlay: partial checksums only, no TCP segmentation offload (Pier does not segment frames it encapsulates)")
         }
         guard !ports.isEmpty else { throw InputError(message: "\(config): no port has a tap: device to serve") }
         var writers: [PortID: PcapWriter] = [:]
@@ -81,16 +85,15 @@ struct SwitchCommand: ParsableCommand {
             guard let entry = getgrnam(name) else { throw InputError(message: "--control-group: no group named \(name)") }
             return entry.pointee.gr_gid
         }
-        let log: (String) -> Void = { line in standardOutput("switch: " + line) }
         let control = SwitchControl(topology: topology, slots: slots, configPath: config, offloads: offload, log: log)
         let server = ControlServer(path: controlPath, group: group, handler: control)
         let live = LiveSwitch(
             pipeline: pipeline, ports: ports, captures: writers, statsInterval: statsInterval, control: server,
-            log: log, allocationCount: { pier_allocation_count() })
+            log: { log($0, $1) }, allocationCount: { pier_allocation_count() })
         control.live = live
         live.onHangup = { control.reload() }
-        standardOutput("switch: node \(topology.node), \(ports.count) ports, control socket \(controlPath)")
-        let metricsServer = try metrics.map { try Self.serveMetrics($0, live: live) }
+        log(.info, "node \(topology.node), \(ports.count) ports, control socket \(controlPath)")
+        let metricsServer = try metrics.map { try Self.serveMetrics($0, live: live, log: log) }
         defer { metricsServer?.shutdown() }
         control.onApply = { ok, seconds in
             metricsServer?.recordApply(ok: ok, seconds: seconds)
@@ -100,8 +103,8 @@ struct SwitchCommand: ParsableCommand {
         do { try live.run() } catch { throw RuntimeFailure(message: error.description) }
         let allocations = pier_allocation_count() - allocationsBefore
         let report = ReplayReport(pipeline: live.pipeline, elapsed: .zero)
-        standardOutput("switch: stopped")
-        standardOutput("switch: " + live.statsLine())
+        log(.info, "stopped")
+        log(.info, live.statsLine())
         for line in report.summary.split(separator: "\n").dropFirst() { standardOutput(String(line)) }
         // On the frame path (read, pipeline, write), and in all (log lines, control requests too).
         let received = live.ports.reduce(0) { $0 + $1.counters.received }

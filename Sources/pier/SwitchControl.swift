@@ -1,3 +1,4 @@
+import CTap
 import Dataplane
 import Foundation
 import PacketIO
@@ -27,13 +28,13 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
     private let worker = DispatchQueue(label: "pier.switch.control")
     /// How TAP ports are opened.
     private let offloads: Bool
-    /// Log lines (`switch: …`).
-    private let log: (String) -> Void
+    /// The switch's log.
+    private let log: SwitchLog
     /// Told of every change tried: whether it was applied and how long it took, in seconds.
     var onApply: ((Bool, Double) -> Void)?
 
     /// The control of a switch running `topology` (read from `configPath`) with `slots`.
-    init(topology: Topology, slots: PortSlots, configPath: String, offloads: Bool, log: @escaping (String) -> Void) {
+    init(topology: Topology, slots: PortSlots, configPath: String, offloads: Bool, log: SwitchLog) {
         self.topology = topology
         self.slots = slots
         self.configPath = configPath
@@ -88,6 +89,8 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
             return .done(ControlJSON.ok([("version", .integer(Int64(ControlRequest.version)))]))
         case .table(let name):
             return .onLoop { control in
+                // The clock brought up to date, so the tables leave out what has aged out.
+                control.live.pipeline.context.now = Timestamp(nanoseconds: pier_monotonic_ns())
                 let lines = ControlSocket.answer(name, pipeline: control.live.pipeline)
                 return ControlJSON.ok([("lines", ControlJSON.strings(lines))])
             }
@@ -152,7 +155,7 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
         }
         topology = next
         slots = nextSlots
-        for change in changes { log("change: " + change.description) }
+        for change in changes { log(.notice, "change: " + change.description) }
     }
 
     /// `{"ok":true,"state":"up"}` (or `waiting`, `down`) for the port named `name`.
@@ -183,12 +186,12 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
                 let answer = change(to: next, changes: changes, started: started)
                 mailbox.post { [self] in
                     if case .onLoop(let work) = answer { _ = work(self) }
-                    log("reloaded \(configPath): \(changes.isEmpty ? "no change" : "\(changes.count) changes")")
+                    log(.notice, "reloaded \(configPath): \(changes.isEmpty ? "no change" : "\(changes.count) changes")")
                 }
             } catch {
                 let problem = (error as? ConfigError)?.description ?? "\(error)"
                 reportApply(ok: false, since: started)
-                mailbox.post { [self] in log("reload of \(configPath) refused, nothing changed: \(problem)") }
+                mailbox.post { [self] in log(.error, "reload of \(configPath) refused, nothing changed: \(problem)") }
             }
         }
     }

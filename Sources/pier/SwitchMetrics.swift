@@ -13,7 +13,7 @@ extension SwitchCommand {
     /// Starts the metrics server at `text` (`--metrics`), publishes a first snapshot and has the
     /// loop publish one every second; logs where it serves. An address in use is exit 1, one
     /// that does not resolve exit 2.
-    static func serveMetrics(_ text: String, live: LiveSwitch<TapPort>) throws -> MetricsServer {
+    static func serveMetrics(_ text: String, live: LiveSwitch<TapPort>, log: SwitchLog) throws -> MetricsServer {
         let address = try metricsAddress(text)
         let server: MetricsServer
         do {
@@ -32,7 +32,7 @@ extension SwitchCommand {
             server.publish(MetricsSnapshot(pipeline: pipeline, portsUp: Set(up)))
         }
         live.onTick?()
-        standardOutput("switch: metrics at \(server.url)")
+        log(.info, "metrics at \(server.url)")
         return server
     }
 }

@@ -120,7 +120,7 @@ struct LiveSwitchPortTests {
         let pipeline = Pipeline(config: config, pool: FramePool(limit: 256, preallocated: 0))
         var lines: [String] = []
         let live = LiveSwitch<PairPort>(pipeline: pipeline, ports: [], captures: [:], statsInterval: 0, control: nil,
-                                        log: { lines.append($0) })
+                                        log: { lines.append($1) })
         try live.start()
         var batch = Batch(keepsFrames: true)
         let a = PairPort(0, name: "p0"), b = PairPort(1, name: "p1")

@@ -186,6 +186,28 @@ struct LiveApplyTests {
         #expect(ping.status == 0 && ping.stdout.contains("2 received"), "traffic after the bad changes: \(ping)")
     }
 
+    /// `--log-format json`: one JSON object a line, a change logged at level notice, a port's
+    /// state at info; the control socket is root's alone (0600).
+    @Test func jsonLogAndSocketMode() throws {
+        let topology = try LiveTopology(tag: "lj", containers: 1, subnet: 23)
+        let live = try SwitchProcess(config: topology.path, log: topology.directory.path("switch.log"), ports: 0,
+                                     extra: ["--log-format", "json"])
+        defer { live.stop() }
+        #expect(Live.wait(seconds: 5) { live.log.contains(#""message":"port c1: up"#) }, "\(live.log)")
+        let fragment = topology.directory.path("n.yaml")
+        try "neighbors:\n  - {ip: 172.31.23.9, mac: \"02:00:00:00:00:09\"}\n".write(toFile: fragment, atomically: true, encoding: .utf8)
+        let apply = try Tool.pier("apply", "--node", topology.node, fragment)
+        #expect(apply.status == 0 && apply.lines == ["added neighbor 172.31.23.9"], "\(apply)")
+        #expect(Live.wait(seconds: 2) { live.log.contains("change: added neighbor") }, "\(live.log)")
+        let lines = live.log.split(separator: "\n").filter { $0.hasPrefix("{") }
+        #expect(!lines.isEmpty && lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) is [String: Any] }, "\(live.log)")
+        let change = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .first { ($0["message"] as? String)?.hasPrefix("change: ") == true }
+        #expect(change?["level"] as? String == "notice" && change?["time"] is String, "\(String(describing: change))")
+        var info = stat()
+        #expect(stat("/run/pier/\(topology.node).sock", &info) == 0 && info.st_mode & 0o777 == 0o600, "socket mode \(String(info.st_mode & 0o777, radix: 8))")
+    }
+
     /// Sends `text` (and a newline unless `newline` is false, then closes the sending side) to
     /// the node's control socket; returns what came back.
     static func raw(_ node: String, _ text: String, newline: Bool = true) throws -> String {
