@@ -26,7 +26,7 @@ public struct PreparedTables: @unchecked Sendable {
     public init(_ config: PipelineConfig) {
         self.config = config
         routes = RoutingTable(config: config)
-        dnat = DNATTable(rules: config.nat, nodeAddresses: config.interfaces.flatMap { $0.ipv4.map(\.address) })
+        dnat = DNATTable(rules: config.nat, nodeAddresses: config.nodeAddresses4)
     }
 }
 

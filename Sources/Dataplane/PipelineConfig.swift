@@ -134,6 +134,9 @@ public struct PipelineConfig: Sendable {
     public var ports: [Port]
     /// The bridges, in `BridgeIndex` order.
     public var bridges: [Bridge]
+    /// Every IPv4 address of the node's interfaces.
+    public var nodeAddresses4: [IPv4Address] { interfaces.flatMap { $0.ipv4.map(\.address) } }
+
     /// The L3 interfaces, in `InterfaceIndex` order.
     public var interfaces: [Interface]
     /// IPv4 routes (connected subnets are added from the interfaces automatically).

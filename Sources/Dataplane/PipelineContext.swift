@@ -50,7 +50,7 @@ public final class PipelineContext {
         portBridge = config.ports.map { $0.bridge ?? -1 }
         portInterface = config.ports.map { $0.interface ?? -1 }
         bridgeInterface = config.bridges.map { $0.interface ?? -1 }
-        nodeAddresses4 = config.interfaces.flatMap { $0.ipv4.map(\.address) }
+        nodeAddresses4 = config.nodeAddresses4
         nodeAddresses6 = config.interfaces.flatMap { $0.ipv6.map(\.address) }
         interfaceMACs = config.interfaces.map(\.mac)
         interfaceMTUs = config.interfaces.indices.map { index in

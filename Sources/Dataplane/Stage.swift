@@ -51,8 +51,8 @@ extension FrameStage {
 /// Every part that decides drops or counts events, in pipeline order.
 package enum CountedParts {
     /// The stages, then the shared parts that decide drops or count events themselves.
-    package static let all: [any CountingPart.Type] = [
-        ClassifyStage.self, OverlayDecapStage.self, BridgeStage.self, ConntrackStage.self, LocalStage.self,
-        RouteStage.self, NeighborResolver.self, OverlayEncapStage.self, PipelineContext.self,
-    ]
+    package static var all: [any CountingPart.Type] {
+        [ClassifyStage.self, OverlayDecapStage.self, BridgeStage.self, ConntrackStage.self, LocalStage.self,
+         RouteStage.self, NeighborResolver.self, OverlayEncapStage.self, PipelineContext.self]
+    }
 }

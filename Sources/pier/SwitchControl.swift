@@ -16,9 +16,6 @@ import Topology
 final class SwitchControl: ControlHandler, @unchecked Sendable {
     /// The switch it controls (set once the switch is made).
     unowned(unsafe) var live: LiveSwitch<TapPort>!
-    /// The running topology and its port numbers, as the loop thread has them in force.
-    private(set) var topology: Topology
-    private(set) var slots: PortSlots
     /// The topology file, and what it said when last read (SIGHUP applies the difference).
     private let configPath: String
     private var fileTopology: Topology
@@ -35,8 +32,6 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
 
     /// The control of a switch running `topology` (read from `configPath`) with `slots`.
     init(topology: Topology, slots: PortSlots, configPath: String, offloads: Bool, log: SwitchLog) {
-        self.topology = topology
-        self.slots = slots
         self.configPath = configPath
         fileTopology = topology
         accepted = (topology, slots)
@@ -119,7 +114,8 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
         let prepared = PreparedTables(PipelineConfig(next, slots: nextSlots))
         accepted = (next, nextSlots)
         return .onLoop { control in
-            control.install(next, slots: nextSlots, prepared: prepared, changes: changes)
+            control.install(SwitchCommand.tapPorts(next, slots: nextSlots, offloads: control.offloads), prepared: prepared,
+                            changes: changes)
             control.reportApply(ok: true, since: started)
             return listed
         }
@@ -134,27 +130,25 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
 
     // MARK: Putting a change in force (loop thread)
 
-    /// Swaps in the pipeline of `config` with the running one's state, then closes the ports
-    /// that went or changed and opens the ones that came or changed.
-    private func install(_ next: Topology, slots nextSlots: PortSlots, prepared: PreparedTables, changes: [TopologyChange]) {
+    /// Swaps in the pipeline of `prepared` with the running one's state, then closes the live
+    /// ports that are not in `wanted` (or are there with another device or number) and opens
+    /// the ones that are new.
+    private func install(_ wanted: [TapPort], prepared: PreparedTables, changes: [TopologyChange]) {
         let old = live.pipeline
         live.replace(pipeline: Pipeline(prepared: prepared, pool: old.context.pool, handover: old.handOver()))
         // The old pipeline (its configuration: 10,000 Services' arrays) is freed on the worker.
         nonisolated(unsafe) let retired = old
         worker.async { _ = retired }
-        let before = Dictionary(uniqueKeysWithValues: SwitchCommand.tapPorts(topology, slots: slots, offloads: offloads).map { ($0.name, $0) })
-        let after = SwitchCommand.tapPorts(next, slots: nextSlots, offloads: offloads)
-        let afterNames = Set(after.map(\.name))
-        for (name, port) in before where !afterNames.contains(name) { live.remove(port.port) }
-        for port in after {
-            if let previous = before[port.name] {
-                guard previous.location != port.location || previous.port != port.port else { continue }
-                live.remove(previous.port)
+        let running = Dictionary(uniqueKeysWithValues: live.ports.map { ($0.name, $0) })
+        let wantedNames = Set(wanted.map(\.name))
+        for (name, port) in running where !wantedNames.contains(name) { live.remove(port.port) }
+        for port in wanted {
+            if let current = running[port.name] {
+                guard current.location != port.location || current.port != port.port else { continue }
+                live.remove(current.port)
             }
             live.add(port)
         }
-        topology = next
-        slots = nextSlots
         for change in changes { log(.notice, "change: " + change.description) }
     }
 
