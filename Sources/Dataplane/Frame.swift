@@ -36,6 +36,14 @@ public struct Frame: ~Copyable {
     /// Checksum and segmentation work the sending kernel left to the receiving one (TAP
     /// devices with offloads); `none` for every other frame.
     public var offload = SegmentOffload.none
+    /// The largest IP packet (header included) the frame may leave as: 0 leaves it whole;
+    /// otherwise the output step cuts it into fragments of at most this many bytes. The defrag
+    /// stage sets it to a reassembled datagram's largest fragment, the route stage to a
+    /// tunnel's MTU for an IPv4 packet without DF that is longer.
+    public var fragmentLimit = 0
+    /// A reassembled datagram's fragments' payload lengths, meaningful while `fragmentLimit`
+    /// is set (so a reset needs only clear that): the output step cuts it there when they fit.
+    public var fragmentSizes = FragmentSizes()
 
     /// Makes an empty frame whose buffer holds `capacity` bytes.
     public init(capacity: Int = Frame.defaultCapacity) {
@@ -170,6 +178,7 @@ public struct Frame: ~Copyable {
         layers = LayerOffsets()
         verdict = .pending
         offload = .none
+        fragmentLimit = 0
     }
 }
 
