@@ -25,21 +25,30 @@ import Wire
 ///
 /// It does not reassemble bridged traffic (Linux does only with br_netfilter) or outer
 /// fragments of tunnel packets (the decap stage drops those first).
-final class DefragStage: BatchStage {
+package final class DefragStage: BatchStage {
     private let context: PipelineContext
     private let classify: ClassifyStage
     /// The datagrams waiting for their fragments.
     let table: ReassemblyTable
 
+    /// Makes the stage; `classify` classifies reassembled datagrams again.
     init(context: PipelineContext, classify: ClassifyStage) {
         self.context = context
         self.classify = classify
         table = ReassemblyTable(pool: context.pool, counters: context.counters)
     }
 
+    /// Makes the stage with a classify stage of its own (for benchmarks).
+    package convenience init(context: PipelineContext) {
+        self.init(context: context, classify: ClassifyStage(context: context))
+    }
+
+    /// The datagrams waiting for fragments.
+    package var waitingCount: Int { table.count }
+
     /// Files every fragment of the batch bound for the node's interfaces; expires what
     /// waited too long first.
-    func run(_ batch: inout Batch) {
+    package func run(_ batch: inout Batch) {
         if table.count > 0 { table.expire(now: context.now.nanoseconds) }
         for index in 0..<batch.count {
             guard case .toInterface = batch[index].verdict else { continue }

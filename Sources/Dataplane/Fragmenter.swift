@@ -93,7 +93,7 @@ final class Fragmenter {
         var pieceIndex = 0
         counters.count(.fragmented)
         while left > 0 {
-            let count = kept ? Int(frame.fragmentSizes.lengths[pieceIndex]) : left > space ? space : left
+            let count = kept ? Int(frame.fragmentSizes[pieceIndex]) : left > space ? space : left
             pieceIndex += 1
             left -= count
             fill(&piece, from: frame, headerCount: headerEnd, gap: 0, payloadAt: headerEnd + offset, payloadCount: count)
@@ -107,7 +107,9 @@ final class Fragmenter {
             bytes.setU16(checksum, at: network + IPv4Header.Field.checksum)
             copyMetadata(of: frame, to: &piece)
             piece.layers = frame.layers
-            if offset > 0 { piece.layers.transport = LayerOffsets.unknown }
+            // No fragment carries ports for the tunnel's flow hash (Linux's flow dissector
+            // stops at any fragment), so all of one datagram's take one outer source port.
+            piece.layers.transport = LayerOffsets.unknown
             offset += count
             send(&piece)
             piece.reset()
@@ -120,7 +122,7 @@ final class Fragmenter {
         guard sizes.count > 0 else { return false }
         var sum = 0
         for index in 0..<sizes.count {
-            let length = Int(sizes.lengths[index])
+            let length = Int(sizes[index])
             guard length <= space, length > 0, index == sizes.count - 1 || length % 8 == 0 else { return false }
             sum += length
         }
@@ -171,7 +173,7 @@ final class Fragmenter {
         var pieceIndex = 0
         counters.count(.fragmented)
         while left > 0 {
-            let count = kept ? Int(frame.fragmentSizes.lengths[pieceIndex]) : left > space ? space : left
+            let count = kept ? Int(frame.fragmentSizes[pieceIndex]) : left > space ? space : left
             pieceIndex += 1
             left -= count
             fill(&piece, from: frame, headerCount: headerEnd, gap: IPv6ExtensionHeader.minimumLength, payloadAt: headerEnd + offset,

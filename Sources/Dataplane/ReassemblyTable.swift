@@ -388,7 +388,7 @@ final class ReassemblyTable {
         pool.recycle(whole)
         var sizes = FragmentSizes()
         if datagram.pieceCount <= FragmentSizes.capacity {
-            sizes.lengths = datagram.pieceLengths
+            for index in 0..<datagram.pieceCount { sizes[index] = datagram.pieceLengths[index] }
             sizes.count = datagram.pieceCount
         }
         return Completed(headerLength: datagram.headerLength, payloadLength: datagram.length, maximumSize: datagram.maximumSize,
