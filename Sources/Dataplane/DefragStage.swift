@@ -197,7 +197,7 @@ package final class DefragStage: BatchStage {
             frame.fragmentSizes = done.sizes
             context.counters.count(.reassembled)
             context.trace(frame, "defrag: \(done.fragments) fragments reassembled, \(done.payloadLength) bytes of payload, largest fragment \(done.maximumSize)")
-            classify.classifyWithDecoder(&frame)
+            classify.classify(&frame)
         }
     }
 

@@ -17,8 +17,8 @@ import Wire
 /// A reassembled datagram leaves cut where it arrived cut (`Frame.fragmentSizes`) when each of
 /// its fragments fits the limit, as Linux's fast path sends the fragment list it kept: the
 /// kernel oracle shows fragments of 1,000, 1,480, 1,000 and 548 bytes of payload leaving as
-/// they came, in offset order. Otherwise (a tunnel's smaller MTU, more than 16 fragments) it
-/// is cut evenly, as Linux's slow path.
+/// they came, in offset order. Otherwise (a tunnel's smaller MTU; unequal fragments more than
+/// four) it is cut evenly, as Linux's slow path.
 final class Fragmenter {
     private let pool: FramePool
     private let counters: PipelineCounters
@@ -121,9 +121,9 @@ final class Fragmenter {
     static func keptSizes(_ sizes: FragmentSizes, space: Int, total: Int) -> Bool {
         guard sizes.count > 0 else { return false }
         var sum = 0
-        for index in 0..<sizes.count {
+        for index in 0..<Int(sizes.count) {
             let length = Int(sizes[index])
-            guard length <= space, length > 0, index == sizes.count - 1 || length % 8 == 0 else { return false }
+            guard length <= space, length > 0, index == Int(sizes.count) - 1 || length % 8 == 0 else { return false }
             sum += length
         }
         return sum == total

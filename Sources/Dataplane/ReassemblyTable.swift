@@ -79,7 +79,7 @@ final class ReassemblyTable {
         var headerLength = 0
         var nextHeaderField = 0
         var innerNextHeader: UInt8 = 0
-        /// Each fragment's offset and payload length, by offset (up to `FragmentSizes.capacity`).
+        /// Each fragment's offset and payload length, by offset (up to 16; 17: more).
         var pieceOffsets = InlineArray<16, UInt16>(repeating: 0)
         var pieceLengths = InlineArray<16, UInt16>(repeating: 0)
         var pieceCount = 0
@@ -116,7 +116,9 @@ final class ReassemblyTable {
     private let pool: FramePool
     private let counters: PipelineCounters
     private let capacity: Int
-    private var index: [FragmentKey: Int32]
+    private let index: FragmentIndex
+    /// The datagrams in progress.
+    private(set) var count = 0
     private let datagrams: UnsafeMutablePointer<Datagram>
     private let frames: UnsafeMutablePointer<Frame>
     private var free: [Int32]
@@ -124,15 +126,13 @@ final class ReassemblyTable {
     private var newest: Int32 = -1
     /// The bytes the waiting frames hold.
     private(set) var memoryBytes = 0
-    /// The datagrams in progress.
-    var count: Int { index.count }
 
     /// Makes an empty table taking its frames from `pool` and counting its drops in `counters`.
     init(pool: FramePool, counters: PipelineCounters, capacity: Int = 1_024) {
         self.pool = pool
         self.counters = counters
         self.capacity = capacity
-        index = Dictionary(minimumCapacity: capacity)
+        index = FragmentIndex(capacity: capacity)
         datagrams = .allocate(capacity: capacity)
         frames = .allocate(capacity: capacity)
         free = Array((0..<Int32(capacity)).reversed())
@@ -167,7 +167,8 @@ final class ReassemblyTable {
     /// verdict kept) and the fragment's own frame goes back to the pool.
     func insert(_ frame: inout Frame, facts: FragmentFacts, now: Int64) -> Insertion {
         let slot: Int32
-        if let found = index[facts.key] {
+        let datagrams = self.datagrams
+        if let found = index.find(facts.key, keyAt: { datagrams[Int($0)].key }) {
             slot = found
         } else {
             guard let made = create(facts.key, now: now) else { return .rejected(.reassemblyEvicted) }
@@ -180,8 +181,8 @@ final class ReassemblyTable {
             release(slot, reason: reason)
             return .discarded(reason, held: held)
         case .queued:
-            let datagram = datagrams[Int(slot)]
-            guard datagram.firstIn && datagram.lastIn && datagram.meat == datagram.length else { return .queued }
+            let datagram = datagrams + Int(slot)
+            guard datagram.pointee.firstIn && datagram.pointee.lastIn && datagram.pointee.meat == datagram.pointee.length else { return .queued }
             return .complete(finish(&frame, slot: slot))
         default:
             return outcome
@@ -192,25 +193,28 @@ final class ReassemblyTable {
 
     /// Linux's `ip_frag_queue` / `nf_ct_frag6_queue` checks and `inet_frag_queue_insert`.
     private func add(_ frame: inout Frame, facts: FragmentFacts, slot: Int) -> Insertion {
-        var datagram = datagrams[slot]
+        // In place: a datagram's record is a few hundred bytes.
+        let datagram = datagrams + slot
         var end = facts.end
         let offset = facts.offset
         if !facts.more {
             // The last fragment: nothing may lie beyond it, and it cannot move.
-            if end < datagram.length || (datagram.lastIn && end != datagram.length) { return .discarded(.fragmentInconsistent, held: 0) }
-            datagram.lastIn = true
-            datagram.length = end
+            if end < datagram.pointee.length || (datagram.pointee.lastIn && end != datagram.pointee.length) {
+                return .discarded(.fragmentInconsistent, held: 0)
+            }
+            datagram.pointee.lastIn = true
+            datagram.pointee.length = end
         } else {
             end &= ~7  // a fragment other than the last carries a multiple of 8 bytes (RFC 791)
-            if end > datagram.length {
-                if datagram.lastIn { return .discarded(.fragmentInconsistent, held: 0) }
-                datagram.length = end
+            if end > datagram.pointee.length {
+                if datagram.pointee.lastIn { return .discarded(.fragmentInconsistent, held: 0) }
+                datagram.pointee.length = end
             }
         }
         if end <= offset { return .discarded(.fragmentInconsistent, held: 0) }
         if end > facts.maximumEnd { return .discarded(.fragmentOversize, held: 0) }
         if facts.headerEnd > Self.payloadStart { return .discarded(.fragmentInconsistent, held: 0) }
-        switch place(&datagram, offset: UInt32(offset), end: UInt32(end)) {
+        switch place(&datagram.pointee, offset: UInt32(offset), end: UInt32(end)) {
         case .duplicate: return .rejected(.fragmentDuplicate)
         case .overlap: return .discarded(.fragmentOverlap, held: 0)
         case .tooManyRuns: return .discarded(.fragmentInconsistent, held: 0)
@@ -218,25 +222,33 @@ final class ReassemblyTable {
         }
         copyPayload(of: frame, facts: facts, into: slot, end: end)
         if offset == 0 {
-            datagram.firstIn = true
-            datagram.headerLength = facts.headerEnd
-            datagram.nextHeaderField = facts.nextHeaderField
-            datagram.innerNextHeader = facts.innerNextHeader
+            datagram.pointee.firstIn = true
+            datagram.pointee.headerLength = facts.headerEnd
+            datagram.pointee.nextHeaderField = facts.nextHeaderField
+            datagram.pointee.innerNextHeader = facts.innerNextHeader
             copyHeaders(of: frame, count: facts.headerEnd, into: slot)
         }
-        Self.note(&datagram, offset: offset, length: end - offset)
-        datagram.meat += end - offset
-        datagram.fragments += 1
-        datagram.maximumSize = max(datagram.maximumSize, facts.size)
-        if facts.dontFragment { datagram.maximumDFSize = max(datagram.maximumDFSize, facts.size) }
-        datagrams[slot] = datagram
+        Self.note(&datagram.pointee, offset: offset, length: end - offset)
+        datagram.pointee.meat += end - offset
+        datagram.pointee.fragments += 1
+        if facts.size > datagram.pointee.maximumSize { datagram.pointee.maximumSize = facts.size }
+        if facts.dontFragment && facts.size > datagram.pointee.maximumDFSize { datagram.pointee.maximumDFSize = facts.size }
         return .queued
+    }
+
+    /// True when the fragments are what an even cut at the largest one's size makes: all but
+    /// the last as long as the largest payload.
+    private static func isEvenCut(_ datagram: Datagram) -> Bool {
+        guard datagram.pieceCount > 1 else { return true }
+        let first = datagram.pieceLengths[0]
+        for index in 1..<(datagram.pieceCount - 1) where datagram.pieceLengths[index] != first { return false }
+        return datagram.pieceLengths[datagram.pieceCount - 1] <= first
     }
 
     /// Remembers a fragment's place among the others (one more than fit: too many).
     private static func note(_ datagram: inout Datagram, offset: Int, length: Int) {
-        guard datagram.pieceCount < FragmentSizes.capacity else {
-            datagram.pieceCount = FragmentSizes.capacity + 1
+        guard datagram.pieceCount < 16 else {
+            datagram.pieceCount = 17
             return
         }
         var position = datagram.pieceCount
@@ -346,7 +358,8 @@ final class ReassemblyTable {
         (frames + Int(slot)).initialize(to: pool.take())
         _ = frames[Int(slot)].receive { _ in Self.payloadStart }
         memoryBytes += frames[Int(slot)].capacity
-        index[key] = slot
+        index.insert(key, slot: slot)
+        count += 1
         datagrams[Int(slot)].older = newest
         if newest >= 0 { datagrams[Int(newest)].newer = slot } else { oldest = slot }
         newest = slot
@@ -366,7 +379,8 @@ final class ReassemblyTable {
     private func unlink(_ slot: Int32, _ datagram: Datagram) {
         if datagram.older >= 0 { datagrams[Int(datagram.older)].newer = datagram.newer } else { oldest = datagram.newer }
         if datagram.newer >= 0 { datagrams[Int(datagram.newer)].older = datagram.older } else { newest = datagram.older }
-        index[datagram.key] = nil
+        index.remove(datagram.key, slot: slot)
+        count -= 1
         free.append(slot)
     }
 
@@ -387,9 +401,9 @@ final class ReassemblyTable {
         swap(&whole, &frame)
         pool.recycle(whole)
         var sizes = FragmentSizes()
-        if datagram.pieceCount <= FragmentSizes.capacity {
+        if datagram.pieceCount <= FragmentSizes.capacity && !Self.isEvenCut(datagram) {
             for index in 0..<datagram.pieceCount { sizes[index] = datagram.pieceLengths[index] }
-            sizes.count = datagram.pieceCount
+            sizes.count = UInt8(datagram.pieceCount)
         }
         return Completed(headerLength: datagram.headerLength, payloadLength: datagram.length, maximumSize: datagram.maximumSize,
                          allDontFragment: datagram.maximumDFSize == datagram.maximumSize, fragments: datagram.fragments,
