@@ -12,6 +12,10 @@ final class ClassifyStage: BatchStage {
     /// Decodes down to the transport header, not into VXLAN or GENEVE.
     private var decoder: FrameDecoder
     private var decoded = DecodedFrame()
+    /// Set when a frame of the batch took the general decoder with an IP header: only those
+    /// can be fragments (the fast path takes unfragmented IPv4 only), so the defrag stage
+    /// looks at a batch only when this is set, and clears it.
+    var sawPossibleFragment = false
 
     init(context: PipelineContext) {
         self.context = context
@@ -62,6 +66,7 @@ final class ClassifyStage: BatchStage {
             }
         }
         frame.layers = layers
+        if layers.networkType == .ipv4 || layers.networkType == .ipv6 { sawPossibleFragment = true }
         if layers.networkType == .arp && !Self.isEthernetIPv4ARP(frame) {
             frame.verdict = .drop(.malformedARP)
             context.trace(frame, "classify: ARP that is not Ethernet/IPv4 -> drop malformed-arp")

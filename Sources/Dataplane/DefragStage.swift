@@ -50,6 +50,9 @@ package final class DefragStage: BatchStage {
     /// waited too long first.
     package func run(_ batch: inout Batch) {
         if table.count > 0 { table.expire(now: context.now.nanoseconds) }
+        // Plain IPv4 never is a fragment: classify's fast path took it.
+        guard classify.sawPossibleFragment else { return }
+        classify.sawPossibleFragment = false
         for index in 0..<batch.count {
             guard case .toInterface = batch[index].verdict else { continue }
             let type = batch[index].layers.networkType

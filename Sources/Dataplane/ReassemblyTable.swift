@@ -57,7 +57,7 @@ final class ReassemblyTable {
     /// Where the payload begins in an assembly frame's buffer; the headers go just in front.
     static let payloadStart = 256
     /// The most separate runs of bytes one datagram may have before it completes.
-    static let maximumRuns = 32
+    static let maximumRuns = 16
     /// The largest IP datagram (the 16-bit total length).
     static let maximumDatagram = 65_535
 
@@ -65,8 +65,8 @@ final class ReassemblyTable {
     struct Datagram {
         var key: FragmentKey
         var created: Int64
-        var starts = InlineArray<32, UInt32>(repeating: 0)
-        var ends = InlineArray<32, UInt32>(repeating: 0)
+        var starts = InlineArray<16, UInt16>(repeating: 0)
+        var ends = InlineArray<16, UInt16>(repeating: 0)
         var runCount = 0
         /// The payload length once known (the last fragment's end), else the largest end so far.
         var length = 0
@@ -79,9 +79,9 @@ final class ReassemblyTable {
         var headerLength = 0
         var nextHeaderField = 0
         var innerNextHeader: UInt8 = 0
-        /// Each fragment's offset and payload length, by offset (up to 16; 17: more).
-        var pieceOffsets = InlineArray<16, UInt16>(repeating: 0)
-        var pieceLengths = InlineArray<16, UInt16>(repeating: 0)
+        /// Each fragment's offset and payload length, by offset (up to `FragmentSizes.capacity`; one more: more).
+        var pieceOffsets = InlineArray<4, UInt16>(repeating: 0)
+        var pieceLengths = InlineArray<4, UInt16>(repeating: 0)
         var pieceCount = 0
         var older: Int32 = -1
         var newer: Int32 = -1
@@ -214,7 +214,7 @@ final class ReassemblyTable {
         if end <= offset { return .discarded(.fragmentInconsistent, held: 0) }
         if end > facts.maximumEnd { return .discarded(.fragmentOversize, held: 0) }
         if facts.headerEnd > Self.payloadStart { return .discarded(.fragmentInconsistent, held: 0) }
-        switch place(&datagram.pointee, offset: UInt32(offset), end: UInt32(end)) {
+        switch place(&datagram.pointee, offset: UInt16(offset), end: UInt16(end)) {
         case .duplicate: return .rejected(.fragmentDuplicate)
         case .overlap: return .discarded(.fragmentOverlap, held: 0)
         case .tooManyRuns: return .discarded(.fragmentInconsistent, held: 0)
@@ -247,8 +247,8 @@ final class ReassemblyTable {
 
     /// Remembers a fragment's place among the others (one more than fit: too many).
     private static func note(_ datagram: inout Datagram, offset: Int, length: Int) {
-        guard datagram.pieceCount < 16 else {
-            datagram.pieceCount = 17
+        guard datagram.pieceCount < FragmentSizes.capacity else {
+            datagram.pieceCount = FragmentSizes.capacity + 1
             return
         }
         var position = datagram.pieceCount
@@ -266,7 +266,7 @@ final class ReassemblyTable {
 
     /// Puts `offset..<end` among the runs: inside one it is a duplicate, across an edge an
     /// overlap; otherwise it joins its neighbours or becomes a run of its own.
-    private func place(_ datagram: inout Datagram, offset: UInt32, end: UInt32) -> Placement {
+    private func place(_ datagram: inout Datagram, offset: UInt16, end: UInt16) -> Placement {
         var position = 0
         while position < datagram.runCount && datagram.ends[position] <= offset { position += 1 }
         if position < datagram.runCount {
@@ -368,30 +368,32 @@ final class ReassemblyTable {
 
     /// Forgets a datagram: its frame back to the pool, its fragments counted under `reason`.
     private func release(_ slot: Int32, reason: DropReason?) {
-        let datagram = (datagrams + Int(slot)).move()
-        if let reason { for _ in 0..<datagram.fragments { counters.drop(reason) } }
-        unlink(slot, datagram)
+        let datagram = UnsafePointer(datagrams + Int(slot))
+        if let reason { for _ in 0..<datagram.pointee.fragments { counters.drop(reason) } }
+        unlink(slot, key: datagram.pointee.key, older: datagram.pointee.older, newer: datagram.pointee.newer)
         let frame = (frames + Int(slot)).move()
         memoryBytes -= frame.capacity
         pool.recycle(frame)
     }
 
-    private func unlink(_ slot: Int32, _ datagram: Datagram) {
-        if datagram.older >= 0 { datagrams[Int(datagram.older)].newer = datagram.newer } else { oldest = datagram.newer }
-        if datagram.newer >= 0 { datagrams[Int(datagram.newer)].older = datagram.older } else { newest = datagram.older }
-        index.remove(datagram.key, slot: slot)
+    private func unlink(_ slot: Int32, key: FragmentKey, older: Int32, newer: Int32) {
+        if older >= 0 { datagrams[Int(older)].newer = newer } else { oldest = newer }
+        if newer >= 0 { datagrams[Int(newer)].older = older } else { newest = older }
+        index.remove(key, slot: slot)
         count -= 1
         free.append(slot)
     }
 
     /// Puts the complete datagram in `frame`'s place and forgets it.
     private func finish(_ frame: inout Frame, slot: Int32) -> Completed {
-        let datagram = (datagrams + Int(slot)).move()
-        unlink(slot, datagram)
+        // Read in place (the record is trivial: nothing to deinitialize).
+        let datagram = UnsafePointer(datagrams + Int(slot))
+        unlink(slot, key: datagram.pointee.key, older: datagram.pointee.older, newer: datagram.pointee.newer)
         var whole = (frames + Int(slot)).move()
         memoryBytes -= whole.capacity
-        _ = whole.receive { _ in Self.payloadStart + datagram.length }
-        whole.removeFirst(Self.payloadStart - datagram.headerLength)
+        let length = datagram.pointee.length, headerLength = datagram.pointee.headerLength
+        _ = whole.receive { _ in Self.payloadStart + length }
+        whole.removeFirst(Self.payloadStart - headerLength)
         whole.inputPort = frame.inputPort
         whole.number = frame.number
         whole.timestamp = frame.timestamp
@@ -401,12 +403,12 @@ final class ReassemblyTable {
         swap(&whole, &frame)
         pool.recycle(whole)
         var sizes = FragmentSizes()
-        if datagram.pieceCount <= FragmentSizes.capacity && !Self.isEvenCut(datagram) {
-            for index in 0..<datagram.pieceCount { sizes[index] = datagram.pieceLengths[index] }
-            sizes.count = UInt8(datagram.pieceCount)
+        if datagram.pointee.pieceCount <= FragmentSizes.capacity && !Self.isEvenCut(datagram.pointee) {
+            for index in 0..<datagram.pointee.pieceCount { sizes[index] = datagram.pointee.pieceLengths[index] }
+            sizes.count = UInt8(datagram.pointee.pieceCount)
         }
-        return Completed(headerLength: datagram.headerLength, payloadLength: datagram.length, maximumSize: datagram.maximumSize,
-                         allDontFragment: datagram.maximumDFSize == datagram.maximumSize, fragments: datagram.fragments,
-                         nextHeaderField: datagram.nextHeaderField, innerNextHeader: datagram.innerNextHeader, sizes: sizes)
+        return Completed(headerLength: headerLength, payloadLength: length, maximumSize: datagram.pointee.maximumSize,
+                         allDontFragment: datagram.pointee.maximumDFSize == datagram.pointee.maximumSize, fragments: datagram.pointee.fragments,
+                         nextHeaderField: datagram.pointee.nextHeaderField, innerNextHeader: datagram.pointee.innerNextHeader, sizes: sizes)
     }
 }
