@@ -46,6 +46,10 @@ package final class DefragStage: BatchStage {
     /// The datagrams waiting for fragments.
     package var waitingCount: Int { table.count }
 
+    /// Says that the next batch may hold fragments, as classify says when its general decoder
+    /// saw an IP packet (for a benchmark that classifies its frames itself).
+    package func expectFragments() { classify.sawPossibleFragment = true }
+
     /// Files every fragment of the batch bound for the node's interfaces; expires what
     /// waited too long first.
     package func run(_ batch: inout Batch) {
@@ -196,7 +200,7 @@ package final class DefragStage: BatchStage {
             context.trace(frame, "defrag: fragment \(facts.offset)..<\(facts.end) -> drop \(reason.name), with the \(held) fragments queued before it")
         case .complete(let done):
             if isIPv6 { finish6(&frame, done: done, network: network) } else { finish4(&frame, done: done, network: network) }
-            frame.fragmentLimit = done.maximumSize
+            frame.fragmentLimit = Int32(done.maximumSize)
             frame.fragmentSizes = done.sizes
             context.counters.count(.reassembled)
             context.trace(frame, "defrag: \(done.fragments) fragments reassembled, \(done.payloadLength) bytes of payload, largest fragment \(done.maximumSize)")

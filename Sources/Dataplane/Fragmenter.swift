@@ -35,7 +35,7 @@ final class Fragmenter {
     func cut(_ frame: borrowing Frame, _ send: (inout Frame) -> Void) {
         let network = Int(frame.layers.network)
         var piece = pool.take()
-        let limit = frame.fragmentLimit
+        let limit = Int(frame.fragmentLimit)
         let type = frame.layers.networkType
         let totalLength = type == .ipv4 ? Int(frame.bytes.u16(at: network + IPv4Header.Field.totalLength))
             : type == .ipv6 ? IPv6Header.length + Int(frame.bytes.u16(at: network + IPv6Header.Field.payloadLength)) : 0
@@ -121,9 +121,10 @@ final class Fragmenter {
     static func keptSizes(_ sizes: FragmentSizes, space: Int, total: Int) -> Bool {
         guard sizes.count > 0 else { return false }
         var sum = 0
-        for index in 0..<Int(sizes.count) {
+        let count = sizes.count
+        for index in 0..<count {
             let length = Int(sizes[index])
-            guard length <= space, length > 0, index == Int(sizes.count) - 1 || length % 8 == 0 else { return false }
+            guard length <= space, length > 0, index == count - 1 || length % 8 == 0 else { return false }
             sum += length
         }
         return sum == total

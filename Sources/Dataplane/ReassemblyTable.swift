@@ -405,7 +405,6 @@ final class ReassemblyTable {
         var sizes = FragmentSizes()
         if datagram.pointee.pieceCount <= FragmentSizes.capacity && !Self.isEvenCut(datagram.pointee) {
             for index in 0..<datagram.pointee.pieceCount { sizes[index] = datagram.pointee.pieceLengths[index] }
-            sizes.count = UInt8(datagram.pointee.pieceCount)
         }
         return Completed(headerLength: headerLength, payloadLength: length, maximumSize: datagram.pointee.maximumSize,
                          allDontFragment: datagram.pointee.maximumDFSize == datagram.pointee.maximumSize, fragments: datagram.pointee.fragments,

@@ -65,13 +65,14 @@ final class RouteStage: FrameStage {
             return
         }
         let mtu = context.interfaceMTUs[nextHop.interface]
-        if frame.fragmentLimit > mtu || (frame.fragmentLimit == 0 && facts.totalLength > mtu) {
+        let limit = Int(frame.fragmentLimit)
+        if limit > mtu || (limit == 0 && facts.totalLength > mtu) {
             guard !facts.dontFragment else {
                 refuseTooBig(&frame, facts: facts, ingress: ingress, mtu: mtu)
                 return
             }
-            if frame.fragmentLimit == 0 { frame.fragmentSizes.count = 0 }
-            frame.fragmentLimit = mtu
+            if limit == 0 { frame.fragmentSizes = FragmentSizes() }
+            frame.fragmentLimit = Int32(clamping: mtu)
             context.trace(frame, "route: \(facts.totalLength) bytes over MTU \(mtu), DF clear: fragmented on output")
         }
         let gateway = nextHop.gateway4 ?? facts.destination

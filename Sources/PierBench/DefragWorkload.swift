@@ -85,6 +85,7 @@ public final class DefragWorkload: @unchecked Sendable {
                     cursor += 1
                     if cursor == frames { cursor = 0 }
                 }
+                stage.expectFragments()  // classify's note: its general decoder took these frames
                 stage.run(&batch)
                 batch.recycleAll(into: pool)
             }
