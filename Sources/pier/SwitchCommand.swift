@@ -43,17 +43,23 @@ struct SwitchCommand: ParsableCommand {
     @Option(name: .customLong("control-group"), help: "A group whose members may use the control socket too (default: root only).")
     var controlGroup: String?
 
+    @Option(name: .customLong("cni-state"), help: "Where the CNI plugin records its attachments (DIR/NODE/*.json), re-attached at start.")
+    var cniState: String = CNIAttachments.defaultDirectory
+
     func validate() throws {
         guard statsInterval >= 0 else { throw ValidationError("--stats-interval must be 0 or more seconds") }
         if let metrics { _ = try Self.metricsAddress(metrics) }
     }
 
     func run() throws {
-        let topology: Topology
-        do { topology = try Topology.load(path: config) } catch { throw InputError(message: error.description) }
+        let fileTopology: Topology
+        do { fileTopology = try Topology.load(path: config) } catch { throw InputError(message: error.description) }
         // Signals are taken by the loop's signalfd; threads started from here on inherit the mask.
         _ = pier_block_switch_signals()
         let log = SwitchLog(format: logFormat)
+        // The containers the CNI plugin attached before a restart, over the file's topology.
+        let (topology, restored) = CNIAttachments(root: cniState, node: fileTopology.node).restore(into: fileTopology) { log(.warning, $0) }
+        if restored > 0 { log(.notice, "re-attached \(restored) CNI attachments from \(cniState)/\(fileTopology.node)") }
         let slots = PortSlots(topology)
         let pipelineConfig = PipelineConfig(topology, slots: slots)
         let ports = Self.tapPorts(topology, slots: slots, offloads: offload)
@@ -85,7 +91,7 @@ struct SwitchCommand: ParsableCommand {
             guard let entry = getgrnam(name) else { throw InputError(message: "--control-group: no group named \(name)") }
             return entry.pointee.gr_gid
         }
-        let control = SwitchControl(topology: topology, slots: slots, configPath: config, offloads: offload, log: log)
+        let control = SwitchControl(topology: topology, file: fileTopology, slots: slots, configPath: config, offloads: offload, log: log)
         let server = ControlServer(path: controlPath, group: group, handler: control)
         let live = LiveSwitch(
             pipeline: pipeline, ports: ports, captures: writers, statsInterval: statsInterval, control: server,

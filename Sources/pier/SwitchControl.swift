@@ -30,10 +30,11 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
     /// Told of every change tried: whether it was applied and how long it took, in seconds.
     var onApply: ((Bool, Double) -> Void)?
 
-    /// The control of a switch running `topology` (read from `configPath`) with `slots`.
-    init(topology: Topology, slots: PortSlots, configPath: String, offloads: Bool, log: SwitchLog) {
+    /// The control of a switch running `topology` with `slots`: what `configPath` said (`file`)
+    /// and what was applied over it at start (the CNI plugin's attachments).
+    init(topology: Topology, file: Topology, slots: PortSlots, configPath: String, offloads: Bool, log: SwitchLog) {
         self.configPath = configPath
-        fileTopology = topology
+        fileTopology = file
         accepted = (topology, slots)
         self.offloads = offloads
         self.log = log

@@ -31,7 +31,7 @@ struct LiveNATTests {
         let entry = conntrack.lines.first { $0.contains("dport=7000") }
         #expect(entry?.contains("ESTABLISHED src=\(node.address(1)) dst=\(NATNode.outsideIP) ") == true, "\(conntrack)")
         #expect(entry?.contains(" src=\(NATNode.outsideIP) dst=\(NATNode.nodeIP) sport=7000 ") == true, "reply key to the node: \(conntrack)")
-        FileManager.default.createFile(atPath: hold, contents: nil)
+        _ = FileManager.default.createFile(atPath: hold, contents: nil)
         #expect(client.finish() == 0, "\(client.output)")
         // Refusals come back translated: the outside kernel's TCP reset, and its ICMP port
         // unreachable quoting the masqueraded datagram (related to the UDP connection).
