@@ -102,5 +102,13 @@ int pier_unix_connect(const char *path);
 /// it, or -errno when it could not start.
 int pier_run(char *const argv[], char *output, size_t capacity);
 
+/// Runs the program at `path` with `argv` and the environment `envp` (both NULL-terminated),
+/// `input` on its standard input and its standard error the caller's; collects up to
+/// `capacity` bytes of its standard output into `output` (`*output_count` of them). Returns its
+/// exit status, 128 + N if signal N ended it, or -errno when it could not start. (A CNI
+/// plugin's delegate: Foundation's Process notices a child's end only every 50 ms.)
+int pier_run_with_input(const char *path, char *const argv[], char *const envp[], const void *input, size_t input_count,
+                        char *output, size_t capacity, size_t *output_count);
+
 /// Sends on a socket without SIGPIPE when the peer has gone; the bytes sent, or -errno.
 ptrdiff_t pier_send(int fd, const void *buffer, size_t count);
