@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Live TCP throughput between pods on two nodes over VXLAN: two `pier switch` nodes (each in
-# a network namespace, uplinks joined by a veth underlay), without and with --offload, beside
+# a network namespace, uplinks joined by a veth underlay), without offloads, with --offload and
+# the uplink's UDP-tunnel GSO turned off (Pier segments what enters the tunnel), and with
+# --offload (64 KB super-frames cross the tunnel whole: UDP-tunnel GSO on the uplink TAP), beside
 # two Linux nodes doing the same with the kernel's own VXLAN devices set up as flannel does
 # (onlink route, static neighbour and FDB entries), in the same run. One iperf3 stream for
 # SECONDS from the pod on node A to the pod on node B, then ping RTT. Needs root, iproute2
@@ -73,10 +75,12 @@ run_pier() {
     latency=$(rtt plx-boa1 10.95.2.2)
     for pid in "${pids[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done
     pids=()
-    stats="$(grep "allocations:" "$work/a.log" | sed 's/^ *//')"
+    stats="$(grep "stats:" "$work/a.log" | tail -1 | sed 's/^switch: //'); $(grep "allocations:" "$work/a.log" | sed 's/^ *//')"
 }
 run_pier
 pier_gbps=$gbps; pier_rtt=$latency; pier_stats=$stats
+run_pier --offload --tunnel-gso off
+segmented_gbps=$gbps; segmented_rtt=$latency; segmented_stats=$stats
 run_pier --offload
 offload_gbps=$gbps; offload_rtt=$latency; offload_stats=$stats
 
@@ -106,8 +110,11 @@ done
 measure_linux plx-bka1 plx-bkb1 10.96.2.2
 
 echo "iperf3 TCP, one stream, ${seconds} s, pod on node A to pod on node B over VXLAN (VNI 1, port 8472):"
-result_line "two pier switch nodes (no offloads):        " "$pier_gbps" "$pier_rtt" ratio
-result_line "two pier switch nodes --offload (checksums): " "$offload_gbps" "$offload_rtt" ratio
-result_line "two linux nodes (kernel vxlan devices):      " "$linux_gbps" "$linux_rtt"
-echo "  node A, no offloads: $pier_stats"
-echo "  node A, offloads:    $offload_stats"
+result_line "two pier switch nodes (no offloads):               " "$pier_gbps" "$pier_rtt" ratio
+result_line "two pier switch nodes --offload --tunnel-gso off:  " "$segmented_gbps" "$segmented_rtt" ratio
+result_line "two pier switch nodes --offload (UDP-tunnel GSO):  " "$offload_gbps" "$offload_rtt" ratio
+result_line "two linux nodes (kernel vxlan devices):            " "$linux_gbps" "$linux_rtt"
+echo "  node A, no offloads:      $pier_stats"
+echo "  node A, --tunnel-gso off: $segmented_stats"
+echo "  node A, --offload:        $offload_stats"
+echo "  ratio pier/linux: $(ratio "$offload_gbps") with --offload (UDP-tunnel GSO), $(ratio "$segmented_gbps") with --tunnel-gso off, $(ratio "$pier_gbps") without offloads"
