@@ -167,7 +167,9 @@ struct LiveOverlayTests {
             let stats = try Live.exec(underlay.node(1), ["cat", "/sys/class/net/\(underlay.tunnel)/statistics/rx_packets",
                                                          "/sys/class/net/\(underlay.tunnel)/statistics/tx_packets"])
             let counts = stats.lines.compactMap { Int($0) }
-            #expect(counts.count == 2 && counts.allSatisfy { $0 > 1_000 }, "the kernel's \(backend) device: \(stats)")
+            // With --offload over VXLAN super-frames cross whole: the device counts GSO packets.
+            let least = offload && backend == "vxlan" ? 50 : 1_000
+            #expect(counts.count == 2 && counts.allSatisfy { $0 > least }, "the kernel's \(backend) device: \(counts)")
         } else {
             #expect(!a.log.contains("encapsulated "), "host-gw encapsulates nothing: \(a.log)")
         }
