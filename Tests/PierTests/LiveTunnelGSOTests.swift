@@ -121,3 +121,12 @@ struct LiveTunnelGSOTests {
                      "UDP-tunnel GSO on TAP devices needs Linux 6.17 or later; this is \(release)")
     }
 }
+
+/// `--tunnel-gso` refuses what it does not know, before anything is opened.
+struct TunnelGSOOptionTests {
+    @Test func unknownModeIsAUsageError() throws {
+        let result = try Tool.pier("switch", "--config", LiveCLITests.topology, "--offload", "--tunnel-gso", "maybe")
+        #expect(result.status == 2, "\(result)")
+        #expect(result.errorLines == ["pier: --tunnel-gso must be auto or off, not maybe (see pier --help)"], "\(result)")
+    }
+}
