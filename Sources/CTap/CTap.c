@@ -51,6 +51,26 @@ int pier_tap_open(const char *name, int create, int vnet_header) {
     return fd;
 }
 
+// Linux 6.17's uAPI (include/uapi/linux/if_tun.h); Debian 12's headers are 6.1.
+#ifndef TUN_F_UDP_TUNNEL_GSO
+#define TUN_F_UDP_TUNNEL_GSO 0x080
+#endif
+#ifndef TUN_F_UDP_TUNNEL_GSO_CSUM
+#define TUN_F_UDP_TUNNEL_GSO_CSUM 0x100
+#endif
+
+int pier_tap_enable_udp_tunnel_gso(int fd) {
+    int tunnel_header = 24, plain_header = 10;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &tunnel_header) < 0) return -errno;
+    unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_UDP_TUNNEL_GSO | TUN_F_UDP_TUNNEL_GSO_CSUM;
+    if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
+        int error = errno;
+        ioctl(fd, TUNSETVNETHDRSZ, &plain_header);
+        return -error;
+    }
+    return 0;
+}
+
 int pier_tap_open_in(const char *netns_path, const char *name, int create, int vnet_header,
                      uint64_t *netns_inode) {
     int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);

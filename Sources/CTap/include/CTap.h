@@ -15,6 +15,13 @@
 /// Returns the descriptor or -errno (-ENODEV when the device is missing and `create` is 0).
 int pier_tap_open(const char *name, int create, int vnet_header);
 
+/// Asks an open TAP device (opened with `vnet_header` 1) to carry UDP-tunnel GSO packets
+/// both ways (Linux 6.17+): the 24-byte `struct virtio_net_hdr_v1_hash_tunnel`
+/// (TUNSETVNETHDRSZ) and TUN_F_UDP_TUNNEL_GSO (with `_CSUM`) beside checksums and TSO.
+/// Returns 0, or -errno with the device left as it was (10-byte header, TSO) when the
+/// kernel refuses (before 6.17: EINVAL).
+int pier_tap_enable_udp_tunnel_gso(int fd);
+
 /// Like `pier_tap_open`, but opens the device inside the network namespace bound at
 /// `netns_path` (`/var/run/netns/NAME`): the thread enters it, opens, and returns to the
 /// namespace it was in. `*netns_inode` receives the namespace's inode, to notice later that
