@@ -27,7 +27,12 @@ import Wire
 /// ConntrackStage+Open.swift (`NATPolicy`, `NATPortAllocator`); related ICMP errors in
 /// ConntrackStage+Related.swift; the `conntrack -L` text in ConntrackText.swift.
 ///
-/// It does not track bridged traffic between containers (Linux does with br_netfilter), IPv6,
+/// Bridged frames (switched between two stations of a bridge) are looked up only when their
+/// source may be the endpoint of a connection translated between two stations of that bridge
+/// (ConntrackStage+Bridged.swift): the reply is then un-DNATed as Linux's br_netfilter does;
+/// other bridged traffic never reaches the table.
+///
+/// It does not track other bridged traffic between containers (Linux does with br_netfilter), IPv6,
 /// fragments after the first (Linux reassembles first), TCP sequence windows, or the
 /// connections of packets Pier makes itself (its ICMP errors are not translated).
 package final class ConntrackStage: FrameStage {
@@ -57,6 +62,9 @@ package final class ConntrackStage: FrameStage {
     }()
     var lastFullSweep: Int64 = 0
     private var lastSweep: Int64 = 0
+    /// The endpoints of connections whose replies are switched on a bridge: a bridged frame
+    /// from one of them is looked up (ConntrackStage+Bridged.swift).
+    var bridgedEndpoints = BridgedEndpointFilter()
 
     /// Makes the stage for `context`'s configuration; `routes` gives a destination's egress
     /// interface (the route stage's table in a pipeline). With `carried` (the table of the
@@ -70,15 +78,22 @@ package final class ConntrackStage: FrameStage {
         let policy = NATPolicy(config: config, routes: routes, nodeAddresses: context.nodeAddresses4, dnat: dnat)
         self.policy = policy
         if let carried, carried.capacity == max(1, config.conntrack.capacity) {
-            let stale = carried.indices().filter { index in
+            var stale: [Int] = [], switched = BridgedEndpointFilter()
+            for index in carried.indices() {
                 let connection = carried[index]
-                return connection.original.protocol == .udp && connection.has(.destinationNAT)
+                guard connection.has(.destinationNAT) else { continue }
+                if connection.original.protocol == .udp
                     && !policy.dnat.leads(to: connection.reply.source, port: connection.reply.sourcePort,
-                                          from: connection.original.destination, port: connection.original.destinationPort, proto: .udp)
+                                          from: connection.original.destination, port: connection.original.destinationPort, proto: .udp) {
+                    stale.append(index)
+                } else if !connection.has(.sourceNAT) {
+                    switched.insert(connection.reply.source)  // its reply may be switched
+                }
             }
             for index in stale { carried.remove(index) }
             if !stale.isEmpty { context.counters.count(.conntrackFlushed, stale.count) }
             table = carried
+            bridgedEndpoints = switched
         } else {
             table = ConntrackTable(capacity: max(1, config.conntrack.capacity))
         }
@@ -98,8 +113,10 @@ package final class ConntrackStage: FrameStage {
     /// two cache misses in turn). `process(_:at:)` then takes the facts from here.
     package func prepare(_ batch: inout Batch) {
         let count = batch.count
+        let bridged = !bridgedEndpoints.isEmpty
         for index in 0..<count {
-            let facts = Self.trackedFacts(of: batch[index])
+            var facts = Self.trackedFacts(of: batch[index])
+            if bridged && facts == nil { facts = bridgedFacts(of: batch[index]) }
             batchFacts[index] = facts
             guard let facts else { continue }
             let tag = table.tag(of: facts.key)
@@ -120,7 +137,8 @@ package final class ConntrackStage: FrameStage {
     /// there (no stage touches a frame between the two), when the bridge or port left it for
     /// the node's interfaces.
     package func process(_ frame: inout Frame, at index: Int) {
-        guard case .toInterface(let ingress) = frame.verdict, let facts = batchFacts[index] else { return }
+        guard let facts = batchFacts[index] else { return }
+        guard case .toInterface(let ingress) = frame.verdict else { return trackBridged(&frame, facts: facts, tag: batchTags[index]) }
         process(&frame, facts: facts, tag: batchTags[index], ingress: ingress)
     }
 
@@ -145,13 +163,14 @@ package final class ConntrackStage: FrameStage {
         lastSweep = now
         let removed = table.expire(now: now)
         if removed > 0 { context.counters.count(.conntrackExpired, removed) }
+        if table.count == 0 { bridgedEndpoints.removeAll() }
     }
 
     // MARK: Known connections
 
     /// Moves a known connection's state and translates the packet; false when a SYN reopens
     /// a closed connection (the caller then opens a new one).
-    private func track(_ frame: inout Frame, hit: ConntrackTable.Hit, facts: NATRewrite.Facts, now: Int64) -> Bool {
+    func track(_ frame: inout Frame, hit: ConntrackTable.Hit, facts: NATRewrite.Facts, now: Int64) -> Bool {
         var record = table[hit.index]
         let direction = hit.direction
         if direction == .reply && !record.has(.seenReply) { record.set(.seenReply) }
@@ -203,6 +222,6 @@ package final class ConntrackStage: FrameStage {
 // MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
 
 extension ConntrackStage: CountingPart {
-    package static let dropReasons: [DropReason] = [.conntrackInvalid, .conntrackFull, .natPortsExhausted, .serviceNoEndpoints]
+    package static let dropReasons: [DropReason] = [.conntrackInvalid, .conntrackFull, .natPortsExhausted, .serviceNoEndpoints, .serviceNoLocalEndpoints]
     package static let events: [PipelineCounters.Event] = [.conntrackNew, .conntrackExpired, .conntrackEvicted, .sourceNAT, .destinationNAT, .relatedTranslated, .conntrackInvalidAccepted, .conntrackFlushed]
 }

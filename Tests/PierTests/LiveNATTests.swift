@@ -70,8 +70,8 @@ struct LiveNATTests {
 
     /// A client container reaches two endpoint containers through the Service's cluster IP:
     /// over eight connections both endpoints answer, four each (taken in turn), and each sees
-    /// the bridge's address as its client (a translated connection leaving by the bridge it
-    /// came in on is masqueraded, so replies come back through Pier). The outside host reaches
+    /// the client's own address (DNAT without masquerade, as kube-proxy does; the endpoint's
+    /// reply is switched to the client and un-DNATed on the bridge). The outside host reaches
     /// both endpoints through the node port too.
     @Test func serviceSpreadsOverBothEndpoints() throws {
         let node = try NATNode(tag: "s")
@@ -85,17 +85,17 @@ struct LiveNATTests {
         #expect(answers.count == 8, "\(client.output)")
         #expect(answers.filter { $0 == "c2" }.count == 4 && answers.filter { $0 == "c3" }.count == 4, "\(answers)")
         for endpoint in endpoints {
-            #expect(endpoint.peers == Array(repeating: node.gateway, count: 4), "\(endpoint.output)")
+            #expect(endpoint.peers == Array(repeating: node.address(1), count: 4), "\(endpoint.output)")
         }
         let outside = try node.connect(from: node.outside, to: NATNode.nodeIP, port: 30080, count: 4)
         #expect(outside.finish() == 0, "\(outside.output)")
         #expect(Set(outside.answers) == ["c2", "c3"], "node port: \(outside.output)")
         let conntrack = try Tool.pier("conntrack", "--node", node.name)
-        // Each connection through the cluster IP: the reply comes from an endpoint to the bridge's address.
+        // Each connection through the cluster IP: the reply comes from an endpoint to the client.
         let throughClusterIP = conntrack.lines.filter { $0.contains("src=\(node.address(1)) dst=\(NATNode.clusterIP) ") }
         #expect(throughClusterIP.count >= 8, "\(conntrack)")
         for entry in throughClusterIP {
-            let reply = [2, 3].map { "src=\(node.address($0)) dst=\(node.gateway) sport=8080 " }
+            let reply = [2, 3].map { "src=\(node.address($0)) dst=\(node.address(1)) sport=8080 " }
             #expect(reply.contains { entry.contains($0) }, "\(entry)")
         }
         #expect(live.stop() == 0, "\(live.log)")
