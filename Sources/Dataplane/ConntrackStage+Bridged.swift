@@ -68,14 +68,36 @@ extension ConntrackStage {
 
     /// Translates a bridged frame that is the reply of a connection (or an ICMP error about
     /// one); anything else passes as it is.
-    func trackBridged(_ frame: inout Frame, facts: NATRewrite.Facts, tag: UInt32) {
+    func trackBridged(_ frame: inout Frame, facts: NATRewrite.Facts) {
         if facts.key.protocol == .icmp {
             if case .error = ICMPTracker.kind(of: ICMPv4Type(rawValue: facts.icmpType)) { translateRelated(&frame) }
             return
         }
         let now = frame.timestamp.nanoseconds
-        guard let hit = table.find(facts.key, tag: tag, now: now), hit.direction == .reply else { return }
+        guard let hit = table.find(facts.key, now: now), hit.direction == .reply else { return }
         context.trace(frame, "conntrack: bridged reply of a tracked connection")
         _ = track(&frame, hit: hit, facts: facts, now: now)
+    }
+}
+
+// Translated frames that stay on their bridge: a frame a pod sent to the bridge's own MAC
+// whose destination NAT changed (a Service or published port DNATed, or the reply of a
+// masqueraded one un-SNATed) toward a station of that same bridge is bridged to it, as
+// br_netfilter does (`br_nf_pre_routing_finish`: the new destination routes back out the
+// bridge, so the frame is handed back to the bridge with the neighbour's MAC): its
+// destination MAC becomes the station's, its source MAC and TTL stay. Back to the station
+// that sent it (hairpin), only when the bridge allows hairpin (Linux's `hairpin_mode` on the
+// port); otherwise, and when the station's MAC is not known yet, the route stage routes it.
+extension ConntrackStage {
+    /// Bridges `frame` (translated, entered through bridge interface `ingress`) to
+    /// `destination` when that address leaves by the same bridge (`egress`).
+    func bridgeBack(_ frame: inout Frame, ingress: InterfaceIndex, destination: IPv4Address, egress: InterfaceIndex?) {
+        guard egress == ingress, case .bridge(let bridge) = context.config.interfaces[ingress].attachment,
+              let mac = neighbors?.resolve(destination) else { return }
+        if mac == frame.bytes.mac(at: EthernetHeader.Field.source) && !context.config.bridges[bridge].hairpin { return }
+        var bytes = frame.mutableBytes
+        bytes.setMAC(mac, at: EthernetHeader.Field.destination)
+        frame.verdict = .toBridge(bridge)
+        context.trace(frame, "conntrack: \(destination) is on the bridge it came from: bridged to \(mac), not routed")
     }
 }

@@ -74,6 +74,9 @@ extension ConntrackStage {
         NATRewrite.apply(&bytes, network: network, transport: transport, old: key, new: translated,
                          ipDelta: ipDelta, l4Delta: l4Delta, partialChecksum: partial)
         context.trace(frame, "conntrack: new \(key)\(rule >= 0 ? " (\(policy.dnat.label(rule)))" : ""), translated to \(translated)")
+        if rule >= 0 && egress == ingress && policy.isBridge(ingress) {
+            bridgeBack(&frame, ingress: ingress, destination: destination, egress: egress)
+        }
     }
 
     /// Sets a new record's protocol state, NAT flags and the checksum deltas of each direction;

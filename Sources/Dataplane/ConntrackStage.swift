@@ -65,6 +65,9 @@ package final class ConntrackStage: FrameStage {
     /// The endpoints of connections whose replies are switched on a bridge: a bridged frame
     /// from one of them is looked up (ConntrackStage+Bridged.swift).
     var bridgedEndpoints = BridgedEndpointFilter()
+    /// Neighbours' MACs, for translated frames bridged back into their own bridge (nil: they
+    /// are routed there instead).
+    let neighbors: NeighborResolver?
 
     /// Makes the stage for `context`'s configuration; `routes` gives a destination's egress
     /// interface (the route stage's table in a pipeline). With `carried` (the table of the
@@ -72,8 +75,10 @@ package final class ConntrackStage: FrameStage {
     /// on, except UDP ones whose DNAT endpoint no rule leads to any more: those are forgotten,
     /// as kube-proxy deletes them (`conntrack -D`), so the next datagram picks a live endpoint.
     /// TCP connections stay until they end, as on Linux; new connections follow the new rules.
-    package init(context: PipelineContext, routes: RoutingTable, carrying carried: ConntrackTable? = nil, dnat: DNATTable? = nil) {
+    package init(context: PipelineContext, routes: RoutingTable, carrying carried: ConntrackTable? = nil, dnat: DNATTable? = nil,
+                 neighbors: NeighborResolver? = nil) {
         self.context = context
+        self.neighbors = neighbors
         let config = context.config
         let policy = NATPolicy(config: config, routes: routes, nodeAddresses: context.nodeAddresses4, dnat: dnat)
         self.policy = policy
@@ -113,10 +118,8 @@ package final class ConntrackStage: FrameStage {
     /// two cache misses in turn). `process(_:at:)` then takes the facts from here.
     package func prepare(_ batch: inout Batch) {
         let count = batch.count
-        let bridged = !bridgedEndpoints.isEmpty
         for index in 0..<count {
-            var facts = Self.trackedFacts(of: batch[index])
-            if bridged && facts == nil { facts = bridgedFacts(of: batch[index]) }
+            let facts = Self.trackedFacts(of: batch[index])
             batchFacts[index] = facts
             guard let facts else { continue }
             let tag = table.tag(of: facts.key)
@@ -137,8 +140,12 @@ package final class ConntrackStage: FrameStage {
     /// there (no stage touches a frame between the two), when the bridge or port left it for
     /// the node's interfaces.
     package func process(_ frame: inout Frame, at index: Int) {
-        guard let facts = batchFacts[index] else { return }
-        guard case .toInterface(let ingress) = frame.verdict else { return trackBridged(&frame, facts: facts, tag: batchTags[index]) }
+        guard let facts = batchFacts[index], case .toInterface(let ingress) = frame.verdict else {
+            // Bridged: looked up here, not in `prepare`, as a connection opened by an earlier
+            // frame of this batch may be the one it answers.
+            if !bridgedEndpoints.isEmpty, let facts = bridgedFacts(of: frame) { trackBridged(&frame, facts: facts) }
+            return
+        }
         process(&frame, facts: facts, tag: batchTags[index], ingress: ingress)
     }
 
@@ -215,6 +222,9 @@ package final class ConntrackStage: FrameStage {
         NATRewrite.apply(&bytes, network: network, transport: transport, old: old, new: new, ipDelta: ipDelta, l4Delta: l4Delta,
                          partialChecksum: partial)
         context.trace(frame, "conntrack: \(direction == .original ? "original" : "reply") \(old) translated to \(new)")
+        if old.destination != new.destination, case .toInterface(let ingress) = frame.verdict, policy.isBridge(ingress) {
+            bridgeBack(&frame, ingress: ingress, destination: new.destination, egress: policy.egress(of: new.destination))
+        }
         return true
     }
 }

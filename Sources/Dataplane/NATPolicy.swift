@@ -51,6 +51,14 @@ struct NATPolicy {
         }
     }
 
+    /// The interface `destination` leaves by, if it is routable.
+    @inline(__always)
+    func egress(of destination: IPv4Address) -> InterfaceIndex? { routes.egress(of: destination) }
+
+    /// True for a bridge's interface.
+    @inline(__always)
+    func isBridge(_ interface: InterfaceIndex) -> Bool { bridgeInterfaces[interface] }
+
     /// True for one of the node's own addresses.
     @inline(__always)
     func isNodeAddress(_ address: IPv4Address) -> Bool { nodeAddresses.contains(address) }

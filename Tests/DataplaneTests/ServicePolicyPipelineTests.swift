@@ -205,9 +205,13 @@ struct ServicePolicyPipelineTests {
     @Test func aPodReachingAServiceOnItsOwnBridgeIsDNATedAndTheSwitchedReplyUnDNATed() throws {
         let harness = try PipelineHarness(topology: Self.topology)
         let web = IPv4Address(10, 96, 0, 25)
-        // c1 to the Service: at c2 (its endpoint on the same bridge) from c1's own address.
-        #expect(Self.send(harness, Self.fromPod(2, web, 80, sourcePort: 46_000), into: "c1", at: 1)
-            == [Seen(port: "c2", source: Self.pod(2), sourcePort: 46_000, destination: Self.pod(3), destinationPort: 8080)])
+        // c1 to the Service: at c2 (its endpoint on the same bridge) from c1's own address,
+        // bridged as br_netfilter does: c2's MAC, c1's MAC and TTL kept (not routed).
+        let syn = Self.fromPod(2, web, 80, sourcePort: 46_000)
+        let there = harness.feed(syn, into: "c1", at: 1)
+        #expect(there.map(Self.seen) == [Seen(port: "c2", source: Self.pod(2), sourcePort: 46_000, destination: Self.pod(3), destinationPort: 8080)])
+        #expect(there.first.map { Array($0.bytes[0..<12]) } == Self.podMAC(3).octets + Self.podMAC(2).octets)
+        #expect(there.first?.bytes[22] == 64)
         // c2 answers c1 directly (same subnet): switched, and un-DNATed on the way.
         let answer = Packets.tcp(Self.pod(3), 8080, Self.pod(2), 46_000, flags: [.syn, .ack], sourceMAC: Self.podMAC(3),
                                  destinationMAC: Self.podMAC(2))
