@@ -67,8 +67,11 @@ extension ConntrackStage {
     }
 
     /// Translates a bridged frame that is the reply of a connection (or an ICMP error about
-    /// one); anything else passes as it is.
-    func trackBridged(_ frame: inout Frame, facts: NATRewrite.Facts) {
+    /// one); anything else passes as it is. Kept out of line: the common bridged frame only
+    /// pays the filter's emptiness test in `process(_:at:)`.
+    @inline(never)
+    func trackBridged(_ frame: inout Frame) {
+        guard let facts = bridgedFacts(of: frame) else { return }
         if facts.key.protocol == .icmp {
             if case .error = ICMPTracker.kind(of: ICMPv4Type(rawValue: facts.icmpType)) { translateRelated(&frame) }
             return

@@ -143,7 +143,7 @@ package final class ConntrackStage: FrameStage {
         guard let facts = batchFacts[index], case .toInterface(let ingress) = frame.verdict else {
             // Bridged: looked up here, not in `prepare`, as a connection opened by an earlier
             // frame of this batch may be the one it answers.
-            if !bridgedEndpoints.isEmpty, let facts = bridgedFacts(of: frame) { trackBridged(&frame, facts: facts) }
+            if !bridgedEndpoints.isEmpty { trackBridged(&frame) }
             return
         }
         process(&frame, facts: facts, tag: batchTags[index], ingress: ingress)
