@@ -64,7 +64,8 @@ public final class Pipeline {
         defrag = DefragStage(context: context, classify: classify)
         fragmenter = Fragmenter(pool: pool, counters: context.counters)
         bridge = BridgeStage(context: context, carrying: handover?.tables ?? [:])
-        conntrack = ConntrackStage(context: context, routes: routes, carrying: handover?.connections, dnat: prepared?.dnat)
+        conntrack = ConntrackStage(context: context, routes: routes, carrying: handover?.connections, dnat: prepared?.dnat,
+                                   neighbors: resolver)
         local = LocalStage(context: context, resolver: resolver)
         route = RouteStage(context: context, table: routes, resolver: resolver)
         overlayEncap = OverlayEncapStage(context: context, resolver: resolver)

@@ -66,7 +66,7 @@ final class RouteStage: FrameStage {
         }
         let mtu = context.interfaceMTUs[nextHop.interface]
         let limit = Int(frame.fragmentLimit)
-        if limit > mtu || (limit == 0 && facts.totalLength > mtu) {
+        if limit > mtu || (limit == 0 && facts.totalLength > mtu && !Self.segmentsFit(frame, mtu: mtu)) {
             guard !facts.dontFragment else {
                 refuseTooBig(&frame, facts: facts, ingress: ingress, mtu: mtu)
                 return
