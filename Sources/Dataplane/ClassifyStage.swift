@@ -12,6 +12,10 @@ final class ClassifyStage: BatchStage {
     /// Decodes down to the transport header, not into VXLAN or GENEVE.
     private var decoder: FrameDecoder
     private var decoded = DecodedFrame()
+    /// Set when a frame of the batch took the general decoder with an IP header: only those
+    /// can be fragments (the fast path takes unfragmented IPv4 only), so the defrag stage
+    /// looks at a batch only when this is set, and clears it.
+    var sawPossibleFragment = false
 
     init(context: PipelineContext) {
         self.context = context
@@ -40,7 +44,7 @@ final class ClassifyStage: BatchStage {
     /// Classifies any frame with the general decoder (what `classifyPlainIPv4` must agree with).
     func classifyWithDecoder(_ frame: inout Frame) {
         decoder.decode(frame.bytes, linkType: .ethernet, capturedAll: frame.count >= frame.originalLength, into: &decoded)
-        if let error = decoded.error, error.depth == 0 {
+        if let error = decoded.error, error.depth == 0, !isCutFirstFragment(frame, error: error) {
             let reason = Self.reason(for: error.layer)
             frame.verdict = .drop(reason)
             context.trace(frame, "classify: \(error) -> drop \(reason.name)")
@@ -62,6 +66,7 @@ final class ClassifyStage: BatchStage {
             }
         }
         frame.layers = layers
+        if layers.networkType == .ipv4 || layers.networkType == .ipv6 { sawPossibleFragment = true }
         if layers.networkType == .arp && !Self.isEthernetIPv4ARP(frame) {
             frame.verdict = .drop(.malformedARP)
             context.trace(frame, "classify: ARP that is not Ethernet/IPv4 -> drop malformed-arp")
@@ -78,6 +83,20 @@ final class ClassifyStage: BatchStage {
             frame.verdict = .drop(.reservedGroupAddress)
             context.trace(frame, "classify: 802.1D reserved group address -> drop reserved-group-address")
         }
+    }
+
+    /// True when the error is a transport header cut short by the end of a first fragment:
+    /// the defrag stage reassembles it first (RFC 1858's tiny fragments), or refuses an IPv6
+    /// one itself (RFC 7112), as Linux does before it reads the transport header.
+    private func isCutFirstFragment(_ frame: borrowing Frame, error: DecodeError) -> Bool {
+        guard Self.reason(for: error.layer) == .malformedTransport, let network = decoded.last(.ipv4) ?? decoded.last(.ipv6),
+              network.depth == 0 else { return false }
+        if network.kind == .ipv4 {
+            return frame.bytes.u16(at: network.offset + IPv4Header.Field.flagsAndFragmentOffset) & 0x2000 != 0
+        }
+        if case .fragment = DefragStage.read6(frame.bytes, network: network.offset) { return true }
+        if case .refused = DefragStage.read6(frame.bytes, network: network.offset) { return true }
+        return false
     }
 
     /// True when the frame's ARP packet has Ethernet and IPv4 types and sizes (the only ARP

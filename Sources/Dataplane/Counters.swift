@@ -60,6 +60,9 @@ public final class PipelineCounters {
         case conntrackInvalidAccepted
         case icmpErrorsRateLimited
         case conntrackFlushed
+        case reassembled
+        case atomicFragments
+        case fragmented
 
         /// The event's kebab-case name and one sentence for people reading the counters.
         public var declaration: (name: String, description: String) { Self.declarations[self]! }
@@ -91,6 +94,9 @@ public final class PipelineCounters {
             .decapsulated: ("decapsulated", "frames taken out of the tunnel"),
             .conntrackInvalidAccepted: ("conntrack-invalid-accepted", "packets of no connection accepted untranslated (invalid: accept)"),
             .icmpErrorsRateLimited: ("icmp-errors-rate-limited", "ICMP and ICMPv6 errors held back by Linux's rate limits"),
+            .reassembled: ("reassembled", "IP datagrams reassembled from their fragments before conntrack"),
+            .atomicFragments: ("atomic-fragments", "IPv6 atomic fragments (offset 0, no more fragments) passed on alone (RFC 6946)"),
+            .fragmented: ("fragmented", "packets cut into fragments on output (reassembled datagrams, IPv4 without DF over a tunnel's MTU)"),
             .conntrackFlushed: ("conntrack-flushed", "UDP connections to an endpoint a change removed, forgotten (kube-proxy's conntrack -D)"),
         ]
     }

@@ -23,6 +23,12 @@ public struct Frame: ~Copyable {
 
     /// The port the frame entered on.
     public var inputPort: PortID = .none
+    /// The largest IP packet (header included) the frame may leave as: 0 leaves it whole;
+    /// otherwise the output step cuts it into fragments of at most this many bytes. The defrag
+    /// stage sets it to a reassembled datagram's largest fragment, the route stage to a
+    /// tunnel's MTU for an IPv4 packet without DF that is longer. (Beside `inputPort`, in the
+    /// padding after it: the frame does not grow.)
+    public var fragmentLimit: Int32 = 0
     /// The frame's number in its input (1-based, for traces); 0 for frames Pier made.
     public var number = 0
     /// When the frame was captured (replay) or received (live).
@@ -36,6 +42,9 @@ public struct Frame: ~Copyable {
     /// Checksum and segmentation work the sending kernel left to the receiving one (TAP
     /// devices with offloads); `none` for every other frame.
     public var offload = SegmentOffload.none
+    /// A reassembled datagram's fragments' payload lengths, meaningful while `fragmentLimit`
+    /// is set (so a reset needs only clear that): the output step cuts it there when they fit.
+    public var fragmentSizes = FragmentSizes()
 
     /// Makes an empty frame whose buffer holds `capacity` bytes.
     public init(capacity: Int = Frame.defaultCapacity) {
@@ -170,6 +179,7 @@ public struct Frame: ~Copyable {
         layers = LayerOffsets()
         verdict = .pending
         offload = .none
+        fragmentLimit = 0
     }
 }
 

@@ -9,8 +9,9 @@ import Wire
 /// UDP source port hashed from the inner flow (RFC 7348 §5: one flow keeps one port, flows
 /// spread over `sourcePorts`). IP-in-IP and flannel's UDP backend drop the inner Ethernet header.
 ///
-/// Packets longer than the overlay MTU never get here: the route stage refuses them (the
-/// tunnel interface's MTU), as Linux does before a packet reaches flannel.1. While the
+/// Packets longer than the overlay MTU come here cut into fragments: the route stage refuses
+/// them with DF (the tunnel interface's MTU), as Linux does before a packet reaches flannel.1,
+/// and marks them for fragmenting without; the output step then encapsulates each fragment. While the
 /// uplink's next hop toward the peer has no MAC, the encapsulated frame waits in the
 /// `NeighborResolver`'s hold queue for that next hop (its ARP request, at most one a second, three frames,
 /// `neighbor-unresolved` when no answer comes), as Linux queues on the outer route's
@@ -67,7 +68,7 @@ package final class OverlayEncapStage: FrameStage, NeighborObserver {
 
     /// Encapsulates `frame` when it is bound for a peer; leaves every other frame alone.
     package func encapsulate(_ frame: inout Frame) {
-        guard case .output(let port) = frame.verdict, port == uplinkPort,
+        guard case .output(let port) = frame.verdict, port == uplinkPort, frame.fragmentLimit == 0,
               frame.count >= EthernetHeader.length,
               frame.bytes.mac(at: EthernetHeader.Field.source) == tunnelMAC else { return }
         let destination = frame.bytes.mac(at: EthernetHeader.Field.destination)

@@ -31,6 +31,10 @@ public final class Pipeline {
     let conntrack: ConntrackStage
     private let overlayDecap: OverlayDecapStage?
     private let overlayEncap: OverlayEncapStage?
+    /// Reassembles fragments before conntrack.
+    let defrag: DefragStage
+    /// Cuts reassembled datagrams (and IPv4 over a tunnel's MTU) into fragments on output.
+    private let fragmenter: Fragmenter
     /// The routes, shared by route (forwarding) and conntrack (MASQUERADE's egress test).
     private let routes: RoutingTable
     /// Next hops' MACs and the frames waiting for them: route and encap hold frames there,
@@ -57,6 +61,8 @@ public final class Pipeline {
         resolver = NeighborResolver(context: context, carrying: handover?.neighbors)
         classify = ClassifyStage(context: context)
         overlayDecap = OverlayDecapStage(context: context, classify: classify)
+        defrag = DefragStage(context: context, classify: classify)
+        fragmenter = Fragmenter(pool: pool, counters: context.counters)
         bridge = BridgeStage(context: context, carrying: handover?.tables ?? [:])
         conntrack = ConntrackStage(context: context, routes: routes, carrying: handover?.connections, dnat: prepared?.dnat,
                                    neighbors: resolver)
@@ -86,6 +92,8 @@ public final class Pipeline {
         overlayDecap?.run(&batch)
 
         bridge.run(&batch)
+        // Fragments for the node's interfaces wait until their datagram is whole (nf_defrag).
+        defrag.run(&batch)
         // Local and route go frame by frame together: an ARP reply later in the batch must not
         // resolve a next hop for an earlier frame.
         conntrack.prepare(&batch)
@@ -139,8 +147,33 @@ public final class Pipeline {
         }
     }
 
-    /// Sends one frame according to its verdict and counts it.
+    /// Sends one frame according to its verdict and counts it; a frame with a fragment limit
+    /// leaves as fragments, each encapsulated when bound for the tunnel.
+    @inline(__always)
     private func finish<Sink: FrameSink>(_ frame: borrowing Frame, into sink: inout Sink) {
+        if frame.fragmentLimit != 0 && finishFragmented(frame, into: &sink) { return }
+        finishWhole(frame, into: &sink)
+    }
+
+    /// Sends a frame with a fragment limit as fragments when it leaves by a port; false when
+    /// its verdict is another (a drop), for `finishWhole`. Out of line: a closure over the
+    /// sink in `finish` itself cost every frame.
+    @inline(never)
+    private func finishFragmented<Sink: FrameSink>(_ frame: borrowing Frame, into sink: inout Sink) -> Bool {
+        switch frame.verdict {
+        case .output, .flood:
+            fragmenter.cut(frame) { piece in
+                overlayEncap?.encapsulate(&piece)
+                finishWhole(piece, into: &sink)
+            }
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Sends one frame, whole, according to its verdict and counts it.
+    private func finishWhole<Sink: FrameSink>(_ frame: borrowing Frame, into sink: inout Sink) {
         switch frame.verdict {
         case .output(let port):
             send(frame, to: port, into: &sink)

@@ -79,11 +79,6 @@ extension RouteStage {
     /// Drops a packet longer than the egress MTU; with DF, tells the sender the MTU (the
     /// packet is quoted as it arrived, TTL not yet decremented, as Linux quotes it).
     func refuseTooBig(_ frame: inout Frame, facts: IPv4Facts, ingress: InterfaceIndex, mtu: Int) {
-        guard facts.dontFragment else {
-            frame.verdict = .drop(.tooBigForTunnel)
-            context.trace(frame, "route: \(facts.totalLength) bytes over MTU \(mtu), DF clear -> drop too-big-for-tunnel (no fragmentation)")
-            return
-        }
         sendICMPError(about: frame, facts: facts, ingress: ingress, type: .destinationUnreachable,
                       code: ICMPv4Type.UnreachableCode.fragmentationNeeded, restOfHeader: UInt32(mtu))
         frame.verdict = .drop(.fragmentationNeeded)

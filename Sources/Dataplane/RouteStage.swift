@@ -11,10 +11,10 @@ import Wire
 /// source; the error policy is in RouteStage+Errors.swift).
 ///
 /// An IPv4 packet longer than the egress interface's MTU
-/// (only the overlay's tunnel interface has one) is refused before its TTL drops, as Linux's
-/// `ip_forward` does: with DF set an ICMP fragmentation-needed carrying the MTU goes back
-/// (RFC 1191 §4), without DF it is dropped and counted (`too-big-for-tunnel`: Pier does not
-/// fragment). IPv6 gets ICMPv6 destination unreachable (no route) and time exceeded (RFC
+/// (only the overlay's tunnel interface has one), or a reassembled one whose fragments were,
+/// is refused before its TTL drops when DF is set, as Linux's `ip_forward` does: an ICMP
+/// fragmentation-needed carrying the MTU goes back (RFC 1191 §4); without DF its
+/// `fragmentLimit` becomes the MTU and the output step fragments it (`Fragmenter`). IPv6 gets ICMPv6 destination unreachable (no route) and time exceeded (RFC
 /// 4443), never about an ICMPv6 error or a multicast packet. Errors of both kinds pass
 /// Linux's rate limits (`ICMPRateLimiter`). It does not send redirects or check IPv6 MTUs.
 final class RouteStage: FrameStage {
@@ -65,9 +65,15 @@ final class RouteStage: FrameStage {
             return
         }
         let mtu = context.interfaceMTUs[nextHop.interface]
-        guard facts.totalLength <= mtu || Self.segmentsFit(frame, mtu: mtu) else {
-            refuseTooBig(&frame, facts: facts, ingress: ingress, mtu: mtu)
-            return
+        let limit = Int(frame.fragmentLimit)
+        if limit > mtu || (limit == 0 && facts.totalLength > mtu && !Self.segmentsFit(frame, mtu: mtu)) {
+            guard !facts.dontFragment else {
+                refuseTooBig(&frame, facts: facts, ingress: ingress, mtu: mtu)
+                return
+            }
+            if limit == 0 { frame.fragmentSizes = FragmentSizes() }
+            frame.fragmentLimit = Int32(clamping: mtu)
+            context.trace(frame, "route: \(facts.totalLength) bytes over MTU \(mtu), DF clear: fragmented on output")
         }
         let gateway = nextHop.gateway4 ?? facts.destination
         decrementTTL(&frame)
@@ -130,6 +136,6 @@ final class RouteStage: FrameStage {
 // MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
 
 extension RouteStage: CountingPart {
-    package static let dropReasons: [DropReason] = [.noRoute, .ttlExceeded, .fragmentationNeeded, .tooBigForTunnel]
+    package static let dropReasons: [DropReason] = [.noRoute, .ttlExceeded, .fragmentationNeeded]
     package static let events: [PipelineCounters.Event] = [.routed]
 }

@@ -52,7 +52,7 @@ extension FrameStage {
 package enum CountedParts {
     /// The stages, then the shared parts that decide drops or count events themselves.
     package static var all: [any CountingPart.Type] {
-        [ClassifyStage.self, OverlayDecapStage.self, BridgeStage.self, ConntrackStage.self, LocalStage.self,
-         RouteStage.self, NeighborResolver.self, OverlayEncapStage.self, PipelineContext.self]
+        [ClassifyStage.self, OverlayDecapStage.self, BridgeStage.self, DefragStage.self, ConntrackStage.self, LocalStage.self,
+         RouteStage.self, NeighborResolver.self, OverlayEncapStage.self, Fragmenter.self, PipelineContext.self]
     }
 }

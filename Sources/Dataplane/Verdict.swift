@@ -66,8 +66,14 @@ public enum DropReason: Int, CaseIterable, Sendable, NamedCounter {
     case nestedTunnel
     case tunnelFragment
     case fragmentationNeeded
-    case tooBigForTunnel
     case noHeadroom
+    case fragmentDuplicate
+    case fragmentOverlap
+    case fragmentInconsistent
+    case fragmentOversize
+    case fragmentIncompleteHeader
+    case reassemblyTimeout
+    case reassemblyEvicted
 
     /// The reason's kebab-case name and one sentence for people reading the counters.
     public var declaration: (name: String, description: String) {
@@ -104,8 +110,14 @@ public enum DropReason: Int, CaseIterable, Sendable, NamedCounter {
         case .nestedTunnel: ("nested-tunnel", "decapsulated inner packet is itself a tunnel packet (VXLAN in VXLAN, IP in IP in IP)")
         case .tunnelFragment: ("tunnel-fragment", "outer IPv4 fragment of a tunnel packet (no reassembly yet)")
         case .fragmentationNeeded: ("fragmentation-needed", "inner IPv4 larger than the overlay MTU with DF set (ICMP fragmentation needed sent)")
-        case .tooBigForTunnel: ("too-big-for-tunnel", "inner IPv4 larger than the overlay MTU without DF (no fragmentation yet)")
         case .noHeadroom: ("no-headroom", "no headroom left in front of the frame for the outer headers")
+        case .fragmentDuplicate: ("fragment-duplicate", "IP fragment whose bytes had all arrived already (the datagram waits on)")
+        case .fragmentOverlap: ("fragment-overlap", "IP fragment overlapping bytes that arrived already: dropped with its datagram (RFC 5722)")
+        case .fragmentInconsistent: ("fragment-inconsistent", "IP fragment past the datagram's end, a second end, empty, too many holes, or an IPv6 non-last fragment not a multiple of 8 bytes")
+        case .fragmentOversize: ("fragment-oversize", "IP fragment that would make the datagram longer than 65,535 bytes")
+        case .fragmentIncompleteHeader: ("fragment-incomplete-header", "IPv6 first fragment without the whole upper-layer header (RFC 8200 §4.5, RFC 7112)")
+        case .reassemblyTimeout: ("reassembly-timeout", "IP fragment of a datagram not complete 30 s after its first fragment (ipfrag_time)")
+        case .reassemblyEvicted: ("reassembly-evicted", "IP fragment of an incomplete datagram evicted, oldest first, to keep reassembly under 4 MB (ipfrag_high_thresh)")
         }
     }
 }

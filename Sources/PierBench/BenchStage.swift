@@ -20,6 +20,8 @@ package enum BenchStage: String, CaseIterable, Sendable {
     case conntrack
     /// NAT: new masqueraded connections per second.
     case nat
+    /// Reassembly of two-fragment datagrams (datagrams per second).
+    case defrag
 
     /// Runs the stage over `packets` frames, measured by `meter`.
     package func measure(packets: Int, meter: BenchMeter) -> [BenchResult] {
@@ -38,6 +40,7 @@ package enum BenchStage: String, CaseIterable, Sendable {
         case .conntrack: [ConntrackBench.established(connections: 10_000, packets: packets, label: "10k", meter: meter),
                           ConntrackBench.established(connections: 1_000_000, packets: packets, label: "1M", meter: meter)]
         case .nat: [ConntrackBench.newConnections(packets: packets, meter: meter)]
+        case .defrag: [DefragBench.run(packets: packets, meter: meter)]
         }
     }
 }

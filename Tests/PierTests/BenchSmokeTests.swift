@@ -29,6 +29,17 @@ struct BenchSmokeTests {
         #expect(object["memory_bytes_per_entry"]?.isNumber == true)
     }
 
+    /// `pier bench defrag --json`: two-fragment datagrams reassembled, counted as datagrams
+    /// (half the fragments), none allocating once warm.
+    @Test func defragJSON() throws {
+        let result = try Tool.pier("bench", "defrag", "--packets", "6400", "--json")
+        #expect(result.status == 0, "\(result)")
+        let object = try JSON.parse(try #require(result.lines.first))
+        #expect(object["stage"]?.text == "defrag-2")
+        #expect(object["frames"]?.integer == 3200)
+        #expect(object["allocs_per_frame"]?.isNumber == true)
+    }
+
     /// The overlay stages: one object per measured stage, each with the contract's numbers.
     /// (Allocations are only counted in the interposed release binary; the shape is what matters.)
     @Test func overlayStagesJSON() throws {

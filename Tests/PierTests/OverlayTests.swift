@@ -50,6 +50,37 @@ struct OverlayTests {
         return bytes
     }
 
+    /// True when the IPv4 packet at `ip` in `frame` is a fragment (MF or an offset).
+    static func isFragment(_ frame: [UInt8], ip: Int) -> Bool {
+        (UInt16(frame[ip + 6]) << 8 | UInt16(frame[ip + 7])) & 0x3FFF != 0
+    }
+
+    /// The IPv4 fragments at `ip` in `frames`, glued back: the first one's bytes up to its
+    /// payload, then every payload at its offset (the length and flag fields left as they were).
+    static func glued(_ frames: [[UInt8]], ip: Int) -> [UInt8] {
+        var payload: [UInt8] = []
+        var header: [UInt8] = []
+        for frame in frames.sorted(by: { ($0[ip + 6] & 0x1F, $0[ip + 7]) < ($1[ip + 6] & 0x1F, $1[ip + 7]) }) {
+            let headerEnd = ip + Int(frame[ip] & 0x0F) * 4
+            let total = Int(frame[ip + 2]) << 8 | Int(frame[ip + 3])
+            if header.isEmpty { header = Array(frame[0..<headerEnd]) }
+            payload += frame[headerEnd..<(ip + total)]
+        }
+        return header + payload
+    }
+
+    /// The 1451-byte packet without DF that pod-a sends to node-b's pod (fragmented for the tunnel).
+    static func tooBigWithoutDF() throws -> [UInt8] {
+        try #require(try readRecords(overlayCapture("pod-a")).records.map(\.bytes).first { $0.count == 14 + 1451 && $0[14 + 6] & 0x40 == 0 })
+    }
+
+    /// `routingInvariant` of a glued packet, with the length and fragment fields blanked too.
+    static func gluedInvariant(_ frame: [UInt8]) -> [UInt8] {
+        var bytes = routingInvariant(frame)
+        for index in [14 + 2, 14 + 3, 14 + 6, 14 + 7] { bytes[index] = 0 }
+        return bytes
+    }
+
     /// The input frames of pod-a.pcap that node-a must encapsulate, in order: every IPv4 frame
     /// no longer than the MTU (1450 bytes of IPv4).
     static func encapsulatedInputs() throws -> [[UInt8]] {
@@ -64,8 +95,10 @@ struct OverlayTests {
                       "ip.ttl", "ip.checksum.status"]
         let frames = try Tool.tsharkFields(uplink, fields)
         let inputs = try Self.encapsulatedInputs()
-        #expect(frames.count == inputs.count)
-        #expect(frames.count == 13)
+        // Thirteen packets whole, and the 1451-byte one without DF in two fragments (1444 and 27
+        // bytes: 1,424 bytes of payload, the most under the 1450 MTU in multiples of 8).
+        #expect(frames.count == inputs.count + 2)
+        #expect(frames.count == 15)
         var ports: [Int] = []
         for (index, frame) in frames.enumerated() {
             let value = Dictionary(uniqueKeysWithValues: zip(fields, frame))
@@ -89,12 +122,14 @@ struct OverlayTests {
         #expect(ports.first == ports.last)
         #expect(Set(ports[1...8]).count >= 5)
         // The inner frame is the input frame apart from MACs, TTL and checksum.
-        let outputs = try readRecords(uplink).records.map(\.bytes)
-        for (output, input) in zip(outputs, inputs) {
-            let inner = Array(output.dropFirst(50))
+        let outputs = try readRecords(uplink).records.map { Array($0.bytes.dropFirst(50)) }
+        for (inner, input) in zip(outputs.filter { !Self.isFragment($0, ip: 14) }, inputs) {
             #expect(Self.routingInvariant(inner) == Self.routingInvariant(input))
             #expect(inner[14 + 8] == input[14 + 8] - 1)
         }
+        let fragments = outputs.filter { Self.isFragment($0, ip: 14) }
+        #expect(fragments.map(\.count) == [14 + 1444, 14 + 27])
+        #expect(Self.gluedInvariant(Self.glued(fragments, ip: 14)) == Self.gluedInvariant(try Self.tooBigWithoutDF()))
         // The DF packet over the MTU: ICMP fragmentation needed, next-hop MTU 1450, back to the pod.
         let pod = try Tool.tsharkFields(try #require(run.files["pod1"]), ["icmp.type", "icmp.code", "icmp.mtu", "eth.dst", "ip.dst", "ip.ttl"])
         let icmp = try #require(pod.first { $0[0] == ["3"] })
@@ -108,8 +143,8 @@ struct OverlayTests {
         let refusedTTL = try #require(sent.first { $0.count == 14 + 1451 && $0[14 + 6] & 0x40 != 0 }?[14 + 8])
         #expect(icmp[5].last == String(refusedTTL))
         #expect(run.stats["drops"]?["fragmentation-needed"]?.integer == 1)
-        #expect(run.stats["drops"]?["too-big-for-tunnel"]?.integer == 1)
-        #expect(run.stats["events"]?["encapsulated"]?.integer == 13)
+        #expect(run.stats["events"]?["fragmented"]?.integer == 1)
+        #expect(run.stats["events"]?["encapsulated"]?.integer == 15)
     }
 
     @Test func roundTripNodeAToNodeBGivesBackTheInnerPackets() throws {
@@ -118,16 +153,22 @@ struct OverlayTests {
         let b = try replay("node-b", "b", inputs: ["eth0": uplink], ports: ["pod1", "pod2"])
         // node-b takes what node-a sent it (the frame for node-c is not addressed to it).
         let expected = try Self.encapsulatedInputs().filter { $0[14 + 16 ... 14 + 18] == [10, 244, 2] }
-        let delivered = try readRecords(try #require(b.files["pod1"])).records.map(\.bytes)
+        let all = try readRecords(try #require(b.files["pod1"])).records.map(\.bytes)
+        let delivered = all.filter { !Self.isFragment($0, ip: 14) }
         #expect(delivered.count == expected.count)
         #expect(delivered.count == 12)
+        // node-b reassembles the two fragments before conntrack and sends them on as they came.
+        let fragments = all.filter { Self.isFragment($0, ip: 14) }
+        #expect(fragments.map(\.count) == [14 + 1444, 14 + 27])
+        #expect(Self.gluedInvariant(Self.glued(fragments, ip: 14)) == Self.gluedInvariant(try Self.tooBigWithoutDF()))
         for (output, input) in zip(delivered, expected) {
             // Routed twice: TTL down by two, MACs from cni0 to the pod; the IP packet otherwise intact.
             #expect(Self.routingInvariant(output) == Self.routingInvariant(input))
             #expect(output[14 + 8] == input[14 + 8] - 2)
             #expect(Array(output[0..<12]) == [0x0a, 0x58, 0x0a, 0xf4, 0x02, 0x07, 0x0a, 0x58, 0x0a, 0xf4, 0x02, 0x01])
         }
-        #expect(b.stats["events"]?["decapsulated"]?.integer == 12)
+        #expect(b.stats["events"]?["decapsulated"]?.integer == 14)
+        #expect(b.stats["events"]?["reassembled"]?.integer == 1)
         #expect(b.stats["drops"]?["not-for-this-host"]?.integer == 1)
         #expect(try readRecords(try #require(b.files["pod2"])).records.isEmpty)
     }
@@ -177,7 +218,7 @@ struct OverlayTests {
         let uplink = try #require(a.files["eth0"])
         // tshark: IPv4 in IPv4 (protocol 4), outer from node-a to the peer, inner TTL 63.
         let frames = try Tool.tsharkFields(uplink, ["ip.proto", "ip.src", "ip.dst", "ip.ttl", "ip.checksum.status", "eth.dst"])
-        #expect(frames.count == 13)
+        #expect(frames.count == 15)  // the 1451-byte packet without DF in two fragments
         for frame in frames {
             #expect(frame[0].first == "4")
             #expect(frame[1] == ["192.168.1.25", "10.244.1.5"])
@@ -187,7 +228,7 @@ struct OverlayTests {
         }
         let b = try replay("node-b-ipip", "b", inputs: ["eth0": uplink], ports: ["pod1"])
         let expected = try Self.encapsulatedInputs().filter { $0[14 + 16 ... 14 + 18] == [10, 244, 2] }
-        let delivered = try readRecords(try #require(b.files["pod1"])).records.map(\.bytes)
+        let delivered = try readRecords(try #require(b.files["pod1"])).records.map(\.bytes).filter { !Self.isFragment($0, ip: 14) }
         #expect(delivered.count == 12)
         for (output, input) in zip(delivered, expected) {
             #expect(Self.routingInvariant(output) == Self.routingInvariant(input))
@@ -231,7 +272,7 @@ struct OverlayTests {
         let result = try Tool.pier(["replay", "--config", config, "--in", "pod1=\(Self.overlayCapture("pod-a"))", "--out", "eth0=\(out)"])
         #expect(result.status == 0, "\(result)")
         let ports = try Tool.tsharkFields(out, ["udp.srcport"]).compactMap { $0[0].first.flatMap { Int($0) } }
-        #expect(ports.count == 13)
+        #expect(ports.count == 15)
         #expect(ports.allSatisfy { (50000...50015).contains($0) }, "\(ports)")
         #expect(Set(ports).count >= 4)
     }
