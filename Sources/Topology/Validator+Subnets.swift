@@ -56,7 +56,9 @@ extension Validator {
             add(owner: "bridges[\(index)]", v4: bridge.addresses, v6: bridge.addresses6, kind: .bridge)
         }
         if let overlay = topology.overlay {
-            result.append(Subnet(prefix: .v4(overlay.podCIDR), path: "overlay.podCIDR", owner: "overlay", kind: .podCIDR))
+            if !overlay.awaitsLease {
+                result.append(Subnet(prefix: .v4(overlay.podCIDR), path: "overlay.podCIDR", owner: "overlay", kind: .podCIDR))
+            }
             for (index, peer) in overlay.peers.enumerated() {
                 let owner = "overlay.peers[\(index)]"
                 result.append(Subnet(prefix: .v4(peer.podCIDR), path: "\(owner).podCIDR", owner: owner, kind: .peerPodCIDR))
