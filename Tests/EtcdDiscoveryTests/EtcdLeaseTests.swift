@@ -133,4 +133,36 @@ struct EtcdLeaseTests {
             #expect(String(at) == revision)
         }
     }
+
+    /// Start-up: a backend, VNI or port that disagrees with PREFIX/config is an error naming
+    /// both values and leases nothing; one that agrees leases a subnet and gives the topology
+    /// its podCIDR; no config at all is an error saying what is missing.
+    @Test func startsOnlyOnAnAgreeingConfig() async throws {
+        let etcd = try EtcdServer()
+        func topology(_ overlay: String) throws -> Topology {
+            try Topology.parse(yaml: """
+                node: n1
+                ports:
+                  - {name: eth0, ip: 192.168.9.10/24}
+                overlay: {\(overlay), etcd: {endpoints: [\(etcd.endpoint)]}}
+                """, file: "n1.yaml")
+        }
+        do {
+            _ = try await EtcdOverlay.start(try topology("backend: vxlan"), log: { _ in })
+            Issue.record("started without a network config")
+        } catch { #expect("\(error)".contains("/coreos.com/network/config: no network config in etcd"), "\(error)") }
+        try etcd.put(Self.prefix + "/config", Self.network)
+        for (overlay, problem) in [("backend: host-gw", "overlay.backend is host-gw but the network config's Backend.Type is vxlan"),
+                                   ("backend: vxlan, vni: 7", "overlay.vni is 7 but the network config's Backend.VNI is 1")] {
+            do {
+                _ = try await EtcdOverlay.start(try topology(overlay), log: { _ in })
+                Issue.record("started with \(overlay)")
+            } catch { #expect("\(error)".contains(problem), "\(error)") }
+        }
+        #expect(try etcd.ctl("get", Self.prefix + "/subnets/", "--prefix", "--keys-only").isEmpty)
+        let (overlay, leased) = try await EtcdOverlay.start(try topology("backend: vxlan"), log: { _ in })
+        #expect(leased.overlay?.podCIDR.description == "10.244.1.0/24" && overlay.held.lease.publicIP.description == "192.168.9.10")
+        await overlay.stop(revoke: true)
+        #expect(try etcd.ctl("get", Self.prefix + "/subnets/", "--prefix", "--keys-only").isEmpty)
+    }
 }
