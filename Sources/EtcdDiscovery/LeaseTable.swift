@@ -11,8 +11,8 @@ public struct LeaseTable: Sendable {
     public let network: FlannelNetworkConfig
     /// This node's lease: its subnet and node IP.
     public let own: FlannelLease
-    /// Every lease key seen, with its entry.
-    private var entries: [String: EtcdGateway.Entry] = [:]
+    /// Every lease key seen, with its entry and what its value reads as (read once per put).
+    private var entries: [String: (entry: EtcdGateway.Entry, lease: Result<FlannelLease, FlannelLease.Problem>)] = [:]
     /// The revision of each key whose problem was already reported.
     private var reported: [String: Int64] = [:]
 
@@ -24,7 +24,7 @@ public struct LeaseTable: Sendable {
 
     /// Replaces every lease with a fresh list; returns the problems not reported before.
     public mutating func replaceAll(_ listed: [EtcdGateway.Entry]) -> [String] {
-        entries = Dictionary(listed.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
+        entries = Dictionary(listed.map { ($0.key, Self.read($0)) }, uniquingKeysWith: { $1 })
         return problems()
     }
 
@@ -32,7 +32,7 @@ public struct LeaseTable: Sendable {
     public mutating func apply(_ events: [EtcdGateway.Event]) -> [String] {
         for event in events {
             switch event {
-            case .put(let entry): entries[entry.key] = entry
+            case .put(let entry): entries[entry.key] = Self.read(entry)
             case .delete(let key, _):
                 entries[key] = nil
                 reported[key] = nil
@@ -45,9 +45,11 @@ public struct LeaseTable: Sendable {
     public func evaluate() -> (peers: [OverlayPeer], ignored: [(key: String, revision: Int64, problem: String)]) {
         var ignored: [(String, Int64, String)] = []
         var byIP: [IPv4Address: (entry: EtcdGateway.Entry, lease: FlannelLease)] = [:]
-        for entry in entries.values.sorted(by: { $0.key < $1.key }) {
+        for (entry, read) in entries.values.sorted(by: { $0.entry.key < $1.entry.key }) {
             let lease: FlannelLease
-            do { lease = try FlannelLease(key: entry.key, value: entry.value) } catch {
+            switch read {
+            case .success(let value): lease = value
+            case .failure(let error):
                 ignored.append((entry.key, entry.modRevision, error.description))
                 continue
             }
@@ -71,6 +73,11 @@ public struct LeaseTable: Sendable {
 
     /// The peers, by key.
     public var peers: [OverlayPeer] { evaluate().peers }
+
+    /// An entry with its value read.
+    private static func read(_ entry: EtcdGateway.Entry) -> (entry: EtcdGateway.Entry, lease: Result<FlannelLease, FlannelLease.Problem>) {
+        (entry, Result { () throws(FlannelLease.Problem) in try FlannelLease(key: entry.key, value: entry.value) })
+    }
 
     /// Why `lease` cannot be a peer of this node, if it cannot.
     private func problem(with lease: FlannelLease) -> String? {
