@@ -101,6 +101,14 @@ extension Topology {
             throw ConfigError(file: file, line: source.place("node").line, path: "node",
                               problem: "this switch is node \(quoted(node)), got \(quoted(new.node)); expected the same node (restart the switch to rename it)")
         }
+        var (old, new) = (old, new)
+        // A file without podCIDR under overlay.etcd keeps the subnet the lease named.
+        for index in 0..<2 {
+            let file = index == 0 ? old : new
+            guard var overlay = file.overlay, overlay.awaitsLease, let running = self.overlay else { continue }
+            overlay.podCIDR = running.podCIDR
+            if index == 0 { old.overlay = overlay } else { new.overlay = overlay }
+        }
         var merge = Merge(self)
         if new.overlay.map(\.withoutPeers) != old.overlay.map(\.withoutPeers) { merge.setOverlaySettings(new.overlay) }
         if new.conntrack != old.conntrack { merge.setConntrack(new.conntrack) }

@@ -24,6 +24,10 @@ struct EtcdOverlayTests {
         #expect(try Topology.parse(yaml: topology.yaml(), file: "get") == topology)
         let leased = try topology.leasing(podCIDR: IPv4Prefix("10.244.3.0/24")!)
         #expect(leased.overlay?.podCIDR.description == "10.244.3.0/24" && leased.overlay?.awaitsLease == false)
+        // SIGHUP with the same file, or one with another MTU, keeps the leased subnet.
+        #expect(try leased.reloading(from: topology, yaml: Self.base, file: "topo.yaml").changes.isEmpty)
+        let reloaded = try leased.reloading(from: leased, yaml: Self.base + "\n  mtu: 1400\n", file: "topo.yaml")
+        #expect(reloaded.topology.overlay?.podCIDR.description == "10.244.3.0/24" && reloaded.topology.overlay?.mtu == 1400)
     }
 
     /// Bad settings are errors that say what was expected.
