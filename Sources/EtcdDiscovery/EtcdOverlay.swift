@@ -20,6 +20,8 @@ public final class EtcdOverlay: Sendable {
     private let leaser: SubnetLeaser
     private let settings: EtcdSettings
     private let tasks = TaskList()
+    /// The lease as last renewed, and the task renewing it.
+    private let renewal = Mutex<(held: SubnetLeaser.Held, task: Task<Void, Never>?)?>(nil)
 
     /// Leases a subnet for `topology`'s node (which has `overlay.etcd`): the network config at
     /// `PREFIX/config` must agree with the overlay's backend, VNI and port. Waits for etcd as
@@ -86,20 +88,38 @@ public final class EtcdOverlay: Sendable {
         self.settings = settings
     }
 
-    /// Starts renewing the lease and watching the others'; `peers` gets every change.
+    /// Starts renewing the lease and watching the others'; `peers` gets every change. This
+    /// node's key deleted by someone else is written again at once.
     public func run(peers: @escaping @Sendable ([OverlayPeer]) -> Void, log: @escaping @Sendable (String) -> Void) {
         let watcher = PeerWatcher(gateway: gateway, prefix: settings.prefix, network: leaser.network, own: held.lease,
-                                  sinks: .init(peers: peers, log: log))
-        let leaser = leaser, held = held
+                                  sinks: .init(peers: peers, log: log, ownLeaseDeleted: { [self] in renew(now: true, log: log) }))
         tasks.add(Task { await watcher.run() })
-        tasks.add(Task { await leaser.keepRenewed(held, onProblem: log) })
+        renewal.withLock { $0 = (held, nil) }
+        renew(now: false, log: log)
+    }
+
+    /// (Re)starts the renewal task, its first renewal at once with `now`.
+    private func renew(now: Bool, log: @escaping @Sendable (String) -> Void) {
+        let leaser = leaser
+        renewal.withLock { renewal in
+            guard let held = renewal?.held else { return }
+            renewal?.task?.cancel()
+            renewal?.task = Task { [self] in
+                await leaser.keepRenewed(held, firstAfter: now ? 0 : nil, onProblem: log,
+                                         onRenewed: { [self] held in self.renewal.withLock { $0?.held = held } })
+            }
+        }
     }
 
     /// Stops watching and renewing; with `revoke`, gives the subnet back (the other nodes drop
     /// this one at once; flanneld keeps its lease instead, to come back to it).
     public func stop(revoke: Bool = false) async {
         tasks.cancelAll()
-        if revoke { try? await gateway.revoke(held.id) }
+        let current = renewal.withLock { renewal in
+            renewal?.task?.cancel()
+            return renewal?.held ?? held
+        }
+        if revoke { try? await gateway.revoke(current.id) }
     }
 }
 

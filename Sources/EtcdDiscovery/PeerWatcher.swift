@@ -14,11 +14,15 @@ public final class PeerWatcher: Sendable {
         public var peers: @Sendable ([OverlayPeer]) -> Void
         /// A line for the log (a lease ignored, etcd lost or found again).
         public var log: @Sendable (String) -> Void
+        /// Told when this node's own lease key is deleted.
+        public var ownLeaseDeleted: @Sendable () -> Void
 
         /// Makes the sinks.
-        public init(peers: @escaping @Sendable ([OverlayPeer]) -> Void, log: @escaping @Sendable (String) -> Void) {
+        public init(peers: @escaping @Sendable ([OverlayPeer]) -> Void, log: @escaping @Sendable (String) -> Void,
+                    ownLeaseDeleted: @escaping @Sendable () -> Void = {}) {
             self.peers = peers
             self.log = log
+            self.ownLeaseDeleted = ownLeaseDeleted
         }
     }
 
@@ -60,6 +64,11 @@ public final class PeerWatcher: Sendable {
                         sinks.log("etcd reachable again (after: \(reason)); watching leases from revision \(from)")
                     }
                 }, onEvents: { [self] events, revision in
+                    let own = state.withLock { $0.table.own.subnet }
+                    if events.contains(where: { if case .delete(let key, _) = $0 { FlannelLease.subnet(key: key) == own } else { false } }) {
+                        sinks.log("this node's lease \(FlannelLease.keyName(own)) was deleted; writing it again")
+                        sinks.ownLeaseDeleted()
+                    }
                     let problems = state.withLock { state in
                         state.revision = max(state.revision, revision)
                         return state.table.apply(events)

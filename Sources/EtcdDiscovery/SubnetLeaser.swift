@@ -81,26 +81,21 @@ public struct SubnetLeaser: Sendable {
         throw .init(description: "lost the race for a subnet 16 times")
     }
 
-    /// Renews `held` for as long as the task runs: `renewBefore` seconds before its end, then
-    /// again each time; a lease found gone (expired while etcd was away, or revoked) is taken
-    /// again. Failures are retried with backoff and told to `onProblem`.
-    public func keepRenewed(_ held: Held, onProblem: @Sendable (String) -> Void, onRenewed: @Sendable (Held) -> Void = { _ in }) async {
+    /// Renews `held` for as long as the task runs: `renewBefore` seconds before its end (or
+    /// after `firstAfter` seconds), then again each time. A lease found gone (expired while etcd
+    /// was away, or revoked) is replaced by a new one and a key found gone is written again, as
+    /// long as no other node took the subnet meanwhile. Failures are retried with backoff and
+    /// told to `onProblem`; `onRenewed` gets the lease after each renewal.
+    public func keepRenewed(_ held: Held, firstAfter: Double? = nil, onProblem: @Sendable (String) -> Void,
+                            onRenewed: @Sendable (Held) -> Void = { _ in }) async {
         var held = held
         var backoff = Backoff()
-        var wait = Double(max(1, ttl - renewBefore))
+        var wait = firstAfter ?? Double(max(1, ttl - renewBefore))
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(wait))
             if Task.isCancelled { return }
             do {
-                if try await gateway.keepAlive(held.id) <= 0 {
-                    held.id = try await gateway.grant(ttl: ttl)
-                    let current = try await gateway.get(held.key)
-                    if let current, (try? FlannelLease(key: current.key, value: current.value))?.publicIP != attributes.publicIP {
-                        onProblem("subnet \(held.lease.subnet) was taken by another node while this node's lease was gone; keeping it until restart")
-                    } else if !(try await gateway.put(held.key, held.lease.json, lease: held.id, ifModRevision: current?.modRevision ?? 0)) {
-                        throw EtcdGateway.Failure(description: "the lease key changed while it was being written again")
-                    }
-                }
+                held = try await renew(held, onProblem: onProblem)
                 onRenewed(held)
                 backoff.reset()
                 wait = Double(max(1, ttl - renewBefore))
@@ -109,6 +104,24 @@ public struct SubnetLeaser: Sendable {
                 wait = backoff.next()
             }
         }
+    }
+
+    /// One renewal: the etcd lease kept alive (or granted anew if it is gone), and the key
+    /// written again if it is gone or on another lease, unless another node holds it now.
+    private func renew(_ held: Held, onProblem: (String) -> Void) async throws(EtcdGateway.Failure) -> Held {
+        var held = held
+        let alive = try await gateway.keepAlive(held.id) > 0
+        let current = try await gateway.get(held.key)
+        if let current, (try? FlannelLease(key: current.key, value: current.value))?.publicIP != attributes.publicIP {
+            onProblem("subnet \(held.lease.subnet) was taken by another node while this node's lease was gone; keeping it until restart")
+            return held
+        }
+        guard !alive || current?.lease != held.id else { return held }
+        if !alive { held.id = try await gateway.grant(ttl: ttl) }
+        guard try await gateway.put(held.key, held.lease.json, lease: held.id, ifModRevision: current?.modRevision ?? 0) else {
+            throw .init(description: "the lease key changed while it was being written again")
+        }
+        return held
     }
 
     /// The range end of a prefix.

@@ -162,6 +162,17 @@ struct EtcdLeaseTests {
         #expect(try etcd.ctl("get", Self.prefix + "/subnets/", "--prefix", "--keys-only").isEmpty)
         let (overlay, leased) = try await EtcdOverlay.start(try topology("backend: vxlan"), log: { _ in })
         #expect(leased.overlay?.podCIDR.description == "10.244.1.0/24" && overlay.held.lease.publicIP.description == "192.168.9.10")
+        // Running: its key deleted by someone else is written again at once.
+        let lines = Mutex<[String]>([])
+        overlay.run(peers: { _ in }, log: { line in lines.withLock { $0.append(line) } })
+        try await Task.sleep(for: .milliseconds(300))
+        try etcd.ctl("del", overlay.held.key)
+        var back = false
+        for _ in 0..<40 where !back {
+            try await Task.sleep(for: .milliseconds(50))
+            back = try etcd.ctl("get", overlay.held.key, "--keys-only").contains(overlay.held.key)
+        }
+        #expect(back && lines.withLock { $0 }.contains { $0.contains("was deleted; writing it again") }, "\(lines.withLock { $0 })")
         await overlay.stop(revoke: true)
         #expect(try etcd.ctl("get", Self.prefix + "/subnets/", "--prefix", "--keys-only").isEmpty)
     }
