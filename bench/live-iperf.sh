@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Live TCP throughput through `pier switch` (without, then with --offload), beside the same
-# pair of namespaces joined by a Linux bridge, in the same run (a shared machine is noisy: compare the ratio). One iperf3
+# pair of namespaces joined by a Linux bridge and, when `openvswitch-switch` is installed, by
+# Open vSwitch's userspace datapath (datapath_type=netdev, TAP ports, userspace-tso-enable=true,
+# its own ovsdb-server and ovs-vswitchd in a namespace of their own, stopped at the end), in
+# the same run (a shared machine is noisy: compare the ratios). One iperf3
 # stream for SECONDS each way round, then ping RTT over each path. Needs root, iproute2,
 # iperf3 and ping. Every namespace, TAP and veth it makes starts with plv and is removed on exit.
 #
@@ -30,7 +33,8 @@ cleanup() {
     [ -n "$switch_pid" ] && kill -TERM "$switch_pid" 2>/dev/null && wait "$switch_pid" 2>/dev/null || true
     for pid in $(cat "$work"/*.pid 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
     "$pier" down "$topology" >/dev/null 2>&1 || true
-    for ns in plv-kbr plv-k1 plv-k2; do ip netns delete "$ns" 2>/dev/null || true; done
+    for pid in $(cat "$work"/ovs/*.pid 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+    for ns in plv-kbr plv-k1 plv-k2 plv-ovs plv-o1 plv-o2; do ip netns delete "$ns" 2>/dev/null || true; done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -63,10 +67,44 @@ for n in 1 2; do
 done
 measure_linux plv-k1 plv-k2 172.31.9.3
 
+# Open vSwitch's userspace datapath, when installed: sets ovs_gbps and ovs_rtt (empty if not).
+measure_ovs() {
+    ovs_gbps=""; ovs_rtt=""
+    command -v ovs-vswitchd >/dev/null && command -v ovsdb-tool >/dev/null || return 0
+    local dir="$work/ovs" vsctl
+    mkdir -p "$dir"
+    vsctl="ovs-vsctl --db=unix:$dir/db.sock"
+    ip netns add plv-ovs; ip netns add plv-o1; ip netns add plv-o2
+    ovsdb-tool create "$dir/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+    ip netns exec plv-ovs ovsdb-server "$dir/conf.db" --remote="punix:$dir/db.sock" --pidfile="$dir/db.pid" \
+        --unixctl="$dir/db.ctl" --log-file="$dir/db.log" --detach 2>/dev/null
+    $vsctl --no-wait init
+    $vsctl --no-wait set Open_vSwitch . other_config:userspace-tso-enable=true
+    OVS_RUNDIR="$dir" ip netns exec plv-ovs ovs-vswitchd "unix:$dir/db.sock" --pidfile="$dir/vs.pid" \
+        --unixctl="$dir/vs.ctl" --log-file="$dir/vs.log" --detach 2>/dev/null
+    $vsctl add-br plvobr -- set bridge plvobr datapath_type=netdev
+    for n in 1 2; do
+        $vsctl add-port plvobr plvo$n -- set Interface plvo$n type=tap
+        ip -n plv-ovs link set plvo$n netns plv-o$n
+        ip -n plv-o$n link set plvo$n name eth0
+        container_end plv-o$n 172.31.9.$((n + 1))/24
+    done
+    first_ping plv-o1 172.31.9.3
+    ovs_gbps=$(throughput plv-o1 plv-o2 172.31.9.3)
+    ovs_rtt=$(rtt plv-o1 172.31.9.3)
+}
+measure_ovs
+
 echo "iperf3 TCP, one stream, ${seconds} s, between two network namespaces:"
 result_line "pier switch (TAP, no offloads):      " "$pier_gbps" "$pier_rtt" ratio
 result_line "pier switch --offload (IFF_VNET_HDR): " "$offload_gbps" "$offload_rtt" ratio
 result_line "linux bridge (veth):                 " "$linux_gbps" "$linux_rtt"
-echo "  ratio pier/linux: $(ratio "$pier_gbps") without offloads, $(ratio "$offload_gbps") with"
+if [ -n "$ovs_gbps" ]; then result_line "ovs userspace (TAP, userspace TSO):  " "$ovs_gbps" "$ovs_rtt"; fi
 echo "  no offloads: $pier_stats"
 echo "  offloads:    $offload_stats"
+echo "  ratio pier/linux: $(ratio "$pier_gbps") without offloads, $(ratio "$offload_gbps") with"
+if [ -n "$ovs_gbps" ]; then
+    echo "  ratio pier/ovs-userspace: $(awk -v p="$offload_gbps" -v o="$ovs_gbps" 'BEGIN { if (o > 0) printf "%.2f", p / o; else print "n/a" }') with --offload"
+else
+    echo "  (open vswitch not installed: no OVS userspace peer)"
+fi

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Live TCP throughput between pods on two nodes over VXLAN: two `pier switch` nodes (each in
-# a network namespace, uplinks joined by a veth underlay), without and with --offload, beside
+# a network namespace, uplinks joined by a veth underlay), without offloads, with --offload and
+# the uplink's UDP-tunnel GSO turned off (Pier segments what enters the tunnel), and with
+# --offload (64 KB super-frames cross the tunnel whole: UDP-tunnel GSO on the uplink TAP), beside
 # two Linux nodes doing the same with the kernel's own VXLAN devices set up as flannel does
-# (onlink route, static neighbour and FDB entries), in the same run. One iperf3 stream for
+# (onlink route, static neighbour and FDB entries), and, when `openvswitch-switch` is installed,
+# two Open vSwitch nodes with the userspace datapath (datapath_type=netdev, the pod on a TAP port
+# of br-int, a vxlan port to the other node, the underlay veth on br-phy carrying the node IP),
+# in the same run. OVS 3.1 drops TSO packets it would tunnel ("Tunneling packets with HW
+# offload flags is not supported"), so its nodes run with userspace-tso-enable=false. One iperf3 stream for
 # SECONDS from the pod on node A to the pod on node B, then ping RTT. Needs root, iproute2
 # (ip, bridge), iperf3 and ping. Every namespace, TAP and veth it makes starts with plx and
 # is removed on exit.
@@ -17,10 +23,10 @@ require_live live-overlay-iperf ip bridge iperf3 ping
 
 work=$(mktemp -d)
 pids=()
-namespaces=(plx-boa plx-bob plx-bka plx-bkb plx-bka1 plx-bkb1)
+namespaces=(plx-boa plx-bob plx-bka plx-bkb plx-bka1 plx-bkb1 plx-bva plx-bvb plx-bva1 plx-bvb1)
 cleanup() {
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
-    for pid in $(cat "$work"/*.pid 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+    for pid in $(cat "$work"/*.pid "$work"/ovs-*/*.pid 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
     for node in a b; do "$pier" down "$work/$node.yaml" >/dev/null 2>&1 || true; done
     for ns in "${namespaces[@]}"; do ip netns delete "$ns" 2>/dev/null || true; done
     rm -rf "$work"
@@ -73,10 +79,12 @@ run_pier() {
     latency=$(rtt plx-boa1 10.95.2.2)
     for pid in "${pids[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done
     pids=()
-    stats="$(grep "allocations:" "$work/a.log" | sed 's/^ *//')"
+    stats="$(grep "stats:" "$work/a.log" | tail -1 | sed 's/^switch: //'); $(grep "allocations:" "$work/a.log" | sed 's/^ *//')"
 }
 run_pier
 pier_gbps=$gbps; pier_rtt=$latency; pier_stats=$stats
+run_pier --offload --tunnel-gso off
+segmented_gbps=$gbps; segmented_rtt=$latency; segmented_stats=$stats
 run_pier --offload
 offload_gbps=$gbps; offload_rtt=$latency; offload_stats=$stats
 
@@ -105,9 +113,55 @@ for i in 0 1; do
 done
 measure_linux plx-bka1 plx-bkb1 10.96.2.2
 
+# Two Open vSwitch userspace nodes over VXLAN, when installed: sets ovs_gbps and ovs_rtt.
+measure_ovs() {
+    ovs_gbps=""; ovs_rtt=""
+    command -v ovs-vswitchd >/dev/null && command -v ovsdb-tool >/dev/null || return 0
+    ip netns add plx-bva; ip netns add plx-bvb; ip netns add plx-bva1; ip netns add plx-bvb1
+    ip -n plx-bva link add plxbvav type veth peer name plxbvbv netns plx-bvb
+    for i in 0 1; do
+        local n dir vsctl me other
+        n=$([ $i -eq 0 ] && echo a || echo b); dir="$work/ovs-$n"; me=$((10 + 10 * i)); other=$((20 - 10 * i))
+        mkdir -p "$dir"; vsctl="ovs-vsctl --db=unix:$dir/db.sock"
+        ovsdb-tool create "$dir/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+        ip netns exec plx-bv$n ovsdb-server "$dir/conf.db" --remote="punix:$dir/db.sock" --pidfile="$dir/db.pid" \
+            --unixctl="$dir/db.ctl" --log-file="$dir/db.log" --detach 2>/dev/null
+        $vsctl --no-wait init
+        $vsctl --no-wait set Open_vSwitch . other_config:userspace-tso-enable=false
+        OVS_RUNDIR="$dir" ip netns exec plx-bv$n ovs-vswitchd "unix:$dir/db.sock" --pidfile="$dir/vs.pid" \
+            --unixctl="$dir/vs.ctl" --log-file="$dir/vs.log" --detach 2>/dev/null
+        $vsctl add-br plxbv${n}phy -- set bridge plxbv${n}phy datapath_type=netdev
+        ip -n plx-bv$n link set plxbv${n}v up
+        $vsctl add-port plxbv${n}phy plxbv${n}v
+        ip -n plx-bv$n addr add 192.168.98.$me/24 dev plxbv${n}phy
+        ip -n plx-bv$n link set plxbv${n}phy up
+        $vsctl add-br plxbv${n}int -- set bridge plxbv${n}int datapath_type=netdev
+        $vsctl add-port plxbv${n}int plxbv${n}1 -- set Interface plxbv${n}1 type=tap
+        $vsctl add-port plxbv${n}int plxbv${n}vx -- set Interface plxbv${n}vx type=vxlan options:key=1 \
+            options:dst_port=8472 options:local_ip=192.168.98.$me options:remote_ip=192.168.98.$other
+        ip -n plx-bv$n link set plxbv${n}1 netns plx-bv${n}1
+        ip -n plx-bv${n}1 link set plxbv${n}1 name eth0
+        ip -n plx-bv${n}1 link set eth0 mtu 1450
+        container_end plx-bv${n}1 10.98.0.$((2 + i))/24
+    done
+    first_ping plx-bva1 10.98.0.3
+    ovs_gbps=$(throughput plx-bva1 plx-bvb1 10.98.0.3)
+    ovs_rtt=$(rtt plx-bva1 10.98.0.3)
+}
+measure_ovs
+
 echo "iperf3 TCP, one stream, ${seconds} s, pod on node A to pod on node B over VXLAN (VNI 1, port 8472):"
-result_line "two pier switch nodes (no offloads):        " "$pier_gbps" "$pier_rtt" ratio
-result_line "two pier switch nodes --offload (checksums): " "$offload_gbps" "$offload_rtt" ratio
-result_line "two linux nodes (kernel vxlan devices):      " "$linux_gbps" "$linux_rtt"
-echo "  node A, no offloads: $pier_stats"
-echo "  node A, offloads:    $offload_stats"
+result_line "two pier switch nodes (no offloads):               " "$pier_gbps" "$pier_rtt" ratio
+result_line "two pier switch nodes --offload --tunnel-gso off:  " "$segmented_gbps" "$segmented_rtt" ratio
+result_line "two pier switch nodes --offload (UDP-tunnel GSO):  " "$offload_gbps" "$offload_rtt" ratio
+result_line "two linux nodes (kernel vxlan devices):            " "$linux_gbps" "$linux_rtt"
+if [ -n "$ovs_gbps" ]; then result_line "two ovs userspace nodes (netdev, TAP, vxlan port):  " "$ovs_gbps" "$ovs_rtt"; fi
+echo "  node A, no offloads:      $pier_stats"
+echo "  node A, --tunnel-gso off: $segmented_stats"
+echo "  node A, --offload:        $offload_stats"
+echo "  ratio pier/linux: $(ratio "$offload_gbps") with --offload (UDP-tunnel GSO), $(ratio "$segmented_gbps") with --tunnel-gso off, $(ratio "$pier_gbps") without offloads"
+if [ -n "$ovs_gbps" ]; then
+    echo "  ratio pier/ovs-userspace: $(awk -v p="$offload_gbps" -v o="$ovs_gbps" 'BEGIN { if (o > 0) printf "%.2f", p / o; else print "n/a" }') with --offload"
+else
+    echo "  (open vswitch not installed: no OVS userspace peer)"
+fi

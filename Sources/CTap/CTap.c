@@ -2,6 +2,7 @@
 #include "CTap.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <net/if.h>
 #include <linux/if_tun.h>
 #include <pthread.h>
@@ -48,6 +49,26 @@ int pier_tap_open(const char *name, int create, int vnet_header) {
         }
     }
     return fd;
+}
+
+// Linux 6.17's uAPI (include/uapi/linux/if_tun.h); Debian 12's headers are 6.1.
+#ifndef TUN_F_UDP_TUNNEL_GSO
+#define TUN_F_UDP_TUNNEL_GSO 0x080
+#endif
+#ifndef TUN_F_UDP_TUNNEL_GSO_CSUM
+#define TUN_F_UDP_TUNNEL_GSO_CSUM 0x100
+#endif
+
+int pier_tap_enable_udp_tunnel_gso(int fd) {
+    int tunnel_header = 24, plain_header = 10;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &tunnel_header) < 0) return -errno;
+    unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_UDP_TUNNEL_GSO | TUN_F_UDP_TUNNEL_GSO_CSUM;
+    if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
+        int error = errno;
+        ioctl(fd, TUNSETVNETHDRSZ, &plain_header);
+        return -error;
+    }
+    return 0;
 }
 
 int pier_tap_open_in(const char *netns_path, const char *name, int create, int vnet_header,
@@ -346,6 +367,67 @@ int pier_run(char *const argv[], char *output, size_t capacity) {
     }
     if (capacity > 0) output[used] = 0;
     close(channel[0]);
+    int result;
+    while (waitpid(child, &result, 0) < 0) {
+        if (errno != EINTR) return -errno;
+    }
+    return WIFEXITED(result) ? WEXITSTATUS(result) : 128 + WTERMSIG(result);
+}
+
+int pier_run_with_input(const char *path, char *const argv[], char *const envp[], const void *input, size_t input_count,
+                        char *output, size_t capacity, size_t *output_count) {
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) < 0) return -errno;
+    if (pipe2(out, O_CLOEXEC) < 0) {
+        int error = errno;
+        close(in[0]);
+        close(in[1]);
+        return -error;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    pid_t child;
+    int status = posix_spawn(&child, path, &actions, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    close(in[0]);
+    close(out[1]);
+    if (status != 0) {
+        close(in[1]);
+        close(out[0]);
+        return -status;
+    }
+    // Feed stdin and drain stdout together, so neither side waits on a full pipe.
+    size_t written = 0, used = 0;
+    int writing = input_count > 0 ? in[1] : -1;
+    if (writing < 0) close(in[1]);
+    for (;;) {
+        struct pollfd watched[2] = {{out[0], POLLIN, 0}, {writing, POLLOUT, 0}};
+        if (poll(watched, writing >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        if (writing >= 0 && (watched[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            ssize_t count = write(writing, (const char *)input + written, input_count - written);
+            if (count > 0) written += (size_t)count;
+            if (count < 0 && errno != EINTR && errno != EAGAIN) written = input_count;
+            if (written >= input_count) {
+                close(writing);
+                writing = -1;
+            }
+        }
+        if (watched[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            char discard[512];
+            ssize_t count = capacity > used ? read(out[0], output + used, capacity - used) : read(out[0], discard, sizeof discard);
+            if (count < 0 && errno == EINTR) continue;
+            if (count <= 0) break;
+            if (capacity > used) used += (size_t)count;
+        }
+    }
+    if (writing >= 0) close(writing);
+    close(out[0]);
+    *output_count = used;
     int result;
     while (waitpid(child, &result, 0) < 0) {
         if (errno != EINTR) return -errno;

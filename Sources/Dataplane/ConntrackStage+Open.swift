@@ -23,7 +23,7 @@ extension ConntrackStage {
             context.trace(frame, "conntrack: \(key) opens no connection and belongs to none -> drop conntrack-invalid")
             return
         }
-        let destination: IPv4Address, destinationPort: UInt16, egress: InterfaceIndex, masquerade: Bool, rule: Int
+        let destination: IPv4Address, destinationPort: UInt16, egress: InterfaceIndex, masquerade: Bool, rule: Int, bridged: Bool
         switch policy.decide(key, ingress: ingress, now: now) {
         case .untracked:
             return  // for the node itself (the local stage's), or unroutable (the route stage's)
@@ -31,8 +31,12 @@ extension ConntrackStage {
             reject(&frame, ingress: ingress)
             context.trace(frame, "conntrack: \(policy.dnat.label(index)) has no endpoints -> drop service-no-endpoints, ICMP port unreachable sent")
             return
-        case .track(let address, let port, let interface, let masquerading, let index):
-            (destination, destinationPort, egress, masquerade, rule) = (address, port, interface, masquerading, index)
+        case .dropNoLocal(let index):
+            frame.verdict = .drop(.serviceNoLocalEndpoints)
+            context.trace(frame, "conntrack: \(policy.dnat.label(index)) has no local endpoints -> drop service-no-local-endpoints")
+            return
+        case .track(let address, let port, let interface, let masquerading, let index, let switched):
+            (destination, destinationPort, egress, masquerade, rule, bridged) = (address, port, interface, masquerading, index, switched)
         }
         var source = key.source, sourcePort = key.sourcePort
         if masquerade {
@@ -55,6 +59,7 @@ extension ConntrackStage {
             return
         }
         let (ipDelta, l4Delta) = record(index, key: key, reply: reply, sourceNAT: masquerade, destinationNAT: rule >= 0)
+        if bridged { bridgedEndpoints.insert(destination) }
         context.counters.count(.conntrackNew)
         let translated = reply.reversed
         guard key != translated else {
@@ -69,6 +74,9 @@ extension ConntrackStage {
         NATRewrite.apply(&bytes, network: network, transport: transport, old: key, new: translated,
                          ipDelta: ipDelta, l4Delta: l4Delta, partialChecksum: partial)
         context.trace(frame, "conntrack: new \(key)\(rule >= 0 ? " (\(policy.dnat.label(rule)))" : ""), translated to \(translated)")
+        if rule >= 0 && egress == ingress && policy.isBridge(ingress) {
+            bridgeBack(&frame, ingress: ingress, destination: destination, egress: egress)
+        }
     }
 
     /// Sets a new record's protocol state, NAT flags and the checksum deltas of each direction;

@@ -27,7 +27,12 @@ import Wire
 /// ConntrackStage+Open.swift (`NATPolicy`, `NATPortAllocator`); related ICMP errors in
 /// ConntrackStage+Related.swift; the `conntrack -L` text in ConntrackText.swift.
 ///
-/// It does not track bridged traffic between containers (Linux does with br_netfilter), IPv6,
+/// Bridged frames (switched between two stations of a bridge) are looked up only when their
+/// source may be the endpoint of a connection translated between two stations of that bridge
+/// (ConntrackStage+Bridged.swift): the reply is then un-DNATed as Linux's br_netfilter does;
+/// other bridged traffic never reaches the table.
+///
+/// It does not track other bridged traffic between containers (Linux does with br_netfilter), IPv6,
 /// fragments after the first (Linux reassembles first), TCP sequence windows, or the
 /// connections of packets Pier makes itself (its ICMP errors are not translated).
 package final class ConntrackStage: FrameStage {
@@ -57,6 +62,12 @@ package final class ConntrackStage: FrameStage {
     }()
     var lastFullSweep: Int64 = 0
     private var lastSweep: Int64 = 0
+    /// The endpoints of connections whose replies are switched on a bridge: a bridged frame
+    /// from one of them is looked up (ConntrackStage+Bridged.swift).
+    var bridgedEndpoints = BridgedEndpointFilter()
+    /// Neighbours' MACs, for translated frames bridged back into their own bridge (nil: they
+    /// are routed there instead).
+    let neighbors: NeighborResolver?
 
     /// Makes the stage for `context`'s configuration; `routes` gives a destination's egress
     /// interface (the route stage's table in a pipeline). With `carried` (the table of the
@@ -64,21 +75,30 @@ package final class ConntrackStage: FrameStage {
     /// on, except UDP ones whose DNAT endpoint no rule leads to any more: those are forgotten,
     /// as kube-proxy deletes them (`conntrack -D`), so the next datagram picks a live endpoint.
     /// TCP connections stay until they end, as on Linux; new connections follow the new rules.
-    package init(context: PipelineContext, routes: RoutingTable, carrying carried: ConntrackTable? = nil, dnat: DNATTable? = nil) {
+    package init(context: PipelineContext, routes: RoutingTable, carrying carried: ConntrackTable? = nil, dnat: DNATTable? = nil,
+                 neighbors: NeighborResolver? = nil) {
         self.context = context
+        self.neighbors = neighbors
         let config = context.config
         let policy = NATPolicy(config: config, routes: routes, nodeAddresses: context.nodeAddresses4, dnat: dnat)
         self.policy = policy
         if let carried, carried.capacity == max(1, config.conntrack.capacity) {
-            let stale = carried.indices().filter { index in
+            var stale: [Int] = [], switched = BridgedEndpointFilter()
+            for index in carried.indices() {
                 let connection = carried[index]
-                return connection.original.protocol == .udp && connection.has(.destinationNAT)
+                guard connection.has(.destinationNAT) else { continue }
+                if connection.original.protocol == .udp
                     && !policy.dnat.leads(to: connection.reply.source, port: connection.reply.sourcePort,
-                                          from: connection.original.destination, port: connection.original.destinationPort, proto: .udp)
+                                          from: connection.original.destination, port: connection.original.destinationPort, proto: .udp) {
+                    stale.append(index)
+                } else if !connection.has(.sourceNAT) {
+                    switched.insert(connection.reply.source)  // its reply may be switched
+                }
             }
             for index in stale { carried.remove(index) }
             if !stale.isEmpty { context.counters.count(.conntrackFlushed, stale.count) }
             table = carried
+            bridgedEndpoints = switched
         } else {
             table = ConntrackTable(capacity: max(1, config.conntrack.capacity))
         }
@@ -120,7 +140,12 @@ package final class ConntrackStage: FrameStage {
     /// there (no stage touches a frame between the two), when the bridge or port left it for
     /// the node's interfaces.
     package func process(_ frame: inout Frame, at index: Int) {
-        guard case .toInterface(let ingress) = frame.verdict, let facts = batchFacts[index] else { return }
+        guard let facts = batchFacts[index], case .toInterface(let ingress) = frame.verdict else {
+            // Bridged: looked up here, not in `prepare`, as a connection opened by an earlier
+            // frame of this batch may be the one it answers.
+            if !bridgedEndpoints.isEmpty { trackBridged(&frame) }
+            return
+        }
         process(&frame, facts: facts, tag: batchTags[index], ingress: ingress)
     }
 
@@ -145,13 +170,14 @@ package final class ConntrackStage: FrameStage {
         lastSweep = now
         let removed = table.expire(now: now)
         if removed > 0 { context.counters.count(.conntrackExpired, removed) }
+        if table.count == 0 { bridgedEndpoints.removeAll() }
     }
 
     // MARK: Known connections
 
     /// Moves a known connection's state and translates the packet; false when a SYN reopens
     /// a closed connection (the caller then opens a new one).
-    private func track(_ frame: inout Frame, hit: ConntrackTable.Hit, facts: NATRewrite.Facts, now: Int64) -> Bool {
+    func track(_ frame: inout Frame, hit: ConntrackTable.Hit, facts: NATRewrite.Facts, now: Int64) -> Bool {
         var record = table[hit.index]
         let direction = hit.direction
         if direction == .reply && !record.has(.seenReply) { record.set(.seenReply) }
@@ -196,6 +222,9 @@ package final class ConntrackStage: FrameStage {
         NATRewrite.apply(&bytes, network: network, transport: transport, old: old, new: new, ipDelta: ipDelta, l4Delta: l4Delta,
                          partialChecksum: partial)
         context.trace(frame, "conntrack: \(direction == .original ? "original" : "reply") \(old) translated to \(new)")
+        if old.destination != new.destination, case .toInterface(let ingress) = frame.verdict, policy.isBridge(ingress) {
+            bridgeBack(&frame, ingress: ingress, destination: new.destination, egress: policy.egress(of: new.destination))
+        }
         return true
     }
 }
@@ -203,6 +232,6 @@ package final class ConntrackStage: FrameStage {
 // MARK: What this part counts (names and descriptions: DropReason, PipelineCounters.Event)
 
 extension ConntrackStage: CountingPart {
-    package static let dropReasons: [DropReason] = [.conntrackInvalid, .conntrackFull, .natPortsExhausted, .serviceNoEndpoints]
+    package static let dropReasons: [DropReason] = [.conntrackInvalid, .conntrackFull, .natPortsExhausted, .serviceNoEndpoints, .serviceNoLocalEndpoints]
     package static let events: [PipelineCounters.Event] = [.conntrackNew, .conntrackExpired, .conntrackEvicted, .sourceNAT, .destinationNAT, .relatedTranslated, .conntrackInvalidAccepted, .conntrackFlushed]
 }

@@ -3,9 +3,14 @@ import Wire
 /// The NAT decision for a packet that opens a connection, as netfilter's nat table takes it
 /// for the first packet: PREROUTING's DNAT from the published ports and Services
 /// (`DNATTable`), the egress interface from the routing table, then POSTROUTING's MASQUERADE
-/// (a rule's source subnet and output interface, a node port as kube-proxy marks it, or
-/// hairpin: a translated connection that leaves by the interface it came in on, so the reply
-/// comes back through Pier).
+/// (a rule's source subnet and output interface, an external address as kube-proxy marks
+/// it, or hairpin). Hairpin on a bridge is a pod reaching itself through its Service or
+/// published port (kube-proxy's `-s ENDPOINT -j KUBE-MARK-MASQ`, Docker's
+/// `-s IP -d IP -j MASQUERADE`); a pod reaching another pod on its own bridge keeps its
+/// address, and the connection is marked `bridged`: the reply is switched, not routed, and
+/// the conntrack stage looks it up on the bridge (Linux's br_netfilter). On a routed
+/// interface, any translated connection that leaves by the interface it came in on is
+/// masqueraded, so that its reply comes back through Pier.
 struct NATPolicy {
     /// What becomes of a new connection.
     enum Decision {
@@ -14,9 +19,12 @@ struct NATPolicy {
         case untracked
         /// For a Service port with no endpoints (DNAT rule `rule`): rejected.
         case reject(rule: Int)
+        /// For a Service port whose `Local` policy leaves no endpoint here: dropped.
+        case dropNoLocal(rule: Int)
         /// Tracked toward `destination`:`port` (after DNAT by `rule`, or -1), leaving by
-        /// `egress`, with its source masqueraded or not.
-        case track(destination: IPv4Address, port: UInt16, egress: InterfaceIndex, masquerade: Bool, rule: Int)
+        /// `egress`, with its source masqueraded or not; `bridged` when translated between two
+        /// stations of one bridge without masquerade (the reply will be switched).
+        case track(destination: IPv4Address, port: UInt16, egress: InterfaceIndex, masquerade: Bool, rule: Int, bridged: Bool)
     }
 
     /// Published ports and Services.
@@ -27,6 +35,8 @@ struct NATPolicy {
     private let routes: RoutingTable
     /// The node's IPv4 addresses.
     private let nodeAddresses: [IPv4Address]
+    /// Per interface: true for a bridge's.
+    private let bridgeInterfaces: [Bool]
 
     /// The policy of `config`'s NAT rules, routed by `routes`.
     init(config: PipelineConfig, routes: RoutingTable, nodeAddresses: [IPv4Address], dnat: DNATTable? = nil) {
@@ -36,7 +46,18 @@ struct NATPolicy {
         }
         self.routes = routes
         self.nodeAddresses = nodeAddresses
+        bridgeInterfaces = config.interfaces.map { interface in
+            if case .bridge = interface.attachment { true } else { false }
+        }
     }
+
+    /// The interface `destination` leaves by, if it is routable.
+    @inline(__always)
+    func egress(of destination: IPv4Address) -> InterfaceIndex? { routes.egress(of: destination) }
+
+    /// True for a bridge's interface.
+    @inline(__always)
+    func isBridge(_ interface: InterfaceIndex) -> Bool { bridgeInterfaces[interface] }
 
     /// True for one of the node's own addresses.
     @inline(__always)
@@ -54,16 +75,26 @@ struct NATPolicy {
                 break
             case .noEndpoints(let index):
                 return .reject(rule: index)
+            case .noLocalEndpoints(let index):
+                return .dropNoLocal(rule: index)
             case .translate(let address, let port, let mark, let index):
                 (destination, destinationPort, masquerade, rule) = (address, port, mark, index)
             }
         }
         guard !isNodeAddress(destination), let egress = routes.egress(of: destination) else { return .untracked }
-        if rule >= 0 && egress == ingress { masquerade = true }  // hairpin
+        var bridged = false
+        if rule >= 0 && egress == ingress {  // hairpin
+            if !bridgeInterfaces[Int(egress)] || destination == key.source {
+                masquerade = true
+            } else {
+                bridged = !masquerade
+            }
+        }
         if !masquerade {
             masquerade = self.masquerade.contains { $0.interface == egress && $0.source.contains(key.source) }
         }
-        return .track(destination: destination, port: destinationPort, egress: egress, masquerade: masquerade, rule: rule)
+        return .track(destination: destination, port: destinationPort, egress: egress, masquerade: masquerade, rule: rule,
+                      bridged: bridged && !masquerade)
     }
 }
 

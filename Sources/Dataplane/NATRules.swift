@@ -69,6 +69,13 @@ public struct NATRules: Sendable {
         public var clientIPAffinity: Bool
         /// How long an idle client keeps its endpoint (Kubernetes' default: 10800 s).
         public var affinitySeconds: Int64
+        /// What kube-proxy knows of each endpoint (by the index of `endpoints`): its
+        /// conditions and whether it runs on this node. An endpoint past the end of this list
+        /// is ready, serving and not local.
+        public var endpointStates: [EndpointState] = []
+        /// The traffic policies and the external addresses (external IPs, load-balancer
+        /// ingress IPs) the Service answers on besides its cluster IP and node ports.
+        public var traffic = TrafficPolicy()
         /// Makes a Service.
         public init(name: String, clusterIP: IPv4Address, ports: [Port], endpoints: [IPv4Address],
                     clientIPAffinity: Bool = false, affinitySeconds: Int64 = 10_800) {
@@ -87,6 +94,10 @@ public struct NATRules: Sendable {
     public var portMappings: [PortMapping]
     /// Services.
     public var services: [Service]
+    /// This node's pod subnets: a Service's external address reached from a source in one
+    /// of them takes the cluster-wide endpoints (kube-proxy's "pod traffic for external
+    /// destinations", `--detect-local-mode NodeCIDR`).
+    public var podCIDRs: [IPv4Prefix] = []
     /// The source ports (and ICMP identifiers) MASQUERADE may choose from when the original
     /// one is taken; Linux uses 1024–65535 for a source port at or above 1024.
     public var portRange: ClosedRange<UInt16>

@@ -151,6 +151,7 @@ package final class OverlayDecapStage: BatchStage {
     /// Ethernet header from the peer's tunnel MAC to the local one.
     private func strip(_ frame: inout Frame, start: Int, count: Int, peer: Int) {
         frame.truncate(to: start + count)
+        let tunnelSuperFrame = frame.offload.segmentationType & SegmentOffload.Kind.tunnelBits != 0
         if encapsulation == .vxlan {
             frame.removeFirst(start)
         } else {
@@ -159,6 +160,11 @@ package final class OverlayDecapStage: BatchStage {
             bytes.setMAC(tunnelMAC, at: EthernetHeader.Field.destination)
             bytes.setMAC(peerMACs[peer], at: EthernetHeader.Field.source)
             bytes.setU16(EtherType.ipv4.rawValue, at: EthernetHeader.Field.etherType)
+        }
+        if tunnelSuperFrame {
+            // A UDP-tunnel super-frame from the uplink: the inner TCP super-frame goes on whole.
+            let removed = encapsulation == .vxlan ? start : start - EthernetHeader.length
+            frame.offload = frame.offload.decapsulated(removing: removed, frameLength: frame.count)
         }
         frame.originalLength = frame.count
         frame.layers = LayerOffsets()

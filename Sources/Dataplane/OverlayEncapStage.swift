@@ -93,12 +93,25 @@ package final class OverlayEncapStage: FrameStage, NeighborObserver {
             frame.verdict = .drop(.noHeadroom)
             return
         }
+        if !frame.offload.isNone { moveOffload(&frame, innerNetwork: network) }
         context.counters.count(.encapsulated)
         context.trace(frame, "encap: \(self.overlay.encapsulation.rawValue) to \(self.overlay.peers[peer].ip)")
         if !resolved {
             // The outer Ethernet header is completed when the next hop answers.
             resolver.hold(&frame, nextHop: .ipv4(overlay.peers[peer].nextHop), interface: overlay.uplink)
         }
+    }
+
+    /// Moves the frame's offload record past the outer headers: a VXLAN super-frame becomes a
+    /// UDP-tunnel one (outer UDP after the outer IPv4 header), which an uplink with
+    /// `TUN_F_UDP_TUNNEL_GSO` takes whole and Pier otherwise segments; IP-in-IP and flannel UDP
+    /// have no virtio-net type and are always segmented by Pier (`SoftwareSegmenter`).
+    private func moveOffload(_ frame: inout Frame, innerNetwork network: Int) {
+        let added = templates.keepsInnerEthernet ? templates.length : templates.length - network
+        let innerNetwork = templates.keepsInnerEthernet ? templates.length + network : templates.length
+        let outerTransport: Int? = templates.keepsInnerEthernet ? TunnelTemplates.Field.udp : nil
+        frame.offload = frame.offload.encapsulated(adding: added, innerNetwork: innerNetwork, outerTransport: outerTransport,
+                                                   frameLength: frame.count)
     }
 
     /// Puts the VXLAN template in front of the whole frame.

@@ -58,7 +58,8 @@ public final class Pipeline {
         classify = ClassifyStage(context: context)
         overlayDecap = OverlayDecapStage(context: context, classify: classify)
         bridge = BridgeStage(context: context, carrying: handover?.tables ?? [:])
-        conntrack = ConntrackStage(context: context, routes: routes, carrying: handover?.connections, dnat: prepared?.dnat)
+        conntrack = ConntrackStage(context: context, routes: routes, carrying: handover?.connections, dnat: prepared?.dnat,
+                                   neighbors: resolver)
         local = LocalStage(context: context, resolver: resolver)
         route = RouteStage(context: context, table: routes, resolver: resolver)
         overlayEncap = OverlayEncapStage(context: context, resolver: resolver)

@@ -58,6 +58,24 @@ extension RouteStage {
         }
     }
 
+    /// True when `frame` is a super-frame (TSO/USO from a TAP device with offloads) whose
+    /// segments each fit `mtu`: IP and transport headers plus `segmentSize` bytes, the length
+    /// Linux's `skb_gso_validate_network_len` checks instead of the super-frame's own.
+    static func segmentsFit(_ frame: borrowing Frame, mtu: Int) -> Bool {
+        let offload = frame.offload
+        guard offload.isSegmented, frame.layers.network >= 0, frame.layers.transport >= 0 else { return false }
+        let network = Int(frame.layers.network), transport = Int(frame.layers.transport)
+        let bytes = frame.bytes
+        let transportHeader: Int
+        if offload.innerKind == SegmentOffload.Kind.udpL4 {
+            transportHeader = UDPHeader.length
+        } else {
+            guard transport + TCPHeader.minimumLength <= bytes.byteCount else { return false }
+            transportHeader = Int(bytes.u8(at: transport + TCPHeader.Field.dataOffsetAndFlags) >> 4) * 4
+        }
+        return transport - network + transportHeader + Int(offload.segmentSize) <= mtu
+    }
+
     /// Drops a packet longer than the egress MTU; with DF, tells the sender the MTU (the
     /// packet is quoted as it arrived, TTL not yet decremented, as Linux quotes it).
     func refuseTooBig(_ frame: inout Frame, facts: IPv4Facts, ingress: InterfaceIndex, mtu: Int) {

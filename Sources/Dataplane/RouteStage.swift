@@ -65,7 +65,7 @@ final class RouteStage: FrameStage {
             return
         }
         let mtu = context.interfaceMTUs[nextHop.interface]
-        guard facts.totalLength <= mtu else {
+        guard facts.totalLength <= mtu || Self.segmentsFit(frame, mtu: mtu) else {
             refuseTooBig(&frame, facts: facts, ingress: ingress, mtu: mtu)
             return
         }

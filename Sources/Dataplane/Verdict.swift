@@ -57,6 +57,7 @@ public enum DropReason: Int, CaseIterable, Sendable, NamedCounter {
     case conntrackFull
     case natPortsExhausted
     case serviceNoEndpoints
+    case serviceNoLocalEndpoints
     case unknownVTEP
     case wrongVNI
     case notVXLAN
@@ -94,6 +95,7 @@ public enum DropReason: Int, CaseIterable, Sendable, NamedCounter {
         case .conntrackFull: ("conntrack-full", "a new connection found the conntrack table full of assured connections")
         case .natPortsExhausted: ("nat-ports-exhausted", "MASQUERADE found no free source port on the node address for this destination")
         case .serviceNoEndpoints: ("service-no-endpoints", "for a Service port with no endpoints (ICMP port unreachable sent, as kube-proxy's REJECT)")
+        case .serviceNoLocalEndpoints: ("service-no-local-endpoints", "for a Service whose traffic policy is Local with no endpoint on this node (dropped silently, as kube-proxy's DROP \"has no local endpoints\")")
         case .unknownVTEP: ("unknown-vtep", "tunnel packet from an address that is no configured peer, or to a VTEP MAC no peer has")
         case .wrongVNI: ("wrong-vni", "VXLAN packet with a VNI other than the configured one")
         case .notVXLAN: ("not-vxlan", "UDP to the VXLAN port without the I flag (RFC 7348 §5)")

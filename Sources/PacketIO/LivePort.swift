@@ -34,6 +34,8 @@ public protocol LivePort: AnyObject {
     var goneReason: String? { get }
     /// What went through it.
     var counters: LivePortCounters { get }
+    /// What the open device offloads, for the log line after `up` (nil: nothing to say).
+    var offloadSummary: String? { get }
 
     /// Opens the device; returns 0 or the errno that kept it closed.
     func open() -> Int32
@@ -43,4 +45,9 @@ public protocol LivePort: AnyObject {
     /// keeps, stamped `now`, counted and captured; returns 0, or the errno of a read that
     /// failed (the switch then takes the port down).
     func receive(into batch: inout Batch, from pool: FramePool, now: Timestamp, captures: inout LiveCaptures) -> Int32
+}
+
+extension LivePort {
+    /// Nothing to say about offloads, unless the kind says otherwise.
+    public var offloadSummary: String? { nil }
 }

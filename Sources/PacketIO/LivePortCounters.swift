@@ -10,6 +10,12 @@ public struct LivePortCounters: Sendable, Equatable {
     public var sendWhileDown = 0
     /// Frames refused because a stage changed the length of a frame to be segmented.
     public var offloadRefused = 0
+    /// Super-frames read (a virtio-net header asking for segmentation: TSO, or UDP-tunnel GSO).
+    public var superFramesReceived = 0
+    /// Super-frames written whole, for the kernel to segment or pass on.
+    public var superFramesSent = 0
+    /// Super-frames Pier cut into segments itself because the device could not take them.
+    public var superFramesSegmented = 0
     /// Writes that failed otherwise (a failed read takes the port down instead).
     public var errors = 0
 

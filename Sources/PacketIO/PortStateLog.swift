@@ -12,9 +12,11 @@ struct PortStateLog {
         self.log = log
     }
 
-    /// `port c1: up (eth0 in namespace c1)`.
+    /// `port c1: up (eth0 in namespace c1)`, and with offloads what the device does:
+    /// `port eth0: offloads checksums, TSO, UDP-tunnel GSO (24-byte header)`.
     func up(_ port: some LivePort) {
         log(.info, "port \(port.name): up (\(port.location))")
+        if let mode = port.offloadSummary { log(.info, "port \(port.name): offloads \(mode)") }
     }
 
     /// `port c1: waiting for eth0 in namespace c1 (No such file or directory)`.

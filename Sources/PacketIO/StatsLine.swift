@@ -1,6 +1,7 @@
 /// The live switch's counters line, printed every `interval` seconds (0: only at the end):
 /// `stats: c1 up rx 10 tx 12, c2 down rx 0 tx 0 tx-down 3` (`down`: closed; `link-down`:
-/// open, its device down; the error counters only when not zero).
+/// open, its device down; the error and super-frame counters only when not zero: `rx-super`,
+/// `tx-super` super-frames read and written whole, `tx-segmented` those Pier segmented).
 struct StatsLine {
     /// Seconds between lines; 0 for none while running.
     let interval: Int
@@ -25,6 +26,9 @@ struct StatsLine {
             if c.sendBlocked > 0 { text += " tx-blocked \(c.sendBlocked)" }
             if c.sendWhileDown > 0 { text += " tx-down \(c.sendWhileDown)" }
             if c.offloadRefused > 0 { text += " offload-refused \(c.offloadRefused)" }
+            if c.superFramesReceived > 0 { text += " rx-super \(c.superFramesReceived)" }
+            if c.superFramesSent > 0 { text += " tx-super \(c.superFramesSent)" }
+            if c.superFramesSegmented > 0 { text += " tx-segmented \(c.superFramesSegmented)" }
             if c.errors > 0 { text += " errors \(c.errors)" }
             return text
         }.joined(separator: ", ")

@@ -15,6 +15,9 @@ public struct TapOutput: LiveOutput {
     public var captures: LiveCaptures
     /// Ports that failed or whose link changed during the batch.
     public var events = LiveOutputEvents()
+    /// Where `SoftwareSegmenter` builds each segment of a super-frame a port cannot take
+    /// whole: headers plus one segment, made once.
+    private let scratch = SegmentScratch()
 
     /// An output to no port yet, capturing to `captures`.
     public init(captures: LiveCaptures) {
@@ -44,21 +47,74 @@ public struct TapOutput: LiveOutput {
         }
         let written: Int
         if tap.offloads {
+            let offload = frame.offload
+            if offload.isSegmented {
+                if offload.frameLength != frame.count {
+                    // A stage changed the frame's length without moving its offsets.
+                    tap.counters.offloadRefused += 1
+                    return
+                }
+                if !Self.takesWhole(offload, tap: tap) {
+                    segment(frame, to: tap, port: port)
+                    return
+                }
+            }
             guard let result = Self.writeWithHeader(frame, to: tap) else {
                 tap.counters.offloadRefused += 1
                 return
             }
+            if result >= 0 && offload.isSegmented { tap.counters.superFramesSent += 1 }
             written = result
         } else {
             written = frame.withUnsafeBytes { bytes in pier_write(tap.descriptor, bytes.baseAddress, bytes.count) }
         }
+        account(written, tap: tap, port: port)
+        if written >= 0 { captures.capture(frame, port: index) }
+    }
+
+    /// True when `tap`'s device can take the super-frame `offload` whole: TSO for a plain
+    /// one, UDP-tunnel GSO for a VXLAN one; never an IP-in-IP or flannel-UDP one (no virtio-net
+    /// type exists for them).
+    private static func takesWhole(_ offload: SegmentOffload, tap: TapPort) -> Bool {
+        guard tap.segmentation else { return false }
+        if offload.segmentationType & SegmentOffload.Kind.tunnelBits != 0 { return tap.tunnelSegmentation }
+        return offload.innerNetworkOffset == 0 && offload.innerKind != SegmentOffload.Kind.udpL4
+    }
+
+    /// Writes a super-frame `tap` cannot take whole as the segments Linux's software GSO
+    /// would make, each behind a zero virtio-net header; the capture records the super-frame
+    /// whole, as tcpdump on Linux records a GSO packet before the device segments it.
+    private mutating func segment(_ frame: borrowing Frame, to tap: TapPort, port: PortID) {
+        var last = 0
+        let descriptor = tap.descriptor, headerSize = tap.headerSize
+        var zero: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let outcome = withUnsafeBytes(of: &zero) { header in
+            frame.withUnsafeBytes { bytes in
+                SoftwareSegmenter.segment(bytes, offload: frame.offload, scratch: scratch.buffer) { piece in
+                    last = pier_write_two(descriptor, header.baseAddress, headerSize, piece.baseAddress, piece.count)
+                    if last >= 0 { tap.counters.sent += 1 }
+                    return last >= 0
+                }
+            }
+        }
+        guard case .success = outcome else {
+            tap.counters.offloadRefused += 1
+            return
+        }
+        tap.counters.superFramesSegmented += 1
+        if last >= 0 { tap.counters.sent -= 1 }  // `account` counts the last one
+        account(last, tap: tap, port: port)
+        captures.capture(frame, port: Int(port.rawValue))
+    }
+
+    /// Counts a write's outcome (bytes written, or -errno) and notes a port to fail or a link change.
+    private mutating func account(_ written: Int, tap: TapPort, port: PortID) {
         if written >= 0 {
             tap.counters.sent += 1
             if tap.linkDown {
                 tap.linkDown = false
                 events.linkChanges.append(port)
             }
-            captures.capture(frame, port: index)
         } else if written == -Int(EAGAIN) {
             tap.counters.sendBlocked += 1
         } else if written == -Int(EIO) {
@@ -80,12 +136,22 @@ public struct TapOutput: LiveOutput {
     /// Writes `frame` to `tap` behind its virtio-net header (made on the stack: no
     /// allocation); the bytes written or -errno, nil when the offload cannot be passed on.
     private static func writeWithHeader(_ frame: borrowing Frame, to tap: TapPort) -> Int? {
-        var room: (UInt64, UInt64) = (0, 0)
+        var room: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let size = tap.headerSize
         return withUnsafeMutableBytes(of: &room) { header in
-            guard VirtioNetHeader.write(frame.offload, frameLength: frame.count, to: header.baseAddress!) else { return nil }
+            guard VirtioNetHeader.write(frame.offload, frameLength: frame.count, to: header.baseAddress!, size: size) else { return nil }
             return frame.withUnsafeBytes { bytes in
-                pier_write_two(tap.descriptor, header.baseAddress, VirtioNetHeader.size, bytes.baseAddress, bytes.count)
+                pier_write_two(tap.descriptor, header.baseAddress, size, bytes.baseAddress, bytes.count)
             }
         }
     }
+}
+
+/// The buffer `TapOutput` builds segments in: a 64 KB segment (a device whose MTU allows
+/// it) and its headers, allocated once with the output and freed with it.
+final class SegmentScratch {
+    /// The bytes.
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536 + 512, alignment: 64)
+
+    deinit { buffer.deallocate() }
 }

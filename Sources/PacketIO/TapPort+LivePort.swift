@@ -14,6 +14,9 @@ extension TapPort: LivePort {
     /// "namespace deleted" when the port's namespace was deleted (`namespaceIsGone`).
     public var goneReason: String? { namespaceIsGone ? "namespace deleted" : nil }
 
+    /// With offloads, what the device passes (`offloadDescription`).
+    public var offloadSummary: String? { offloads ? offloadDescription : nil }
+
     /// Reads up to a batch of frames, each into a frame the batch keeps from run to run (a
     /// read cut shorter than a virtio-net header leaves its frame a spare). A frame read
     /// while the link was down brings it back up.
@@ -24,7 +27,8 @@ extension TapPort: LivePort {
             guard count > 0 else {
                 return count < 0 && count != -Int(EAGAIN) && count != -Int(EINTR) ? .failed(Int32(-count)) : .drained
             }
-            guard !offloads || Self.takeOffload(&frame, count: count) else { return .skipped }
+            guard !offloads || Self.takeOffload(&frame, count: count, headerSize: headerSize) else { return .skipped }
+            if frame.offload.isSegmented { counters.superFramesReceived += 1 }
             linkDown = false
             frame.inputPort = port
             frame.timestamp = now
@@ -37,12 +41,12 @@ extension TapPort: LivePort {
 
     /// Moves a received frame's virtio-net header into `frame.offload`; false when the read
     /// was shorter than the header.
-    private static func takeOffload(_ frame: inout Frame, count: Int) -> Bool {
-        guard count > VirtioNetHeader.size else { return false }
+    private static func takeOffload(_ frame: inout Frame, count: Int, headerSize: Int) -> Bool {
+        guard count > headerSize else { return false }
         frame.offload = frame.withUnsafeBytes { bytes in
-            VirtioNetHeader.read(bytes.baseAddress!, frameLength: count - VirtioNetHeader.size)
+            VirtioNetHeader.read(bytes.baseAddress!, frameLength: count - headerSize, size: headerSize)
         }
-        frame.removeFirst(VirtioNetHeader.size)
+        frame.removeFirst(headerSize)
         return true
     }
 }

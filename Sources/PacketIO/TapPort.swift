@@ -67,18 +67,43 @@ public final class TapPort {
     public let offloads: Bool
     /// With `offloads`: whether the device passes TSO segments too, or only partial checksums.
     public let segmentation: Bool
+    /// With `offloads`: whether to ask the device for UDP-tunnel GSO (an overlay's uplink).
+    public let wantsTunnelSegmentation: Bool
+    /// True while the device carries UDP-tunnel super-frames both ways (the kernel took
+    /// `TUN_F_UDP_TUNNEL_GSO` at the last open); its frames then have the 24-byte header.
+    public private(set) var tunnelSegmentation = false
+    /// Why the device refused UDP-tunnel GSO at the last open (an errno), 0 if it did not.
+    public private(set) var tunnelSegmentationRefusal: Int32 = 0
+    /// The virtio-net header's size in front of each frame: 10, or 24 with tunnel GSO.
+    public var headerSize: Int { tunnelSegmentation ? VirtioNetHeader.tunnelSize : VirtioNetHeader.size }
     private var namespaceInode: UInt64 = 0
     private var openedBefore = false
 
     /// Makes a port whose device is at `location`; nothing is opened yet.
     /// With `offloads` and not `segmentation`, the device passes partial checksums but no TSO
     /// segments (for a switch whose frames may be encapsulated, which Pier cannot segment).
-    public init(port: PortID, name: String, location: Location, offloads: Bool = false, segmentation: Bool = true) {
+    /// With `tunnelSegmentation` (and `offloads`), the device is asked for UDP-tunnel GSO at
+    /// every open, and runs without it when the kernel refuses.
+    public init(port: PortID, name: String, location: Location, offloads: Bool = false, segmentation: Bool = true,
+                tunnelSegmentation: Bool = false) {
         self.port = port
         self.name = name
         self.location = location
         self.offloads = offloads
         self.segmentation = segmentation
+        wantsTunnelSegmentation = offloads && segmentation && tunnelSegmentation
+    }
+
+    /// What the port's device carries, for the switch's log: `offloads: none`,
+    /// `checksums`, `checksums, TSO`, or `checksums, TSO, UDP-tunnel GSO`.
+    public var offloadDescription: String {
+        guard offloads else { return "none" }
+        guard segmentation else { return "checksums" }
+        if tunnelSegmentation { return "checksums, TSO, UDP-tunnel GSO (24-byte header)" }
+        if wantsTunnelSegmentation {
+            return "checksums, TSO; UDP-tunnel GSO refused (\(systemMessage(tunnelSegmentationRefusal))): tunnel super-frames segmented by Pier"
+        }
+        return "checksums, TSO"
     }
 
     /// The `vnet_header` argument of `pier_tap_open`: 0 none, 1 checksums and TSO, 2 checksums.
@@ -103,6 +128,11 @@ public final class TapPort {
             if result >= 0 { namespaceInode = inode }
         }
         guard result >= 0 else { return -result }
+        if wantsTunnelSegmentation {
+            let refusal = pier_tap_enable_udp_tunnel_gso(result)
+            tunnelSegmentation = refusal == 0
+            tunnelSegmentationRefusal = -refusal
+        }
         descriptor = result
         openedBefore = true
         return 0

@@ -78,21 +78,17 @@ extension PipelineConfig {
     /// `nat:` and `services:` in the Dataplane's terms (a rule naming an unknown port cannot
     /// come from a validated topology and is left out).
     static func natRules(_ topology: Topology, portIndex: [String: PortID]) -> NATRules {
-        NATRules(
+        let podCIDRs = podCIDRs(topology)
+        var rules = NATRules(
             masquerade: topology.nat.masquerade.compactMap { rule in
                 portIndex[rule.out].map { NATRules.Masquerade(source: rule.source, out: $0) }
             },
             portMappings: topology.nat.portMappings.map {
                 NATRules.PortMapping(proto: $0.proto.ipProtocol, hostPort: $0.hostPort, to: $0.to, toPort: $0.toPort)
             },
-            services: topology.services.map { service in
-                NATRules.Service(
-                    name: "\(service.namespace)/\(service.name)", clusterIP: service.clusterIP,
-                    ports: service.ports.map {
-                        NATRules.Service.Port(proto: $0.proto.ipProtocol, port: $0.port, targetPort: $0.targetPort, nodePort: $0.nodePort)
-                    },
-                    endpoints: service.endpoints, clientIPAffinity: service.sessionAffinity == .clientIP)
-            })
+            services: topology.services.map { natService($0, node: topology.node, podCIDRs: podCIDRs) })
+        rules.podCIDRs = podCIDRs
+        return rules
     }
 
     /// `conntrack:` in the Dataplane's terms: capacity and every timeout in seconds.

@@ -23,6 +23,20 @@ public struct ServiceConfig: Sendable, Equatable {
     public var endpoints: [IPv4Address]
     /// How endpoints are chosen (default `None`).
     public var sessionAffinity: SessionAffinity
+    /// `sessionAffinityConfig.clientIP.timeoutSeconds`: how long an idle client keeps its
+    /// endpoint with ClientIP affinity (nil: Kubernetes' default, 10800).
+    public var affinityTimeout: Int? = nil
+    /// `externalTrafficPolicy` (default `Cluster`).
+    public var externalTrafficPolicy = TrafficPolicy.cluster
+    /// `internalTrafficPolicy` (default `Cluster`).
+    public var internalTrafficPolicy = TrafficPolicy.cluster
+    /// `externalIPs`: addresses the Service's ports answer on, as node ports do.
+    public var externalIPs: [IPv4Address] = []
+    /// `status.loadBalancer.ingress[].ip`: the load balancer's addresses, as external IPs.
+    public var loadBalancerIngress: [IPv4Address] = []
+    /// What the EndpointSlice says of each endpoint, by the index of `endpoints` (conditions
+    /// and node); empty, or shorter than `endpoints`, for endpoints written as bare addresses.
+    public var endpointDetails: [EndpointDetails] = []
 
     /// Makes a Service.
     public init(

@@ -94,15 +94,35 @@ extension PortMapping {
 }
 
 extension ServiceConfig {
-    /// `{name, namespace, clusterIP, ports, endpoints, sessionAffinity}`.
+    /// `{name, namespace, clusterIP, ports, endpoints, sessionAffinity, sessionAffinityConfig,
+    /// externalTrafficPolicy, internalTrafficPolicy, externalIPs, status}`; the policies only
+    /// when not `Cluster`, an endpoint as a mapping only when it has details.
     fileprivate var tree: TextTree {
         let ports = ports.map { port in
             TextTree.map([("proto", .text(port.proto.rawValue)), ("port", .number(Int(port.port))),
                           ("targetPort", .number(Int(port.targetPort))), ("nodePort", port.nodePort.map { .number(Int($0)) })])
         }
+        let endpoints = endpoints.indices.map { endpointTree($0) }
+        let ingress = loadBalancerIngress.map { TextTree.map([("ip", .text($0.description))]) }
         return .map([("name", .text(name)), ("namespace", .text(namespace)), ("clusterIP", .text(clusterIP.description)),
-                     ("ports", .list(ports)), ("endpoints", nonEmpty(endpoints.map { .text($0.description) })),
-                     ("sessionAffinity", .text(sessionAffinity.rawValue))])
+                     ("ports", .list(ports)), ("endpoints", nonEmpty(endpoints)),
+                     ("sessionAffinity", .text(sessionAffinity.rawValue)),
+                     ("sessionAffinityConfig", affinityTimeout.map { .map([("clientIP", .map([("timeoutSeconds", .number($0))]))]) }),
+                     ("externalTrafficPolicy", externalTrafficPolicy == .cluster ? nil : .text(externalTrafficPolicy.rawValue)),
+                     ("internalTrafficPolicy", internalTrafficPolicy == .cluster ? nil : .text(internalTrafficPolicy.rawValue)),
+                     ("externalIPs", nonEmpty(externalIPs.map { .text($0.description) })),
+                     ("status", ingress.isEmpty ? nil : .map([("loadBalancer", .map([("ingress", .list(ingress))]))]))])
+    }
+
+    /// Endpoint `index`: its address, or `{addresses, conditions, nodeName}` with details.
+    private func endpointTree(_ index: Int) -> TextTree {
+        let details = details(ofEndpoint: index)
+        guard !details.isEmpty else { return .text(endpoints[index].description) }
+        let conditions: [(String, TextTree?)] = [("ready", details.ready.map(TextTree.flag)), ("serving", details.serving.map(TextTree.flag)),
+                                                 ("terminating", details.terminating.map(TextTree.flag))]
+        let anyCondition = conditions.contains { $0.1 != nil }
+        return .map([("addresses", .list([.text(endpoints[index].description)])),
+                     ("conditions", anyCondition ? .map(conditions) : nil), ("nodeName", details.nodeName.map(TextTree.text))])
     }
 }
 

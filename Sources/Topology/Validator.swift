@@ -33,6 +33,7 @@ struct Validator {
         checkSubnets()
         checkNAT()
         checkServices()
+        checkServicePolicies()
         checkOverlay()
         checkContainers()
     }

@@ -120,27 +120,35 @@ struct CNIDelegate {
             throw CNIError(code: CNIError.invalidConfig, message: "ipam.type: no plugin \(type) in CNI_PATH (\(searchPath.joined(separator: ":")))",
                            details: "Debian's standard plugins (containernetworking-plugins) are in /usr/lib/cni")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
         var environment = ProcessInfo.processInfo.environment
         environment["CNI_COMMAND"] = command
-        process.environment = environment
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        do { try process.run() } catch {
-            throw CNIError(code: CNIError.invalidConfig, message: "ipam: cannot run \(executable): \(error)")
+        let (status, printed) = Self.spawn(executable, environment: environment, input: config)
+        guard status >= 0 else {
+            throw CNIError(code: CNIError.invalidConfig, message: "ipam: cannot run \(executable): \(systemMessage(-status))")
         }
-        input.fileHandleForWriting.write(config)
-        try? input.fileHandleForWriting.close()
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
         let object = (try? JSONSerialization.jsonObject(with: printed)) as? [String: Any]
-        guard process.terminationStatus == 0 else {
+        guard status == 0 else {
             throw CNIError(code: object?["code"] as? Int ?? CNIError.invalidConfig,
-                           message: "ipam \(type) \(command): " + (object?["msg"] as? String ?? "exit \(process.terminationStatus)"),
+                           message: "ipam \(type) \(command): " + (object?["msg"] as? String ?? "exit \(status)"),
                            details: object?["details"] as? String ?? "")
         }
         return object
+    }
+
+    /// Runs `executable` with `environment` and `input` on stdin; its exit status (or -errno)
+    /// and what it printed on stdout (at most 1 MB).
+    private static func spawn(_ executable: String, environment: [String: String], input: Data) -> (Int32, Data) {
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var output = [UInt8](repeating: 0, count: 1 << 20)
+        var count = 0
+        let status = input.withUnsafeBytes { bytes in
+            output.withUnsafeMutableBytes { buffer in
+                pier_run_with_input(executable, argv, envp, bytes.baseAddress, bytes.count,
+                                    buffer.baseAddress, buffer.count, &count)
+            }
+        }
+        return (status, Data(output.prefix(count)))
     }
 }

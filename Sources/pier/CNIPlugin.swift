@@ -88,8 +88,16 @@ enum CNIPlugin {
             }
             let mac = addresses.first { !$0.contains(":") }.flatMap(CNIDevice.mac(for:))
             try device.create(mac: mac, mtu: request.mtu, addresses: addresses, routes: routes)
-            do {
-                try attach(request, addresses: addresses)
+            do throws(CNIError) {
+                let change = attachment(request, addresses: addresses)
+                try attach(request, change: change)
+                do throws(CNIError) {
+                    try request.attachments.save(port: request.portName, file: change.file, yaml: change.yaml,
+                                                 netns: request.netns, device: request.interface)
+                } catch {
+                    detach(request)
+                    throw error
+                }
             } catch {
                 device.remove()
                 throw error
@@ -114,9 +122,9 @@ enum CNIPlugin {
         }
     }
 
-    /// Applies the port and its mappings to the switch and waits until it has the device
-    /// open; on a timeout removes them again.
-    private static func attach(_ request: CNIRequest, addresses: [String]) throws(CNIError) {
+    /// The change that attaches the container: its port `{name, tap, netns, bridge}` and its
+    /// port mappings to its first IPv4 address, with the name the switch logs it under.
+    private static func attachment(_ request: CNIRequest, addresses: [String]) -> (file: String, yaml: String) {
         let port: JSONValue = .object([("name", .string(request.portName)), ("tap", .string(request.interface)),
                                        ("netns", .string(request.netns)), ("bridge", .string(request.bridge))])
         var fragment: [(String, JSONValue)] = [("ports", .array([port]))]
@@ -128,8 +136,13 @@ enum CNIPlugin {
             }
             fragment.append(("nat", .object([("portMappings", .array(mappings))])))
         }
-        let members: [(String, JSONValue)] = [("file", .string("cni \(request.containerID.prefix(12)) \(request.interface)")),
-                                              ("yaml", .string(JSONValue.object(fragment).serialized))]
+        return ("cni \(request.containerID.prefix(12)) \(request.interface)", JSONValue.object(fragment).serialized)
+    }
+
+    /// Applies `change` to the switch and waits until it has the device open; on a timeout
+    /// removes it again.
+    private static func attach(_ request: CNIRequest, change: (file: String, yaml: String)) throws(CNIError) {
+        let members: [(String, JSONValue)] = [("file", .string(change.file)), ("yaml", .string(change.yaml))]
         _ = try call(ControlJSON.request("apply", members), request)
         let deadline = Date().addingTimeInterval(attachSeconds)
         var state = ""
@@ -148,6 +161,7 @@ enum CNIPlugin {
     /// second DEL (or a DEL after a failed ADD) succeeds too.
     private static func delete(_ request: CNIRequest) {
         detach(request)
+        request.attachments.remove(port: request.portName)
         if !request.netns.isEmpty { CNIDevice(netns: request.netns, name: request.interface).remove() }
         do { _ = try CNIDelegate(type: request.ipamType ?? "", searchPath: request.searchPath).run("DEL", config: request.raw) } catch {
             standardError("pier (cni): DEL: \(error.message)")
@@ -189,8 +203,8 @@ enum CNIPlugin {
         }
     }
 
-    /// GC (1.1.0): removes the switch's plugin ports (`cni…`) of attachments not in
-    /// `cni.dev/valid-attachments`, then lets the IPAM plugin collect its own.
+    /// GC (1.1.0): removes the switch's plugin ports (`cni…`) and the records of attachments
+    /// not in `cni.dev/valid-attachments`, then lets the IPAM plugin collect its own.
     private static func collectGarbage(_ request: CNIRequest) throws(CNIError) {
         let valid = Set((request.config["cni.dev/valid-attachments"] as? [[String: Any]] ?? []).compactMap { attachment -> String? in
             guard let id = attachment["containerID"] as? String, let name = attachment["ifname"] as? String else { return nil }
@@ -200,6 +214,10 @@ enum CNIPlugin {
         let ports = ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any])?["ports"] as? [[String: Any]] ?? []
         for name in ports.compactMap({ $0["name"] as? String }) where name.hasPrefix("cni") && name.count == 15 && !valid.contains(name) {
             _ = try? call(ControlJSON.request("delete", [("kind", .string("port")), ("name", .string(name))]), request)
+        }
+        for entry in request.attachments.entries() {
+            let port = String((entry.path as NSString).lastPathComponent.dropLast(5))
+            if !valid.contains(port) { request.attachments.remove(port: port) }
         }
         if let type = request.ipamType { _ = try CNIDelegate(type: type, searchPath: request.searchPath).run("GC", config: request.raw) }
     }

@@ -59,6 +59,12 @@ struct CNIRequest {
     var mtu: Int? { config["mtu"] as? Int }
     /// `ipam.type`.
     var ipamType: String? { (config["ipam"] as? [String: Any])?["type"] as? String }
+    /// Where the attachments are recorded for the switch to re-attach after a restart:
+    /// `stateDir` (default `/var/lib/pier/cni`), then the node's name.
+    var attachments: CNIAttachments {
+        CNIAttachments(root: config["stateDir"] as? String ?? CNIAttachments.defaultDirectory,
+                       node: node ?? ControlSocket.onlyNode() ?? "default")
+    }
     /// `prevResult` (DEL, CHECK, chained ADD).
     var previousResult: [String: Any]? { config["prevResult"] as? [String: Any] }
 
@@ -121,7 +127,7 @@ struct CNIRequest {
         func invalid(_ problem: String) -> CNIError { CNIError(code: CNIError.invalidConfig, message: problem) }
         guard config["name"] is String else { throw invalid("name: expected the network's name, a string") }
         guard config["type"] is String else { throw invalid("type: expected \"pier\"") }
-        for key in ["node", "bridge"] where config[key] != nil && !(config[key] is String) {
+        for key in ["node", "bridge", "stateDir"] where config[key] != nil && !(config[key] is String) {
             throw invalid("\(key): expected a string")
         }
         if config["mtu"] != nil, mtu.map({ !(68...65_535).contains($0) }) ?? true {

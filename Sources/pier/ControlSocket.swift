@@ -84,6 +84,12 @@ enum ControlSocket {
         return path(node: sockets[0])
     }
 
+    /// The node of the only switch running, if exactly one is.
+    static func onlyNode() -> String? {
+        let sockets = socketNames()
+        return sockets.count == 1 ? sockets[0] : nil
+    }
+
     /// The node names of the sockets in the directory.
     private static func socketNames() -> [String] {
         guard let handle = opendir(directory) else { return [] }

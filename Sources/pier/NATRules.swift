@@ -55,7 +55,7 @@ struct NATRules {
     }
 
     /// A Service port as kube-proxy's chains describe it.
-    private struct ServicePort {
+    struct ServicePort {
         var key: String          // namespace/name
         var clusterIP: String
         var proto: String
@@ -64,6 +64,16 @@ struct NATRules {
         var endpoints: [String] = []
         var targetPort: String?
         var affinity = false
+        /// `--seconds` of the `-m recent --rcheck` rules (ClientIP affinity's timeout).
+        var affinitySeconds: String?
+        /// The cluster IP jumps to `KUBE-SVL-*`: `internalTrafficPolicy: Local`.
+        var internalLocal = false
+        /// The `KUBE-EXT-*` chain goes to `KUBE-SVL-*` or routes LOCAL traffic itself:
+        /// `externalTrafficPolicy: Local`.
+        var externalLocal = false
+        /// `KUBE-SERVICES` rules "external IP" and "loadbalancer IP" to the `KUBE-EXT-*` chain.
+        var externalIPs: [String] = []
+        var loadBalancerIPs: [String] = []
     }
 
     init(_ table: String, uplink: String?, bridges: Set<String>) {
@@ -80,7 +90,7 @@ struct NATRules {
                      "KUBE-POSTROUTING", "KUBE-MARK-MASQ", "KUBE-MARK-DROP", "KUBE-PROXY-CANARY", "KUBE-KUBELET-CANARY"]
         for line in table.split(separator: "\n") where line.hasPrefix(":") {
             let chain = line.dropFirst().split(separator: " ").first.map(String.init) ?? ""
-            if !known.contains(chain) && !["KUBE-SVC-", "KUBE-SEP-", "KUBE-EXT-"].contains(where: chain.hasPrefix) {
+            if !known.contains(chain) && !["KUBE-SVC-", "KUBE-SVL-", "KUBE-SEP-", "KUBE-EXT-"].contains(where: chain.hasPrefix) {
                 warnings.append("chain \(chain): not a chain Docker or kube-proxy writes, not expressed")
             }
         }
@@ -117,6 +127,7 @@ struct NATRules {
         var ports: [String: ServicePort] = [:]       // by KUBE-SVC chain
         var order: [String] = []
         var externals: [String: String] = [:]        // KUBE-EXT chain → KUBE-SVC chain
+        var localExternals = Set<String>()           // KUBE-EXT chains of externalTrafficPolicy: Local
         for (index, rule) in rules.enumerated() {
             let target = rule.target ?? ""
             switch rule.chain {
@@ -128,16 +139,22 @@ struct NATRules {
                 understood.insert(index)
             case "KUBE-SERVICES" where target == "KUBE-NODEPORTS":
                 understood.insert(index)
-            case "KUBE-SERVICES" where target.hasPrefix("KUBE-SVC-"):
+            case "KUBE-SERVICES" where target.hasPrefix("KUBE-SVC-") || target.hasPrefix("KUBE-SVL-"):
                 guard let ip = rule.value("-d"), let proto = rule.value("-p"), let port = rule.value("--dport"),
                       let comment = rule.value("--comment") else { continue }
                 let key = String(comment.split(separator: " ").first?.split(separator: ":").first ?? "")
                 ports[target] = ServicePort(key: key, clusterIP: ip.replacingOccurrences(of: "/32", with: ""), proto: proto, port: port)
+                ports[target]?.internalLocal = target.hasPrefix("KUBE-SVL-")
                 order.append(target)
                 understood.insert(index)
             case let chain where chain.hasPrefix("KUBE-EXT-"):
                 if target.hasPrefix("KUBE-SVC-") { externals[chain] = target }
-                if target.hasPrefix("KUBE-SVC-") || target == "KUBE-MARK-MASQ" { understood.insert(index) }
+                // Local policy: LOCAL-sourced traffic marked and sent to the cluster chain, the
+                // rest to the local endpoints (or, without any, nowhere: the filter table drops it).
+                if target.hasPrefix("KUBE-SVL-") || rule.value("--src-type") == "LOCAL" { localExternals.insert(chain) }
+                if target.hasPrefix("KUBE-SVC-") || target.hasPrefix("KUBE-SVL-") || target == "KUBE-MARK-MASQ" { understood.insert(index) }
+            case let chain where chain.hasPrefix("KUBE-SVL-") && target.hasPrefix("KUBE-SEP-"):
+                understood.insert(index)  // this node's endpoints, also in the KUBE-SVC chain
             default:
                 break
             }
@@ -146,9 +163,11 @@ struct NATRules {
             guard let target = rule.target, let port = rule.value("--dport") else { continue }
             if let service = externals[target] ?? (ports[target] != nil ? target : nil), ports[service] != nil {
                 ports[service]?.nodePort = port
+                if localExternals.contains(target) { ports[service]?.externalLocal = true }
                 understood.insert(index)
             }
         }
+        understood.formUnion(readExternalAddresses(rules, externals: externals, localExternals: localExternals, into: &ports))
         for (chain, _) in ports {
             understood.formUnion(readEndpoints(of: chain, rules: rules, into: &ports))
         }
@@ -174,7 +193,7 @@ struct NATRules {
                     ports: [\(portList.joined(separator: ", "))]
                     endpoints: [\(endpoints.joined(separator: ", "))]
                     sessionAffinity: \(service.ports.contains(where: \.affinity) ? "ClientIP" : "None")
-                """)
+                """ + Self.policyLines(service.ports))
         }
         return understood
     }
@@ -201,6 +220,7 @@ struct NATRules {
         }
         for index in jumps where rules[index].words.contains("--rcheck") {
             ports[chain]?.affinity = true
+            ports[chain]?.affinitySeconds = rules[index].value("--seconds")
             understood.insert(index)
         }
         for index in jumps {

@@ -39,39 +39,46 @@ struct SwitchCommand: ParsableCommand {
     @Flag(help: "Open the TAP devices with offloads (IFF_VNET_HDR): TCP segments of up to 64 KB cross whole, checksums partial.")
     var offload = false
 
+    @Option(name: .customLong("tunnel-gso"), help: "With --offload and a vxlan overlay: auto (ask the uplink's TAP device for UDP-tunnel GSO, Linux 6.17+) or off (Pier segments what enters the tunnel).")
+    var tunnelGSO = "auto"
+
     @Option(name: .customLong("log-format"), help: "text (switch: … lines) or json (one object a line, for machines).")
     var logFormat: LogFormat = .text
 
     @Option(name: .customLong("control-group"), help: "A group whose members may use the control socket too (default: root only).")
     var controlGroup: String?
 
+    @Option(name: .customLong("cni-state"), help: "Where the CNI plugin records its attachments (DIR/NODE/*.json), re-attached at start.")
+    var cniState: String = CNIAttachments.defaultDirectory
+
     func validate() throws {
         guard statsInterval >= 0 else { throw ValidationError("--stats-interval must be 0 or more seconds") }
         if let metrics { _ = try Self.metricsAddress(metrics) }
+        guard ["auto", "off"].contains(tunnelGSO) else { throw ValidationError("--tunnel-gso must be auto or off, not \(tunnelGSO)") }
     }
 
     func run() throws {
-        var topology: Topology
-        do { topology = try Topology.load(path: config) } catch { throw InputError(message: error.description) }
+        var fileTopology: Topology
+        do { fileTopology = try Topology.load(path: config) } catch { throw InputError(message: error.description) }
         // Signals are taken by the loop's signalfd; threads started from here on inherit the mask.
         _ = pier_block_switch_signals()
         let log = SwitchLog(format: logFormat)
         // overlay.etcd: the pod subnet is leased before the pipeline is built.
         var etcd: EtcdOverlay?
-        if topology.overlay?.etcd != nil {
-            let loaded = topology
+        if fileTopology.overlay?.etcd != nil {
+            let loaded = fileTopology
             let (overlay, leased) = try Self.waitFor { () async throws(EtcdOverlay.Failure) in
                 try await EtcdOverlay.start(loaded, log: { log(.notice, "etcd: " + $0) })
             }
             etcd = overlay
-            topology = leased
+            fileTopology = leased
         }
+        // The containers the CNI plugin attached before a restart, over the file's topology.
+        let (topology, restored) = CNIAttachments(root: cniState, node: fileTopology.node).restore(into: fileTopology) { log(.warning, $0) }
+        if restored > 0 { log(.notice, "re-attached \(restored) CNI attachments from \(cniState)/\(fileTopology.node)") }
         let slots = PortSlots(topology)
         let pipelineConfig = PipelineConfig(topology, slots: slots)
-        let ports = Self.tapPorts(topology, slots: slots, offloads: offload)
-        if offload, ports.contains(where: { !$0.segmentation }) {
-            log(.warning, "--offload with a \(topology.overlay?.backend.rawValue ?? "") overlay: partial checksums only, no TCP segmentation offload (Pier does not segment frames it encapsulates)")
-        }
+        let ports = Self.tapPorts(topology, slots: slots, offloads: offload, tunnelGSO: tunnelGSO == "auto")
         guard !ports.isEmpty else { throw InputError(message: "\(config): no port has a tap: device to serve") }
         var writers: [PortID: PcapWriter] = [:]
         try captures.requireDistinctFiles(option: "--capture")
@@ -97,7 +104,8 @@ struct SwitchCommand: ParsableCommand {
             guard let entry = getgrnam(name) else { throw InputError(message: "--control-group: no group named \(name)") }
             return entry.pointee.gr_gid
         }
-        let control = SwitchControl(topology: topology, slots: slots, configPath: config, offloads: offload, log: log)
+        let control = SwitchControl(topology: topology, file: fileTopology, slots: slots, configPath: config, offloads: offload,
+                                    tunnelGSO: tunnelGSO == "auto", log: log)
         let server = ControlServer(path: controlPath, group: group, handler: control)
         let live = LiveSwitch(
             pipeline: pipeline, ports: ports, captures: writers, statsInterval: statsInterval, control: server,
@@ -154,18 +162,23 @@ struct SwitchCommand: ParsableCommand {
 
     /// The TAP port of every topology port with a `tap:`, numbered by `slots`: in the
     /// namespace of the container that uses it (as `eth0`), in its `netns:` by its `tap:`
-    /// name, else local. With an overlay that encapsulates (vxlan, ipip,
-    /// udp), offloads stop at partial checksums: a 64 KB TSO segment routed into the tunnel
-    /// could be neither passed on (its length changed) nor segmented, and TCP would stall.
-    static func tapPorts(_ topology: Topology, slots: PortSlots, offloads: Bool) -> [TapPort] {
-        let encapsulates = topology.overlay.map { $0.backend != .hostGW } ?? false
+    /// name, else local. With offloads every device passes TSO segments; with a vxlan overlay
+    /// and `tunnelGSO` the uplink's device is asked for UDP-tunnel GSO too, so a 64 KB
+    /// segment crosses the tunnel whole. A super-frame a device cannot take (IP-in-IP, flannel
+    /// UDP, an uplink without tunnel GSO) is segmented by Pier as it leaves.
+    static func tapPorts(_ topology: Topology, slots: PortSlots, offloads: Bool, tunnelGSO: Bool) -> [TapPort] {
+        let config = PipelineConfig(topology, slots: slots)
+        var uplink: PortID?
+        if let overlay = config.overlay, overlay.encapsulation == .vxlan,
+           case .port(let port) = config.interfaces[overlay.uplink].attachment { uplink = port }
         let ids = slots.ids
         return topology.ports.compactMap { port in
             guard let tap = port.tap, let id = ids[port.name] else { return nil }
             let container = topology.containers.first { $0.port == port.name && $0.mode == .bridge }
             let location: TapPort.Location = container.map { .namespace($0.name, device: "eth0") }
                 ?? port.netns.map { .namespacePath($0, device: tap) } ?? .local(device: tap)
-            return TapPort(port: id, name: port.name, location: location, offloads: offloads, segmentation: !encapsulates)
+            return TapPort(port: id, name: port.name, location: location, offloads: offloads,
+                           tunnelSegmentation: tunnelGSO && id == uplink)
         }
     }
 }

@@ -26,6 +26,8 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
     private let worker = DispatchQueue(label: "pier.switch.control")
     /// How TAP ports are opened.
     private let offloads: Bool
+    /// Whether an overlay's uplink is asked for UDP-tunnel GSO (`--tunnel-gso`).
+    private let tunnelGSO: Bool
     /// The switch's log.
     private let log: SwitchLog
     /// Told of every change tried: whether it was applied and how long it took, in seconds.
@@ -36,12 +38,14 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
     /// watcher handed them over.
     var onLeasedPeers: ((Int, DispatchTime) -> Void)?
 
-    /// The control of a switch running `topology` (read from `configPath`) with `slots`.
-    init(topology: Topology, slots: PortSlots, configPath: String, offloads: Bool, log: SwitchLog) {
+    /// The control of a switch running `topology` with `slots`: what `configPath` said (`file`)
+    /// and what was applied over it at start (the CNI plugin's attachments).
+    init(topology: Topology, file: Topology, slots: PortSlots, configPath: String, offloads: Bool, tunnelGSO: Bool, log: SwitchLog) {
         self.configPath = configPath
-        fileTopology = topology
+        fileTopology = file
         accepted = (topology, slots)
         self.offloads = offloads
+        self.tunnelGSO = tunnelGSO
         self.log = log
     }
 
@@ -169,8 +173,8 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
         let prepared = PreparedTables(PipelineConfig(next, slots: nextSlots))
         accepted = (next, nextSlots)
         return .onLoop { control in
-            control.install(SwitchCommand.tapPorts(next, slots: nextSlots, offloads: control.offloads), prepared: prepared,
-                            changes: changes, summarize: summarize)
+            control.install(SwitchCommand.tapPorts(next, slots: nextSlots, offloads: control.offloads, tunnelGSO: control.tunnelGSO),
+                            prepared: prepared, changes: changes, summarize: summarize)
             control.reportApply(ok: true, since: started)
             return listed
         }

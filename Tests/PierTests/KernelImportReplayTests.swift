@@ -159,9 +159,11 @@ struct KernelImportReplayTests {
     /// KUBE-EXT, KUBE-MARK-MASQ, KUBE-POSTROUTING) for cluster IP 10.96.0.10:80 and node port
     /// 30080 over the endpoints' port 8080. The client pod opens three TCP connections to the
     /// cluster IP (source ports 40001–40003), the outside host three to the node port
-    /// (51001–51003); every one is masqueraded to the bridge's address as kube-proxy marks it,
-    /// keeping its source port (no clash). Compared as in the Docker test, field by field, per
-    /// interface.
+    /// (51001–51003). The client pod's connections keep its address: DNATed to an endpoint on
+    /// the same bridge, they are bridged to it (the client's MAC and TTL kept) and the
+    /// endpoint's bridged reply is un-DNATed, as br_netfilter does; the node port's are
+    /// masqueraded to the bridge's address as kube-proxy marks them, keeping their source port
+    /// (no clash). Compared as in the Docker test, field by field, per interface.
     ///
     /// The endpoint is Linux's free choice: kube-proxy picks it at random
     /// (`-m statistic --mode random --probability 0.5`), Pier in turn, first endpoint first.
@@ -171,16 +173,9 @@ struct KernelImportReplayTests {
     /// left, pkokv1 or pkokv2. Everything else is Pier's own: the DNAT, the MASQUERADE and its
     /// source port, TTLs, checksums, MACs, the egress interface.
     ///
-    /// Two settings of the node make it one whose behaviour Pier models, and are named here:
-    /// kube-proxy as run with `--masquerade-all` and an iptables without `--random-fully`
-    /// (a pod's connection to the cluster IP is masqueraded, as Pier masquerades a connection
-    /// that hairpins on the bridge; and MASQUERADE keeps a free source port), and
-    /// `net.bridge.bridge-nf-call-iptables=0` in the node. With br_netfilter on (the default),
-    /// Linux DNATs the pod's frame to the cluster IP inside the bridge and sends it on with
-    /// the client's MAC and TTL (no routing), and without the masquerade it un-DNATs the
-    /// endpoint's bridged reply: Pier does not track bridged traffic (ConntrackStage), so a
-    /// hairpinned Service connection on one bridge differs from that Linux. The pods announce
-    /// themselves by gratuitous ARP first, so that neither Linux nor Pier floods a frame to them.
+    /// The node runs as Kubernetes requires, `net.bridge.bridge-nf-call-iptables=1`, with an
+    /// iptables without `--random-fully` (MASQUERADE keeps a free source port). The pods
+    /// announce themselves by gratuitous ARP first, so that neither Linux nor Pier floods a frame to them.
     ///
     /// The node also has flannel's VXLAN device flannel.1 with one peer (the outside host is
     /// node 192.168.78.3 too, with its own flannel.1 and pod 10.244.2.7), its onlink route,

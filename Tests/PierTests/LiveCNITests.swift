@@ -97,10 +97,81 @@ struct LiveCNITests {
         #expect(try harness.call("STATUS", container: 1, config: config).status == 0)
         try CNIHarness.expectError(try harness.call("STATUS", container: 1, config: stopped), code: 50, "STATUS without a switch")
     }
+
+    /// A switch restarted with containers attached re-attaches them: ADD recorded each
+    /// attachment where the switch reads it at start (`--cni-state`), the containers ping each
+    /// other again and CHECK passes; the record of a container whose namespace went away while
+    /// the switch was down is forgotten; DEL removes the records.
+    @Test func restartReattaches() throws {
+        let harness = try CNIHarness(tag: "r", subnet: 43, containers: 3)
+        defer { harness.stop() }
+        var results: [[String: Any]] = []
+        for n in 1...3 {
+            let add = try harness.call("ADD", container: n, config: harness.config())
+            results.append(try #require(add.object, "ADD \(n): \(add)"))
+        }
+        #expect(harness.records().count == 3, "\(harness.records())")
+        let addresses = results.map { (($0["ips"] as? [[String: Any]])?.first?["address"] as? String ?? "").split(separator: "/").first.map(String.init) ?? "" }
+
+        harness.live.stop()
+        _ = try Live.ip("netns", "del", harness.namespace(3))
+        try harness.restart(ports: 3)
+        let log = harness.live.log
+        #expect(log.contains("re-attached 2 CNI attachments"), "\(log)")
+        #expect(log.contains("forgot the CNI attachment") && log.contains("/run/netns/pcn-r3 is gone"), "\(log)")
+        #expect(harness.records().count == 2, "\(harness.records())")
+        for (from, target) in [(1, addresses[1]), (2, addresses[0]), (1, harness.gateway)] {
+            let ping = try Live.exec(harness.namespace(from), ["ping", "-c", "2", "-i", "0.2", "-W", "2", target])
+            #expect(ping.status == 0 && ping.stdout.contains("2 received"), "after the restart, \(from) -> \(target): \(ping)")
+        }
+        for n in 1...2 {
+            let check = try harness.call("CHECK", container: n, config: harness.config(previous: results[n - 1]))
+            #expect(check.status == 0, "CHECK \(n) after the restart: \(check)")
+        }
+        for n in 1...3 {
+            let delete = try harness.call("DEL", container: n, config: harness.config(previous: results[n - 1]))
+            #expect(delete.status == 0, "DEL \(n): \(delete)")
+        }
+        #expect(harness.records().isEmpty, "\(harness.records())")
+        #expect(harness.leases().isEmpty, "\(harness.leases())")
+    }
+
+    /// 20 ADDs at once on one switch all succeed, with 20 distinct addresses, every port up and
+    /// every container reaching the bridge; 20 DELs at once leave nothing behind.
+    @Test func twentyAddsAtOnce() throws {
+        let count = 20
+        let harness = try CNIHarness(tag: "c", subnet: 44, containers: count)
+        defer { harness.stop() }
+        let body = try CNIHarness.encode(harness.config())
+        let started = Date()
+        let waits = try (1...count).map { n in try harness.start(harness.environment("ADD", container: n), stdin: body) }
+        let adds = waits.map { $0() }
+        let elapsed = Date().timeIntervalSince(started)
+        for (n, add) in adds.enumerated() { #expect(add.status == 0 && add.object != nil, "ADD \(n + 1): \(add)") }
+        let addresses = adds.compactMap { (($0.object?["ips"] as? [[String: Any]])?.first?["address"] as? String) }
+        #expect(Set(addresses).count == count, "\(addresses)")
+        let ports = try Tool.pier("get", "--node", harness.node, "port").stdout
+        #expect(ports.components(separatedBy: "netns: /run/netns/pcn-c").count == count + 1, "\(ports)")
+        for n in 1...count {
+            let ping = try Live.exec(harness.namespace(n), ["ping", "-c", "1", "-W", "2", harness.gateway])
+            #expect(ping.status == 0, "\(n) -> the bridge: \(ping)")
+        }
+        print("LiveCNITests: \(count) ADDs at once took \(Int(elapsed * 1000)) ms")
+
+        let deletes = try (1...count).map { n in
+            try harness.start(harness.environment("DEL", container: n), stdin: try CNIHarness.encode(harness.config(previous: adds[n - 1].object)))
+        }.map { $0() }
+        for (n, delete) in deletes.enumerated() { #expect(delete.status == 0, "DEL \(n + 1): \(delete)") }
+        #expect(!(try Tool.pier("get", "--node", harness.node, "port").stdout.contains("pcn-c")))
+        #expect(harness.leases().isEmpty, "\(harness.leases())")
+        #expect(harness.records().isEmpty, "\(harness.records())")
+    }
 }
 
 /// A switch with bridge `cni0` (10.234.SUBNET.1/24, plus one local TAP port `pcnupTAG` a
-/// topology needs) and two namespaces, `pcn-TAG1` and `pcn-TAG2`; runs the plugin.
+/// topology needs) and `containers` namespaces, `pcn-TAG1`, `pcn-TAG2`, …; runs the plugin. The
+/// plugin records its attachments under the temporary directory (`stateDir`), where the switch
+/// reads them (`--cni-state`).
 final class CNIHarness {
     static let hostLocal = "/usr/lib/cni/host-local"
 
@@ -116,12 +187,15 @@ final class CNIHarness {
 
     let tag: String
     let subnet: Int
+    let containers: Int
     let directory: TemporaryDirectory
-    let live: SwitchProcess
+    private(set) var live: SwitchProcess
+    private var starts = 1
 
-    init(tag: String, subnet: Int) throws {
+    init(tag: String, subnet: Int, containers: Int = 2) throws {
         self.tag = tag
         self.subnet = subnet
+        self.containers = containers
         directory = try TemporaryDirectory()
         let topology = directory.path("node.yaml")
         try """
@@ -134,18 +208,33 @@ final class CNIHarness {
             ip: 10.234.\(subnet).1/24
             mac: 02:42:0a:ea:\(String(format: "%02x", subnet)):01
         """.write(toFile: topology, atomically: true, encoding: .utf8)
-        for n in 1...2 {
+        for n in 1...containers {
             _ = try Live.ip("netns", "del", "pcn-\(tag)\(n)")
             try Live.ipAll([["netns", "add", "pcn-\(tag)\(n)"]])
         }
-        live = try SwitchProcess(config: topology, log: directory.path("switch.log"), ports: 1)
+        live = try SwitchProcess(config: topology, log: directory.path("switch.log"), ports: 1,
+                                 extra: ["--cni-state", directory.path("state")])
+    }
+
+    /// Stops the switch and starts it again with the same configuration, waiting for `ports`
+    /// ports up (the local one and the re-attached containers').
+    func restart(ports: Int) throws {
+        live.stop()
+        starts += 1
+        live = try SwitchProcess(config: directory.path("node.yaml"), log: directory.path("switch\(starts).log"), ports: ports,
+                                 extra: ["--cni-state", directory.path("state")])
     }
 
     /// Stops the switch and removes the namespaces and the local TAP device.
     func stop() {
         live.stop()
-        for n in 1...2 { _ = try? Live.ip("netns", "del", namespace(n)) }
+        for n in 1...containers { _ = try? Live.ip("netns", "del", namespace(n)) }
         _ = try? Live.ip("link", "del", "pcnup\(tag)")
+    }
+
+    /// The attachments the plugin has recorded for the switch (one file each).
+    func records() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path("state/\(node)"))) ?? []).sorted()
     }
 
     var node: String { "pcn-\(tag)" }
@@ -159,7 +248,7 @@ final class CNIHarness {
             "cniVersion": "1.0.0", "name": "pcn-\(tag)", "type": "pier", "node": node, "bridge": "cni0", "mtu": 1400,
             "ipam": ["type": "host-local", "subnet": "10.234.\(subnet).0/24", "gateway": gateway,
                      "dataDir": directory.path("ipam"), "routes": [["dst": "0.0.0.0/0"]]],
-            "capabilities": ["portMappings": true],
+            "capabilities": ["portMappings": true], "stateDir": directory.path("state"),
         ]
         if let previous { config["prevResult"] = previous }
         if !portMappings.isEmpty { config["runtimeConfig"] = ["portMappings": portMappings] }
@@ -194,6 +283,12 @@ final class CNIHarness {
 
     /// Runs the plugin (the pier binary, no arguments) with exactly `environment` and `stdin`.
     func run(_ environment: [String: String], stdin: Data) throws -> Outcome {
+        try start(environment, stdin: stdin)()
+    }
+
+    /// Starts the plugin as `run` does and returns what waits for its end, so several runs
+    /// can be under way at once.
+    func start(_ environment: [String: String], stdin: Data) throws -> () -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(Paths.pier))
         process.arguments = []
@@ -205,11 +300,13 @@ final class CNIHarness {
         try process.run()
         input.fileHandleForWriting.write(stdin)
         try input.fileHandleForWriting.close()
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
-        let complained = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: printed, as: UTF8.self),
-                       stderr: String(decoding: complained, as: UTF8.self))
+        return {
+            let printed = output.fileHandleForReading.readDataToEndOfFile()
+            let complained = errors.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Outcome(status: process.terminationStatus, stdout: String(decoding: printed, as: UTF8.self),
+                           stderr: String(decoding: complained, as: UTF8.self))
+        }
     }
 
     static func encode(_ object: [String: Any]) throws -> Data { try JSONSerialization.data(withJSONObject: object) }

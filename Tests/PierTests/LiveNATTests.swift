@@ -31,7 +31,7 @@ struct LiveNATTests {
         let entry = conntrack.lines.first { $0.contains("dport=7000") }
         #expect(entry?.contains("ESTABLISHED src=\(node.address(1)) dst=\(NATNode.outsideIP) ") == true, "\(conntrack)")
         #expect(entry?.contains(" src=\(NATNode.outsideIP) dst=\(NATNode.nodeIP) sport=7000 ") == true, "reply key to the node: \(conntrack)")
-        FileManager.default.createFile(atPath: hold, contents: nil)
+        _ = FileManager.default.createFile(atPath: hold, contents: nil)
         #expect(client.finish() == 0, "\(client.output)")
         // Refusals come back translated: the outside kernel's TCP reset, and its ICMP port
         // unreachable quoting the masqueraded datagram (related to the UDP connection).
@@ -70,8 +70,8 @@ struct LiveNATTests {
 
     /// A client container reaches two endpoint containers through the Service's cluster IP:
     /// over eight connections both endpoints answer, four each (taken in turn), and each sees
-    /// the bridge's address as its client (a translated connection leaving by the bridge it
-    /// came in on is masqueraded, so replies come back through Pier). The outside host reaches
+    /// the client's own address (DNAT without masquerade, as kube-proxy does; the endpoint's
+    /// reply is switched to the client and un-DNATed on the bridge). The outside host reaches
     /// both endpoints through the node port too.
     @Test func serviceSpreadsOverBothEndpoints() throws {
         let node = try NATNode(tag: "s")
@@ -85,17 +85,17 @@ struct LiveNATTests {
         #expect(answers.count == 8, "\(client.output)")
         #expect(answers.filter { $0 == "c2" }.count == 4 && answers.filter { $0 == "c3" }.count == 4, "\(answers)")
         for endpoint in endpoints {
-            #expect(endpoint.peers == Array(repeating: node.gateway, count: 4), "\(endpoint.output)")
+            #expect(endpoint.peers == Array(repeating: node.address(1), count: 4), "\(endpoint.output)")
         }
         let outside = try node.connect(from: node.outside, to: NATNode.nodeIP, port: 30080, count: 4)
         #expect(outside.finish() == 0, "\(outside.output)")
         #expect(Set(outside.answers) == ["c2", "c3"], "node port: \(outside.output)")
         let conntrack = try Tool.pier("conntrack", "--node", node.name)
-        // Each connection through the cluster IP: the reply comes from an endpoint to the bridge's address.
+        // Each connection through the cluster IP: the reply comes from an endpoint to the client.
         let throughClusterIP = conntrack.lines.filter { $0.contains("src=\(node.address(1)) dst=\(NATNode.clusterIP) ") }
         #expect(throughClusterIP.count >= 8, "\(conntrack)")
         for entry in throughClusterIP {
-            let reply = [2, 3].map { "src=\(node.address($0)) dst=\(node.gateway) sport=8080 " }
+            let reply = [2, 3].map { "src=\(node.address($0)) dst=\(node.address(1)) sport=8080 " }
             #expect(reply.contains { entry.contains($0) }, "\(entry)")
         }
         #expect(live.stop() == 0, "\(live.log)")
@@ -115,22 +115,34 @@ final class NATNode {
     static let outsideIP = "203.0.113.10"
     static let clusterIP = "10.96.79.10"
     let tag: String
+    /// The first letters of every namespace, device and the node's name (`plx` here).
+    let prefix: String
     let directory: TemporaryDirectory
     let config: String
     private var processes: [Process] = []
 
-    /// Makes the router, the outside host and the containers.
-    init(tag: String) throws {
+    /// The Service of the NAT tests: web over c2 and c3, node port 30080.
+    static let webService = """
+          - name: web
+            clusterIP: \(NATNode.clusterIP)
+            ports: [{proto: tcp, port: 80, targetPort: 8080, nodePort: 30080}]
+            endpoints: [172.30.79.3, 172.30.79.4]
+        """
+
+    /// Makes the router, the outside host and the containers, names starting with `prefix`,
+    /// with `services` (the items of a `services:` list, each `- name:` indented by two) in the topology.
+    init(tag: String, prefix: String = "plx", services: String = NATNode.webService) throws {
         self.tag = tag
+        self.prefix = prefix
         directory = try TemporaryDirectory()
         config = directory.path("node.yaml")
         try """
-            node: plx-\(tag)
+            node: \(prefix)-\(tag)
             ports:
-              - {name: eth0, tap: plx\(tag)up, mac: 02:00:c0:a8:4f:19, ip: \(NATNode.nodeIP)/24, gateway: \(NATNode.routerIP)}
-              - {name: c1, tap: plx\(tag)1}
-              - {name: c2, tap: plx\(tag)2}
-              - {name: c3, tap: plx\(tag)3}
+              - {name: eth0, tap: \(prefix)\(tag)up, mac: 02:00:c0:a8:4f:19, ip: \(NATNode.nodeIP)/24, gateway: \(NATNode.routerIP)}
+              - {name: c1, tap: \(prefix)\(tag)1}
+              - {name: c2, tap: \(prefix)\(tag)2}
+              - {name: c3, tap: \(prefix)\(tag)3}
             bridges:
               - {name: docker0, ports: [c1, c2, c3], ip: 172.30.79.1/24, mac: 02:42:ac:1e:4f:01}
             nat:
@@ -140,25 +152,22 @@ final class NATNode {
                 - {proto: tcp, hostPort: 8080, to: 172.30.79.2:80}
                 - {proto: udp, hostPort: 5353, to: 172.30.79.2:53}
             services:
-              - name: web
-                clusterIP: \(NATNode.clusterIP)
-                ports: [{proto: tcp, port: 80, targetPort: 8080, nodePort: 30080}]
-                endpoints: [172.30.79.3, 172.30.79.4]
+            \(services)
             containers:
-              - {name: plx-\(tag)1, port: c1, ip: 172.30.79.2/24}
-              - {name: plx-\(tag)2, port: c2, ip: 172.30.79.3/24}
-              - {name: plx-\(tag)3, port: c3, ip: 172.30.79.4/24}
+              - {name: \(prefix)-\(tag)1, port: c1, ip: 172.30.79.2/24}
+              - {name: \(prefix)-\(tag)2, port: c2, ip: 172.30.79.3/24}
+              - {name: \(prefix)-\(tag)3, port: c3, ip: 172.30.79.4/24}
             """.write(toFile: config, atomically: true, encoding: .utf8)
         cleanUp()
-        let router = "plx-\(tag)r", outside = "plx-\(tag)o"
+        let router = "\(prefix)-\(tag)r", outside = "\(prefix)-\(tag)o"
         try Live.ipAll([
             ["netns", "add", router], ["netns", "add", outside],
-            ["-n", router, "tuntap", "add", "dev", "plx\(tag)up", "mode", "tap"],
-            ["-n", router, "addr", "add", "\(NATNode.routerIP)/24", "dev", "plx\(tag)up"],
-            ["-n", router, "link", "set", "plx\(tag)up", "up"],
-            ["-n", router, "link", "add", "plx\(tag)rv", "type", "veth", "peer", "name", "eth0", "netns", outside],
-            ["-n", router, "addr", "add", "203.0.113.1/24", "dev", "plx\(tag)rv"],
-            ["-n", router, "link", "set", "plx\(tag)rv", "up"],
+            ["-n", router, "tuntap", "add", "dev", "\(prefix)\(tag)up", "mode", "tap"],
+            ["-n", router, "addr", "add", "\(NATNode.routerIP)/24", "dev", "\(prefix)\(tag)up"],
+            ["-n", router, "link", "set", "\(prefix)\(tag)up", "up"],
+            ["-n", router, "link", "add", "\(prefix)\(tag)rv", "type", "veth", "peer", "name", "eth0", "netns", outside],
+            ["-n", router, "addr", "add", "203.0.113.1/24", "dev", "\(prefix)\(tag)rv"],
+            ["-n", router, "link", "set", "\(prefix)\(tag)rv", "up"],
             ["netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1"],
             ["-n", outside, "addr", "add", "\(NATNode.outsideIP)/24", "dev", "eth0"],
             ["-n", outside, "link", "set", "eth0", "up"],
@@ -176,15 +185,15 @@ final class NATNode {
 
     private func cleanUp() {
         _ = try? Tool.pier("down", config)
-        for ns in ["plx-\(tag)r", "plx-\(tag)o"] { _ = try? Live.ip("netns", "delete", ns) }
+        for ns in ["\(prefix)-\(tag)r", "\(prefix)-\(tag)o"] { _ = try? Live.ip("netns", "delete", ns) }
     }
 
     /// The node's name (control socket /run/pier/NAME.sock).
-    var name: String { "plx-\(tag)" }
+    var name: String { "\(prefix)-\(tag)" }
     /// The outside host's namespace.
-    var outside: String { "plx-\(tag)o" }
+    var outside: String { "\(prefix)-\(tag)o" }
     /// Container `n`'s namespace.
-    func container(_ n: Int) -> String { "plx-\(tag)\(n)" }
+    func container(_ n: Int) -> String { "\(prefix)-\(tag)\(n)" }
     /// Container `n`'s address.
     func address(_ n: Int) -> String { "172.30.79.\(n + 1)" }
     /// docker0's address.
@@ -192,7 +201,7 @@ final class NATNode {
 
     /// Starts `pier switch` in the router's namespace, every port up.
     func start() throws -> SwitchProcess {
-        try SwitchProcess(config: config, log: directory.path("switch.log"), ports: 4, namespace: "plx-\(tag)r")
+        try SwitchProcess(config: config, log: directory.path("switch.log"), ports: 4, namespace: "\(prefix)-\(tag)r")
     }
 
     /// Starts a TCP server in `namespace` on `port` that answers each connection with `name`.

@@ -106,8 +106,9 @@ struct NATScenarioTests {
         for port in ["c1", "c2", "c3"] {
             for frame in try #require(run.outputs[port]) {
                 #expect(frame["tcp.dstport"]?.integer == 8080)
-                // Pod to its Service on the same bridge: masqueraded to docker0's address.
-                #expect(frame["ip.src"]?.text == "172.17.0.1")
+                // Pod to its Service on the same bridge: DNATed, not masqueraded (kube-proxy
+                // masquerades only a pod reaching itself); the endpoint sees c4's address.
+                #expect(frame["ip.src"]?.text == "172.17.0.5")
                 if let source = frame["tcp.srcport"]?.integer, source >= 31000 { sticky.insert(port) } else {
                     perEndpoint[port, default: 0] += 1
                 }

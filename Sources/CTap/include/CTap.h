@@ -15,6 +15,13 @@
 /// Returns the descriptor or -errno (-ENODEV when the device is missing and `create` is 0).
 int pier_tap_open(const char *name, int create, int vnet_header);
 
+/// Asks an open TAP device (opened with `vnet_header` 1) to carry UDP-tunnel GSO packets
+/// both ways (Linux 6.17+): the 24-byte `struct virtio_net_hdr_v1_hash_tunnel`
+/// (TUNSETVNETHDRSZ) and TUN_F_UDP_TUNNEL_GSO (with `_CSUM`) beside checksums and TSO.
+/// Returns 0, or -errno with the device left as it was (10-byte header, TSO) when the
+/// kernel refuses (before 6.17: EINVAL).
+int pier_tap_enable_udp_tunnel_gso(int fd);
+
 /// Like `pier_tap_open`, but opens the device inside the network namespace bound at
 /// `netns_path` (`/var/run/netns/NAME`): the thread enters it, opens, and returns to the
 /// namespace it was in. `*netns_inode` receives the namespace's inode, to notice later that
@@ -101,6 +108,14 @@ int pier_unix_connect(const char *path);
 /// error into `output` (NUL-terminated). Returns its exit status, 128 + N if signal N ended
 /// it, or -errno when it could not start.
 int pier_run(char *const argv[], char *output, size_t capacity);
+
+/// Runs the program at `path` with `argv` and the environment `envp` (both NULL-terminated),
+/// `input` on its standard input and its standard error the caller's; collects up to
+/// `capacity` bytes of its standard output into `output` (`*output_count` of them). Returns its
+/// exit status, 128 + N if signal N ended it, or -errno when it could not start. (A CNI
+/// plugin's delegate: Foundation's Process notices a child's end only every 50 ms.)
+int pier_run_with_input(const char *path, char *const argv[], char *const envp[], const void *input, size_t input_count,
+                        char *output, size_t capacity, size_t *output_count);
 
 /// Sends on a socket without SIGPIPE when the peer has gone; the bytes sent, or -errno.
 ptrdiff_t pier_send(int fd, const void *buffer, size_t count);
