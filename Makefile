@@ -22,7 +22,8 @@ deps:
 ## iptables and ethtool (Linux's MASQUERADE as the NAT oracle, KernelNATTests), prometheus (promtool
 ## checks the metrics' text format; LiveMetricsTests scrapes pier switch --metrics with the server),
 ## containernetworking-plugins (host-local, the IPAM plugin LiveCNITests delegates to), podman, runc
-## and busybox-static (scripts/cni-podman-check.sh: the CNI plugin under a real runtime).
+## and busybox-static (scripts/cni-podman-check.sh: the CNI plugin under a real runtime),
+## etcd-server and etcd-client (overlay.etcd: the tests start a real etcd 3.4 and read it with etcdctl).
 test-deps: deps
 	@missing=""; \
 	command -v tshark  >/dev/null 2>&1 || missing="$$missing tshark"; \
@@ -38,6 +39,8 @@ test-deps: deps
 	command -v podman  >/dev/null 2>&1 || missing="$$missing podman"; \
 	command -v runc    >/dev/null 2>&1 || missing="$$missing runc"; \
 	[ -x /bin/busybox ] || missing="$$missing busybox-static"; \
+	command -v etcd    >/dev/null 2>&1 || missing="$$missing etcd-server"; \
+	command -v etcdctl >/dev/null 2>&1 || missing="$$missing etcd-client"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  echo "wireshark-common wireshark-common/install-setuid boolean false" | $(SUDO) debconf-set-selections 2>/dev/null || true; \

@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(name: "Wire", swiftSettings: common),
@@ -47,6 +48,14 @@ let package = Package(
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOHTTP1", package: "swift-nio")],
+                swiftSettings: common),
+        // `overlay.etcd`: flannel's subnet leases in etcd, through etcd's v3 JSON gateway
+        // spoken by async-http-client, off the packet loop.
+        .target(name: "EtcdDiscovery",
+                dependencies: ["Topology", "Wire",
+                               .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "Logging", package: "swift-log")],
                 swiftSettings: common),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .target(name: "CAllocCounter"),
@@ -68,7 +77,7 @@ let package = Package(
                 "Wire", "Dataplane", "PacketIO", "Inspect", "Topology", "PierBench", "CAllocCounter", "CTap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                "PierMetrics",
+                "PierMetrics", "EtcdDiscovery",
             ],
             swiftSettings: common),
         .executableTarget(name: "PierFuzz", dependencies: ["Wire", "Inspect", "Dataplane", "PierBench"], swiftSettings: common),
@@ -84,7 +93,8 @@ let package = Package(
         .testTarget(name: "TopologyTests", dependencies: ["Topology", "Wire"], swiftSettings: common),
         .testTarget(name: "PierMetricsTests", dependencies: ["PierMetrics", "Dataplane", "Wire", "PierTestSupport"],
                     swiftSettings: common),
-        .testTarget(name: "PierTests", dependencies: ["Inspect", "PacketIO", "Wire"], swiftSettings: common),
+        .testTarget(name: "PierTests", dependencies: ["Inspect", "PacketIO", "Wire", "PierTestSupport"], swiftSettings: common),
+        .testTarget(name: "EtcdDiscoveryTests", dependencies: ["EtcdDiscovery", "Topology", "Wire", "PierTestSupport"], swiftSettings: common),
     ],
     swiftLanguageModes: [.v6]
 )

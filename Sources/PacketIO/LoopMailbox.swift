@@ -19,15 +19,21 @@ public final class LoopMailbox: @unchecked Sendable {
 
     deinit { if descriptor >= 0 { _ = Glibc.close(descriptor) } }
 
-    /// Makes the eventfd.
+    /// Makes the eventfd; work posted before it existed wakes the loop at once.
     func open() throws(LiveFailure) {
-        descriptor = try LiveFailure.check(pier_eventfd_open(), "eventfd")
+        let opened = try LiveFailure.check(pier_eventfd_open(), "eventfd")
+        lock.lock()
+        descriptor = opened
+        let waiting = !work.isEmpty
+        lock.unlock()
+        if waiting { _ = pier_eventfd_signal(opened) }
     }
 
     /// Queues `job` for the loop thread and wakes it; any thread may post.
     public func post(_ job: @escaping () -> Void) {
         lock.lock()
         work.append(job)
+        let descriptor = descriptor
         lock.unlock()
         if descriptor >= 0 { _ = pier_eventfd_signal(descriptor) }
     }

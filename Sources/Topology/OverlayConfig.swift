@@ -49,6 +49,8 @@ public struct OverlayConfig: Sendable, Equatable {
     public var sourcePorts: ClosedRange<UInt16> = OverlayConfig.defaultSourcePorts
     /// The default source-port range: the dynamic ports, 49152–65535.
     public static let defaultSourcePorts = PipelineConfig.Overlay.defaultSourcePorts
+    /// Where flannel's leases are (`etcd:`), if the peers come from etcd too.
+    public var etcd: EtcdSettings?
 
     /// Makes an overlay; `port` defaults by backend.
     public init(
@@ -80,12 +82,15 @@ public struct OverlayPeer: Sendable, Equatable {
     public var podCIDR: IPv4Prefix
     /// The peer's VTEP MAC (vxlan), if known.
     public var vtepMAC: MACAddress?
+    /// The etcd lease the peer was learned from; nil for a peer written in a file or applied.
+    public var lease: PeerLease?
 
     /// Makes a peer.
-    public init(node: String, ip: IPv4Address, podCIDR: IPv4Prefix, vtepMAC: MACAddress? = nil) {
+    public init(node: String, ip: IPv4Address, podCIDR: IPv4Prefix, vtepMAC: MACAddress? = nil, lease: PeerLease? = nil) {
         self.node = node
         self.ip = ip
         self.podCIDR = podCIDR
         self.vtepMAC = vtepMAC
+        self.lease = lease
     }
 }

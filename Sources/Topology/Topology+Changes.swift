@@ -1,3 +1,5 @@
+import Wire
+
 /// Changing a running topology: `pier apply`, `pier delete` and SIGHUP's reload (issue 12).
 ///
 /// Each returns the topology that would result and the objects it adds, replaces and removes,
@@ -99,6 +101,14 @@ extension Topology {
             throw ConfigError(file: file, line: source.place("node").line, path: "node",
                               problem: "this switch is node \(quoted(node)), got \(quoted(new.node)); expected the same node (restart the switch to rename it)")
         }
+        var (old, new) = (old, new)
+        // A file without podCIDR under overlay.etcd keeps the subnet the lease named.
+        for index in 0..<2 {
+            let file = index == 0 ? old : new
+            guard var overlay = file.overlay, overlay.awaitsLease, let running = self.overlay else { continue }
+            overlay.podCIDR = running.podCIDR
+            if index == 0 { old.overlay = overlay } else { new.overlay = overlay }
+        }
         var merge = Merge(self)
         if new.overlay.map(\.withoutPeers) != old.overlay.map(\.withoutPeers) { merge.setOverlaySettings(new.overlay) }
         if new.conntrack != old.conntrack { merge.setConntrack(new.conntrack) }
@@ -163,5 +173,52 @@ private struct Deleting: SectionVisitor {
         let names = list.map(section.name)
         let known = names.isEmpty ? "there are none" : "expected one of: \(someOf(names))"
         missing = (section.path, "no \(kind.rawValue) \(quoted(name)) to delete (\(known))")
+    }
+}
+
+/// Peers learned from etcd (`overlay.etcd`): the switch's etcd watcher hands over every lease it
+/// knows, each time one changes.
+extension Topology {
+    /// Replaces the peers learned from etcd (those with a `lease`) with `leased`, keeping the
+    /// peers a file or `pier apply` gave; a leased peer whose node a given peer already has is
+    /// left out (the file wins). Returns the topology and what changed (`added peer
+    /// 10.244.2.0-24`, …), or the first problem, changing nothing, with the leased peer it
+    /// concerns when it concerns one.
+    public func replacingLeasedPeers(_ leased: [OverlayPeer]) throws(LeasedPeerRefusal) -> (topology: Topology, changes: [TopologyChange]) {
+        let section = Section(kind: .peer, path: "overlay.peers", list: \.overlayPeers, name: \.node)
+        let given = Set(overlayPeers.filter { $0.lease == nil }.map(\.node))
+        let wanted = leased.filter { !given.contains($0.node) }
+        let wantedNodes = Set(wanted.map(\.node))
+        var merge = Merge(self)
+        merge.remove(section, keys: Set(overlayPeers.filter { $0.lease != nil && !wantedNodes.contains($0.node) }.map(\.node)))
+        merge.upsert(section, wanted.enumerated().map { ($0, $1) })
+        do {
+            return try merge.validated(source: SourceMap(), file: "etcd")
+        } catch {
+            // `overlay.peers[3].ip`: a problem placed on a peer written here names its place in `wanted`.
+            let index = error.path.hasPrefix("overlay.peers[") ? error.path.dropFirst("overlay.peers[".count).prefix { $0.isNumber } : ""
+            let peer = Int(index).flatMap { wanted.indices.contains($0) ? wanted[$0] : nil }
+            throw LeasedPeerRefusal(problem: error, node: peer?.node)
+        }
+    }
+}
+
+/// Why leased peers were refused: the problem, and the leased peer it is about (if one).
+public struct LeasedPeerRefusal: Error, Sendable {
+    /// The first problem.
+    public var problem: ConfigError
+    /// The node of the leased peer with the problem; nil when it is no leased peer's.
+    public var node: String?
+}
+
+extension Topology {
+    /// This topology with the pod subnet its etcd lease named (`overlay.podCIDR` replaced),
+    /// checked whole; the first problem otherwise.
+    public func leasing(podCIDR: IPv4Prefix) throws(ConfigError) -> Topology {
+        var merge = Merge(self)
+        guard var overlay else { return self }
+        overlay.podCIDR = podCIDR
+        merge.setOverlaySettings(overlay)
+        return try merge.validated(source: SourceMap(), file: "etcd lease").topology
     }
 }

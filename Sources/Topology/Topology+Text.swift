@@ -132,15 +132,17 @@ extension OverlayConfig {
         .map([("backend", .text(backend.rawValue)), ("vni", .number(Int(vni))), ("port", port.map { .number(Int($0)) }),
               ("mtu", .number(mtu)), ("podCIDR", .text(podCIDR.description)), ("vtepMAC", vtepMAC.map { .text($0.description) }),
               ("peers", nonEmpty(peers.map(\.tree))),
-              ("sourcePorts", .map([("min", .number(Int(sourcePorts.lowerBound))), ("max", .number(Int(sourcePorts.upperBound)))]))])
+              ("sourcePorts", .map([("min", .number(Int(sourcePorts.lowerBound))), ("max", .number(Int(sourcePorts.upperBound)))])),
+              ("etcd", etcd.map { .map([("endpoints", .list($0.endpoints.map(TextTree.text))), ("prefix", .text($0.prefix))]) })])
     }
 }
 
 extension OverlayPeer {
-    /// `{node, ip, podCIDR, vtepMAC}`.
+    /// `{node, ip, podCIDR, vtepMAC, lease}`: `lease: {id, key}` for a peer learned from etcd.
     fileprivate var tree: TextTree {
         .map([("node", .text(node)), ("ip", .text(ip.description)), ("podCIDR", .text(podCIDR.description)),
-              ("vtepMAC", vtepMAC.map { .text($0.description) })])
+              ("vtepMAC", vtepMAC.map { .text($0.description) }),
+              ("lease", lease.map { .map([("id", .text($0.leaseText)), ("key", .text($0.key))]) })])
     }
 }
 

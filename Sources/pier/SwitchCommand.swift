@@ -2,6 +2,8 @@ import ArgumentParser
 import CAllocCounter
 import CTap
 import Dataplane
+import EtcdDiscovery
+import Foundation
 import PacketIO
 import Topology
 
@@ -56,11 +58,21 @@ struct SwitchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let fileTopology: Topology
+        var fileTopology: Topology
         do { fileTopology = try Topology.load(path: config) } catch { throw InputError(message: error.description) }
         // Signals are taken by the loop's signalfd; threads started from here on inherit the mask.
         _ = pier_block_switch_signals()
         let log = SwitchLog(format: logFormat)
+        // overlay.etcd: the pod subnet is leased before the pipeline is built.
+        var etcd: EtcdOverlay?
+        if fileTopology.overlay?.etcd != nil {
+            let loaded = fileTopology
+            let (overlay, leased) = try Self.waitFor { () async throws(EtcdOverlay.Failure) in
+                try await EtcdOverlay.start(loaded, log: { log(.notice, "etcd: " + $0) })
+            }
+            etcd = overlay
+            fileTopology = leased
+        }
         // The containers the CNI plugin attached before a restart, over the file's topology.
         let (topology, restored) = CNIAttachments(root: cniState, node: fileTopology.node).restore(into: fileTopology) { log(.warning, $0) }
         if restored > 0 { log(.notice, "re-attached \(restored) CNI attachments from \(cniState)/\(fileTopology.node)") }
@@ -100,6 +112,12 @@ struct SwitchCommand: ParsableCommand {
             log: { log($0, $1) }, allocationCount: { pier_allocation_count() })
         control.live = live
         live.onHangup = { control.reload() }
+        let mailbox = live.mailbox
+        etcd?.run(peers: { control.setLeasedPeers($0) }, log: { line in mailbox.post { log(.notice, "etcd: " + line) } })
+        control.onLeasedPeers = { count, since in
+            let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - since.uptimeNanoseconds) / 1e6
+            log(.info, "etcd: \(count) leased peers in force (\(String(format: "%.1f", milliseconds)) ms after etcd told)")
+        }
         log(.info, "node \(topology.node), \(ports.count) ports, control socket \(controlPath)")
         let metricsServer = try metrics.map { try Self.serveMetrics($0, live: live, log: log) }
         defer { metricsServer?.shutdown() }
@@ -109,6 +127,8 @@ struct SwitchCommand: ParsableCommand {
         }
         let allocationsBefore = pier_allocation_count()
         do { try live.run() } catch { throw RuntimeFailure(message: error.description) }
+        // The lease stays (flanneld's way): a node that comes back takes its subnet again.
+        if let etcd { _ = try? Self.waitFor { () async throws(EtcdOverlay.Failure) in await etcd.stop() } }
         let allocations = pier_allocation_count() - allocationsBefore
         let report = ReplayReport(pipeline: live.pipeline, elapsed: .zero)
         log(.info, "stopped")
@@ -121,6 +141,23 @@ struct SwitchCommand: ParsableCommand {
             standardOutput("  capture \(live.pipeline.config.ports[Int(port.rawValue)].name): \(writer.recordsWritten) frames -> \(writer.path)")
         }
         if dump { standardOutput(report.dump) }
+    }
+
+    /// Runs `work` on Swift's concurrency threads and waits for it (start-up and shutdown of
+    /// `overlay.etcd`, before and after the loop).
+    static func waitFor<Value: Sendable>(_ work: @escaping @Sendable () async throws(EtcdOverlay.Failure) -> Value) throws(RuntimeFailure) -> Value {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: Result<Value, EtcdOverlay.Failure>?
+        Task {
+            do throws(EtcdOverlay.Failure) { result = .success(try await work()) } catch { result = .failure(error) }
+            done.signal()
+        }
+        done.wait()
+        switch result {
+        case .success(let value)?: return value
+        case .failure(let failure)?: throw RuntimeFailure(message: "overlay.etcd: \(failure.description)")
+        case nil: throw RuntimeFailure(message: "overlay.etcd: no answer")
+        }
     }
 
     /// The TAP port of every topology port with a `tap:`, numbered by `slots`: in the

@@ -2,6 +2,7 @@ import CTap
 import Dataplane
 import Foundation
 import PacketIO
+import Synchronization
 import Topology
 
 /// The running switch's control (DESIGN.md, "Control protocol"): answers the requests of
@@ -31,6 +32,11 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
     private let log: SwitchLog
     /// Told of every change tried: whether it was applied and how long it took, in seconds.
     var onApply: ((Bool, Double) -> Void)?
+    /// The latest peers etcd's leases make, not yet taken by the worker (`overlay.etcd`).
+    private let leasedPending = Mutex<(peers: [OverlayPeer], since: DispatchTime)?>(nil)
+    /// Told (on the loop thread) when leased peers are in force: how many, and when etcd's
+    /// watcher handed them over.
+    var onLeasedPeers: ((Int, DispatchTime) -> Void)?
 
     /// The control of a switch running `topology` with `slots`: what `configPath` said (`file`)
     /// and what was applied over it at start (the CNI plugin's attachments).
@@ -107,8 +113,57 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
         }
     }
 
-    /// Accepts `next` (valid) and answers once it is in force.
-    private func change(to next: Topology, changes: [TopologyChange], started: DispatchTime) -> Answer {
+    // MARK: Peers from etcd
+
+    /// Puts the peers of etcd's leases in force (any thread): the worker merges them with the
+    /// file's peers and the switch swaps its pipeline as for `pier apply`. Lists that arrive
+    /// while the worker is busy are coalesced: only the latest is applied. A list that does not
+    /// validate as a whole is applied one peer at a time, each peer that cannot be added logged
+    /// and left out.
+    func setLeasedPeers(_ peers: [OverlayPeer]) {
+        let idle = leasedPending.withLock { pending in
+            defer { pending = (peers, pending?.since ?? .now()) }
+            return pending == nil
+        }
+        guard idle else { return }
+        let mailbox = live.mailbox
+        worker.async { [self] in
+            guard let (peers, since) = leasedPending.withLock({ $0.take() }) else { return }
+            var refused: [String] = []
+            var wanted = peers
+            var result: (topology: Topology, changes: [TopologyChange]) = (accepted.topology, [])
+            while true {
+                do throws(LeasedPeerRefusal) {
+                    result = try accepted.topology.replacingLeasedPeers(wanted)
+                    break
+                } catch {
+                    // Leave the peer with the problem out and try again.
+                    guard let node = error.node, let bad = wanted.firstIndex(where: { $0.node == node }) else {
+                        refused.append("etcd leases not applied, peers unchanged: \(error.problem.problem)")
+                        result = (accepted.topology, [])
+                        break
+                    }
+                    let peer = wanted.remove(at: bad)
+                    let line = "etcd lease \(peer.lease?.key ?? peer.node) ignored: \(error.problem.problem)"
+                    if refusedLogged.insert(line).inserted { refused.append(line) }
+                }
+            }
+            let answer = change(to: result.topology, changes: result.changes, started: since, summarize: true)
+            let count = result.topology.overlay?.peers.count { $0.lease != nil } ?? 0
+            mailbox.post { [self] in
+                for line in refused { log(.warning, line) }
+                if case .onLoop(let work) = answer { _ = work(self) }
+                onLeasedPeers?(count, since)
+            }
+        }
+    }
+
+    /// The problems of leased peers logged so far (worker thread), each logged once.
+    private var refusedLogged = Set<String>()
+
+    /// Accepts `next` (valid) and answers once it is in force; with `summarize`, more than a
+    /// few changes are logged as counts.
+    private func change(to next: Topology, changes: [TopologyChange], started: DispatchTime, summarize: Bool = false) -> Answer {
         let listed = ControlJSON.ok([("changes", ControlJSON.strings(changes.map(\.description)))])
         guard !changes.isEmpty else {
             reportApply(ok: true, since: started)
@@ -118,8 +173,8 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
         let prepared = PreparedTables(PipelineConfig(next, slots: nextSlots))
         accepted = (next, nextSlots)
         return .onLoop { control in
-            control.install(SwitchCommand.tapPorts(next, slots: nextSlots, offloads: control.offloads, tunnelGSO: control.tunnelGSO), prepared: prepared,
-                            changes: changes)
+            control.install(SwitchCommand.tapPorts(next, slots: nextSlots, offloads: control.offloads, tunnelGSO: control.tunnelGSO),
+                            prepared: prepared, changes: changes, summarize: summarize)
             control.reportApply(ok: true, since: started)
             return listed
         }
@@ -137,7 +192,7 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
     /// Swaps in the pipeline of `prepared` with the running one's state, then closes the live
     /// ports that are not in `wanted` (or are there with another device or number) and opens
     /// the ones that are new.
-    private func install(_ wanted: [TapPort], prepared: PreparedTables, changes: [TopologyChange]) {
+    private func install(_ wanted: [TapPort], prepared: PreparedTables, changes: [TopologyChange], summarize: Bool) {
         let old = live.pipeline
         live.replace(pipeline: Pipeline(prepared: prepared, pool: old.context.pool, handover: old.handOver()))
         // The old pipeline (its configuration: 10,000 Services' arrays) is freed on the worker.
@@ -153,8 +208,18 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
             }
             live.add(port)
         }
-        for change in changes { log(.notice, "change: " + change.description) }
+        if summarize, changes.count > Self.changesLogged {
+            for change in changes.prefix(Self.changesLogged) { log(.notice, "change: " + change.description) }
+            let counts = Dictionary(grouping: changes.dropFirst(Self.changesLogged), by: \.action.rawValue)
+                .sorted { $0.key < $1.key }.map { "\($0.value.count) \($0.key)" }
+            log(.notice, "change: and \(counts.joined(separator: ", ")) more")
+        } else {
+            for change in changes { log(.notice, "change: " + change.description) }
+        }
     }
+
+    /// How many changes of a summarized change are logged one by one.
+    private static let changesLogged = 10
 
     /// `{"ok":true,"state":"up"}` (or `waiting`, `down`) for the port named `name`.
     private func portState(_ name: String) -> String {

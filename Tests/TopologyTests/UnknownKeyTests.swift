@@ -74,7 +74,7 @@ struct UnknownKeyTests {
                   ip: 192.168.1.2
                   podCIDR: 10.244.2.0/24
                   mac: 02:00:00:00:00:01
-            """, line: 10, path: "overlay.peers[0].mac", says: "unknown key (expected one of: node, ip, podCIDR, vtepMAC)"),
+            """, line: 10, path: "overlay.peers[0].mac", says: "unknown key (expected one of: node, ip, podCIDR, vtepMAC, lease)"),
         Failure("conntrack timeout name", """
             node: n
             ports: [{name: p0}]
