@@ -86,7 +86,7 @@ extension ConntrackStage {
 
     /// Makes room for one connection when the table is full: every expired connection (at
     /// most once a second of pipeline time), else one that was never assured.
-    private func makeRoom(_ frame: borrowing Frame, now: Int64) -> Bool {
+    func makeRoom(_ frame: borrowing Frame, now: Int64) -> Bool {
         guard table.isFull else { return true }
         if now - lastFullSweep >= 1_000_000_000 {
             lastFullSweep = now
@@ -99,7 +99,7 @@ extension ConntrackStage {
         return true
     }
 
-    private func dropFull(_ frame: inout Frame) {
+    func dropFull(_ frame: inout Frame) {
         frame.verdict = .drop(.conntrackFull)
         context.trace(frame, "conntrack: table full of assured connections -> drop conntrack-full")
     }

@@ -55,8 +55,16 @@ package final class ConntrackStage: FrameStage {
         tags.initialize(repeating: 0, count: Batch.capacity)
         return tags
     }()
+    /// The addresses of each IPv6 frame `prepare` read (its key holds only their hashes).
+    let batchAddresses6: UnsafeMutablePointer<AddressPair6> = {
+        let pairs = UnsafeMutablePointer<AddressPair6>.allocate(capacity: Batch.capacity)
+        pairs.initialize(repeating: AddressPair6(source: .any, destination: .any), count: Batch.capacity)
+        return pairs
+    }()
+    /// What new IPv6 connections become: DNAT, egress, MASQUERADE.
+    let policy6: NATPolicy6
     var lastFullSweep: Int64 = 0
-    private var lastSweep: Int64 = 0
+    var lastSweep: Int64 = 0
 
     /// Makes the stage for `context`'s configuration; `routes` gives a destination's egress
     /// interface (the route stage's table in a pipeline). With `carried` (the table of the
@@ -69,11 +77,14 @@ package final class ConntrackStage: FrameStage {
         let config = context.config
         let policy = NATPolicy(config: config, routes: routes, nodeAddresses: context.nodeAddresses4, dnat: dnat)
         self.policy = policy
+        let policy6 = NATPolicy6(config: config, routes: routes, nodeAddresses: context.nodeAddresses6)
+        self.policy6 = policy6
         if let carried, carried.capacity == max(1, config.conntrack.capacity) {
             let stale = carried.indices().filter { index in
                 let connection = carried[index]
-                return connection.original.protocol == .udp && connection.has(.destinationNAT)
-                    && !policy.dnat.leads(to: connection.reply.source, port: connection.reply.sourcePort,
+                guard connection.original.protocol == .udp && connection.has(.destinationNAT) else { return false }
+                if connection.original.isIPv6 { return !policy6.dnat.leads(carried.addresses6(at: index), connection) }
+                return !policy.dnat.leads(to: connection.reply.source, port: connection.reply.sourcePort,
                                           from: connection.original.destination, port: connection.original.destinationPort, proto: .udp)
             }
             for index in stale { carried.remove(index) }
@@ -90,6 +101,7 @@ package final class ConntrackStage: FrameStage {
     deinit {
         batchFacts.deallocate()
         batchTags.deallocate()
+        batchAddresses6.deallocate()
     }
 
     /// Reads, for every frame of `batch` that conntrack will look up, its facts and key tag,
@@ -99,7 +111,7 @@ package final class ConntrackStage: FrameStage {
     package func prepare(_ batch: inout Batch) {
         let count = batch.count
         for index in 0..<count {
-            let facts = Self.trackedFacts(of: batch[index])
+            let facts = trackedFacts(of: batch[index], at: index)
             batchFacts[index] = facts
             guard let facts else { continue }
             let tag = table.tag(of: facts.key)
@@ -109,11 +121,19 @@ package final class ConntrackStage: FrameStage {
         for index in 0..<count where batchFacts[index] != nil { table.prefetchRecord(tag: batchTags[index]) }
     }
 
-    /// What conntrack reads of `frame`, if it is routed IPv4 TCP, UDP or ICMP.
+    /// What conntrack reads of `frame`, if it is routed IPv4 TCP, UDP or ICMP, or IPv6 TCP, UDP
+    /// or ICMPv6 (whose addresses go to `batchAddresses6` at `index`).
     @inline(__always)
-    private static func trackedFacts(of frame: borrowing Frame) -> NATRewrite.Facts? {
-        guard case .toInterface = frame.verdict, frame.layers.networkType == .ipv4, frame.layers.transport >= 0 else { return nil }
-        return NATRewrite.facts(of: frame.bytes, network: Int(frame.layers.network), transport: Int(frame.layers.transport))
+    private func trackedFacts(of frame: borrowing Frame, at index: Int) -> NATRewrite.Facts? {
+        guard case .toInterface = frame.verdict, frame.layers.transport >= 0 else { return nil }
+        if frame.layers.networkType == .ipv4 {
+            return NATRewrite.facts(of: frame.bytes, network: Int(frame.layers.network), transport: Int(frame.layers.transport))
+        }
+        guard frame.layers.networkType == .ipv6,
+              let six = NATRewrite.facts6(of: frame.bytes, network: Int(frame.layers.network), transport: Int(frame.layers.transport),
+                                          proto: frame.layers.transportProtocol) else { return nil }
+        batchAddresses6[index] = six.addresses
+        return six.facts
     }
 
     /// Tracks and translates frame `index` of the batch `prepare` last read, with what it read
@@ -121,11 +141,12 @@ package final class ConntrackStage: FrameStage {
     /// the node's interfaces.
     package func process(_ frame: inout Frame, at index: Int) {
         guard case .toInterface(let ingress) = frame.verdict, let facts = batchFacts[index] else { return }
-        process(&frame, facts: facts, tag: batchTags[index], ingress: ingress)
+        process(&frame, facts: facts, tag: batchTags[index], ingress: ingress, index: index)
     }
 
     @inline(__always)
-    private func process(_ frame: inout Frame, facts: NATRewrite.Facts, tag: UInt32, ingress: InterfaceIndex) {
+    private func process(_ frame: inout Frame, facts: NATRewrite.Facts, tag: UInt32, ingress: InterfaceIndex, index: Int) {
+        if facts.key.isIPv6 { return process6(&frame, facts: facts, addresses: batchAddresses6[index], tag: tag, ingress: ingress) }
         if facts.key.protocol == .icmp {
             switch ICMPTracker.kind(of: ICMPv4Type(rawValue: facts.icmpType)) {
             case .echo: break
@@ -152,6 +173,27 @@ package final class ConntrackStage: FrameStage {
     /// Moves a known connection's state and translates the packet; false when a SYN reopens
     /// a closed connection (the caller then opens a new one).
     private func track(_ frame: inout Frame, hit: ConntrackTable.Hit, facts: NATRewrite.Facts, now: Int64) -> Bool {
+        guard let record = advance(frame, hit: hit, facts: facts, now: now) else { return false }
+        let direction = hit.direction
+        guard record.has(.sourceNAT) || record.has(.destinationNAT) else { return true }
+        let old = record.key(direction)
+        let new = record.key(direction.opposite).reversed
+        let network = Int(frame.layers.network), transport = Int(frame.layers.transport)
+        let (ipDelta, l4Delta) = direction == .original ? (record.originalIPDelta, record.originalL4Delta)
+                                                        : (record.replyIPDelta, record.replyL4Delta)
+        let partial = frame.offload.needsChecksum
+        var bytes = frame.mutableBytes
+        NATRewrite.apply(&bytes, network: network, transport: transport, old: old, new: new, ipDelta: ipDelta, l4Delta: l4Delta,
+                         partialChecksum: partial)
+        context.trace(frame, "conntrack: \(direction == .original ? "original" : "reply") \(old) translated to \(new)")
+        return true
+    }
+
+    /// Moves the state of the connection `hit` found (either family) for a packet with
+    /// `facts`, renews its timer and returns the record; nil when a SYN reopens a closed
+    /// connection (it is forgotten, and the caller opens a new one).
+    @inline(__always)
+    func advance(_ frame: borrowing Frame, hit: ConntrackTable.Hit, facts: NATRewrite.Facts, now: Int64) -> ConntrackTable.Connection? {
         var record = table[hit.index]
         let direction = hit.direction
         if direction == .reply && !record.has(.seenReply) { record.set(.seenReply) }
@@ -164,7 +206,7 @@ package final class ConntrackStage: FrameStage {
             case .reopen:
                 table.remove(hit.index)
                 context.trace(frame, "conntrack: SYN on a closed connection, the old one is forgotten")
-                return false
+                return nil
             case .state(let new):
                 if new != old {
                     if let sender = TCPTracker.finSender(movedTo: new, flags: facts.flags, direction: direction) {
@@ -185,18 +227,7 @@ package final class ConntrackStage: FrameStage {
         }
         record.expires = now + timeout
         table[hit.index] = record
-        guard record.has(.sourceNAT) || record.has(.destinationNAT) else { return true }
-        let old = record.key(direction)
-        let new = record.key(direction.opposite).reversed
-        let network = Int(frame.layers.network), transport = Int(frame.layers.transport)
-        let (ipDelta, l4Delta) = direction == .original ? (record.originalIPDelta, record.originalL4Delta)
-                                                        : (record.replyIPDelta, record.replyL4Delta)
-        let partial = frame.offload.needsChecksum
-        var bytes = frame.mutableBytes
-        NATRewrite.apply(&bytes, network: network, transport: transport, old: old, new: new, ipDelta: ipDelta, l4Delta: l4Delta,
-                         partialChecksum: partial)
-        context.trace(frame, "conntrack: \(direction == .original ? "original" : "reply") \(old) translated to \(new)")
-        return true
+        return record
     }
 }
 

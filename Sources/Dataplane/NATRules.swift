@@ -69,6 +69,10 @@ public struct NATRules: Sendable {
         public var clientIPAffinity: Bool
         /// How long an idle client keeps its endpoint (Kubernetes' default: 10800 s).
         public var affinitySeconds: Int64
+        /// The IPv6 cluster IP of a dual-stack Service, if any.
+        public var clusterIP6: IPv6Address?
+        /// The IPv6 endpoints new IPv6 connections are spread over.
+        public var endpoints6: [IPv6Address] = []
         /// Makes a Service.
         public init(name: String, clusterIP: IPv4Address, ports: [Port], endpoints: [IPv4Address],
                     clientIPAffinity: Bool = false, affinitySeconds: Int64 = 10_800) {
@@ -85,6 +89,10 @@ public struct NATRules: Sendable {
     public var masquerade: [Masquerade]
     /// Published ports.
     public var portMappings: [PortMapping]
+    /// IPv6 MASQUERADE rules (`ip6tables … -j MASQUERADE`), first match wins.
+    public var masquerade6: [Masquerade6] = []
+    /// IPv6 published ports: on the node's IPv6 addresses, to an IPv6 container.
+    public var portMappings6: [PortMapping6] = []
     /// Services.
     public var services: [Service]
     /// The source ports (and ICMP identifiers) MASQUERADE may choose from when the original

@@ -78,12 +78,14 @@ extension PipelineConfig {
     /// `nat:` and `services:` in the Dataplane's terms (a rule naming an unknown port cannot
     /// come from a validated topology and is left out).
     static func natRules(_ topology: Topology, portIndex: [String: PortID]) -> NATRules {
-        NATRules(
+        var rules = NATRules(
             masquerade: topology.nat.masquerade.compactMap { rule in
-                portIndex[rule.out].map { NATRules.Masquerade(source: rule.source, out: $0) }
+                guard case .v4(let source) = rule.source else { return nil }
+                return portIndex[rule.out].map { NATRules.Masquerade(source: source, out: $0) }
             },
-            portMappings: topology.nat.portMappings.map {
-                NATRules.PortMapping(proto: $0.proto.ipProtocol, hostPort: $0.hostPort, to: $0.to, toPort: $0.toPort)
+            portMappings: topology.nat.portMappings.compactMap {
+                guard case .v4(let to) = $0.to else { return nil }
+                return NATRules.PortMapping(proto: $0.proto.ipProtocol, hostPort: $0.hostPort, to: to, toPort: $0.toPort)
             },
             services: topology.services.map { service in
                 NATRules.Service(
@@ -93,6 +95,8 @@ extension PipelineConfig {
                     },
                     endpoints: service.endpoints, clientIPAffinity: service.sessionAffinity == .clientIP)
             })
+        addIPv6(topology, portIndex: portIndex, to: &rules)
+        return rules
     }
 
     /// `conntrack:` in the Dataplane's terms: capacity and every timeout in seconds.

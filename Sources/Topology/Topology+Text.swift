@@ -89,7 +89,7 @@ extension MasqueradeRule {
 extension PortMapping {
     /// `{proto, hostPort, to}`.
     fileprivate var tree: TextTree {
-        .map([("proto", .text(proto.rawValue)), ("hostPort", .number(Int(hostPort))), ("to", .text("\(to):\(toPort)"))])
+        .map([("proto", .text(proto.rawValue)), ("hostPort", .number(Int(hostPort))), ("to", .text(target))])
     }
 }
 
