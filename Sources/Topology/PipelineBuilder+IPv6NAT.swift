@@ -14,5 +14,9 @@ extension PipelineConfig {
             guard case .v6(let to) = $0.to else { return nil }
             return NATRules.PortMapping6(proto: $0.proto.ipProtocol, hostPort: $0.hostPort, to: to, toPort: $0.toPort)
         }
+        for (index, service) in topology.services.enumerated() where index < rules.services.count {
+            rules.services[index].clusterIP6 = service.clusterIP6
+            rules.services[index].endpoints6 = service.endpoints6
+        }
     }
 }

@@ -23,6 +23,14 @@ public struct ServiceConfig: Sendable, Equatable {
     public var endpoints: [IPv4Address]
     /// How endpoints are chosen (default `None`).
     public var sessionAffinity: SessionAffinity
+    /// Dual stack (ServiceConfig+DualStack.swift): the IPv6 cluster IP, if any.
+    public var clusterIP6: IPv6Address? = nil
+    /// The IPv6 endpoints (pod addresses) IPv6 traffic is balanced over.
+    public var endpoints6: [IPv6Address] = []
+    /// The families of the cluster IPs, primary first (`ipFamilies`).
+    public var ipFamilies: [IPFamily] = [.ipv4]
+    /// Whether the Service has one family or both (`ipFamilyPolicy`).
+    public var ipFamilyPolicy: IPFamilyPolicy = .singleStack
 
     /// Makes a Service.
     public init(

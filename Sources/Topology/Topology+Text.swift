@@ -100,8 +100,13 @@ extension ServiceConfig {
             TextTree.map([("proto", .text(port.proto.rawValue)), ("port", .number(Int(port.port))),
                           ("targetPort", .number(Int(port.targetPort))), ("nodePort", port.nodePort.map { .number(Int($0)) })])
         }
-        return .map([("name", .text(name)), ("namespace", .text(namespace)), ("clusterIP", .text(clusterIP.description)),
-                     ("ports", .list(ports)), ("endpoints", nonEmpty(endpoints.map { .text($0.description) })),
+        let stacked = isDualStack || ipFamilyPolicy != .singleStack
+        let addresses = endpoints.map { TextTree.text($0.description) } + endpoints6.map { TextTree.text($0.description) }
+        return .map([("name", .text(name)), ("namespace", .text(namespace)), ("clusterIP", .text(clusterIPs[0].description)),
+                     ("clusterIPs", stacked ? .list(clusterIPs.map { .text($0.description) }) : nil),
+                     ("ipFamilies", stacked ? .list(ipFamilies.map { .text($0.rawValue) }) : nil),
+                     ("ipFamilyPolicy", stacked ? .text(ipFamilyPolicy.rawValue) : nil),
+                     ("ports", .list(ports)), ("endpoints", nonEmpty(addresses)),
                      ("sessionAffinity", .text(sessionAffinity.rawValue))])
     }
 }

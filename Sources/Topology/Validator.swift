@@ -33,6 +33,7 @@ struct Validator {
         checkSubnets()
         checkNAT()
         checkServices()
+        checkIPv6NAT()
         checkOverlay()
         checkContainers()
     }

@@ -72,7 +72,7 @@ struct BadValueTests {
             ports: [{name: p0}]
             services:
               - {name: web, clusterIP: 10.96.0.1/12, ports: [{port: 80}]}
-            """, line: 4, path: "services[0].clusterIP", says: #"expected an IPv4 address like 10.96.0.10, got "10.96.0.1/12""#),
+            """, line: 4, path: "services[0].clusterIP", says: #"expected an IP address like 10.96.0.10 or fd00:96::10, got "10.96.0.1/12""#),
         Failure("masquerade source", """
             node: n
             ports: [{name: p0}]
