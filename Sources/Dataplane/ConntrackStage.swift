@@ -2,7 +2,8 @@ import Wire
 
 /// Conntrack and NAT, in one pass before the local stage (netfilter's PREROUTING conntrack
 /// and nat hooks, with POSTROUTING's MASQUERADE decided at the same time): every routed IPv4
-/// TCP, UDP and ICMP echo packet is looked up by its key in the connection table.
+/// TCP, UDP and ICMP echo packet, and IPv6 TCP, UDP and ICMPv6 echo packet, is looked up by
+/// its key in the connection table.
 ///
 /// - A packet of a known connection moves its state (TCP: `TCPTracker`; UDP: replied or
 ///   not; ICMP echo), renews its timer, and is rewritten to the other direction's key
@@ -27,7 +28,10 @@ import Wire
 /// ConntrackStage+Open.swift (`NATPolicy`, `NATPortAllocator`); related ICMP errors in
 /// ConntrackStage+Related.swift; the `conntrack -L` text in ConntrackText.swift.
 ///
-/// It does not track bridged traffic between containers (Linux does with br_netfilter), IPv6,
+/// IPv6 (TCP, UDP, ICMPv6 echo and errors; ip6tables' MASQUERADE and DNAT) shares the table:
+/// ConntrackStage+IPv6.swift and ConntrackStage+Related6.swift.
+///
+/// It does not track bridged traffic between containers (Linux does with br_netfilter),
 /// fragments after the first (Linux reassembles first), TCP sequence windows, or the
 /// connections of packets Pier makes itself (its ICMP errors are not translated).
 package final class ConntrackStage: FrameStage {

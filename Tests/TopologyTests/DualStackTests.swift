@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Topology
 import Wire
@@ -146,5 +147,22 @@ struct DualStackTests {
     @Test(arguments: failures)
     func badDualStack(_ failure: Failure) {
         failure.check()
+    }
+}
+
+/// DESIGN.md's block of issue 16's keys loads as written.
+struct DualStackDesignTests {
+    @Test func designBlockLoads() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../docs/DESIGN.md").standardizedFileURL.path
+        let design = try String(contentsOfFile: path, encoding: .utf8)
+        let after = try #require(design.range(of: "Keys added by issue 16")).upperBound
+        let start = try #require(design.range(of: "```yaml\n", range: after..<design.endIndex)).upperBound
+        let end = try #require(design.range(of: "```", range: start..<design.endIndex)).lowerBound
+        let topology = try Topology.parse(yaml: String(design[start..<end]), file: "DESIGN.md")
+        #expect(topology.services[0].clusterIP6 == IPv6Address("fd00:96::10"))
+        #expect(topology.services[0].endpoints6 == [try #require(IPv6Address("fd00:244::5"))])
+        #expect(topology.nat.portMappings[0].name == "tcp6/8080")
+        #expect(topology.nat.masquerade[0].source == .v6(try #require(IPv6Prefix("fd00:88::/64"))))
     }
 }
