@@ -41,14 +41,7 @@ extension ConntrackStage {
         default: UDPTracker.opens()
         }
         guard opens else {
-            if policy6.isNodeAddress(addresses.destination) { return }
-            guard dropInvalid else {
-                context.counters.count(.conntrackInvalidAccepted)
-                context.trace(frame, "conntrack: \(Self.tuple6(key, addresses)) opens no connection and belongs to none -> invalid, accepted untranslated")
-                return
-            }
-            frame.verdict = .drop(.conntrackInvalid)
-            context.trace(frame, "conntrack: \(Self.tuple6(key, addresses)) opens no connection and belongs to none -> drop conntrack-invalid")
+            if !policy6.isNodeAddress(addresses.destination) { refuseInvalid(&frame, Self.tuple6(key, addresses)) }
             return
         }
         let destination: IPv6Address, destinationPort: UInt16, egress: InterfaceIndex, masquerade: Bool, rule: Int
@@ -122,17 +115,9 @@ extension NATPortAllocator {
     /// connection in `table` holds, for the connection `key`; nil when the range is used up.
     func uniquePort6(in table: ConntrackTable, source: IPv6Address, destination: IPv6Address, destinationPort: UInt16,
                      key: FlowKey) -> UInt16? {
-        func replyKey(_ port: UInt16) -> FlowKey {
+        firstFreePort(in: table, key: key) { port in
             FlowKey(source: destination, destination: source, sourcePort: key.protocol == .icmpv6 ? port : destinationPort,
                     destinationPort: port, protocol: key.protocol)
         }
-        if !table.contains(replyKey(key.sourcePort)) { return key.sourcePort }
-        let lower = Int(range.lowerBound), count = Int(range.upperBound) - lower + 1
-        let start = Int(key.hash(seed: 0x4E41_5450_4F52_5453) % UInt64(count))
-        for step in 0..<count {
-            let port = UInt16(lower + (start + step) % count)
-            if !table.contains(replyKey(port)) { return port }
-        }
-        return nil
     }
 }

@@ -13,14 +13,8 @@ extension ConntrackStage {
         default: UDPTracker.opens()
         }
         guard opens else {
-            if policy.isNodeAddress(key.destination) { return }  // for the node itself: the local stage's
-            guard dropInvalid else {
-                context.counters.count(.conntrackInvalidAccepted)
-                context.trace(frame, "conntrack: \(key) opens no connection and belongs to none -> invalid, accepted untranslated")
-                return
-            }
-            frame.verdict = .drop(.conntrackInvalid)
-            context.trace(frame, "conntrack: \(key) opens no connection and belongs to none -> drop conntrack-invalid")
+            // For the node itself: the local stage's.
+            if !policy.isNodeAddress(key.destination) { refuseInvalid(&frame, key.description) }
             return
         }
         let destination: IPv4Address, destinationPort: UInt16, egress: InterfaceIndex, masquerade: Bool, rule: Int
@@ -69,6 +63,18 @@ extension ConntrackStage {
         NATRewrite.apply(&bytes, network: network, transport: transport, old: key, new: translated,
                          ipDelta: ipDelta, l4Delta: l4Delta, partialChecksum: partial)
         context.trace(frame, "conntrack: new \(key)\(rule >= 0 ? " (\(policy.dnat.label(rule)))" : ""), translated to \(translated)")
+    }
+
+    /// A packet that opens no connection and belongs to none (`tuple` describes it): dropped
+    /// as `conntrack-invalid`, or with `conntrack: {invalid: accept}` passed untranslated.
+    func refuseInvalid(_ frame: inout Frame, _ tuple: @autoclosure () -> String) {
+        guard dropInvalid else {
+            context.counters.count(.conntrackInvalidAccepted)
+            context.trace(frame, "conntrack: \(tuple()) opens no connection and belongs to none -> invalid, accepted untranslated")
+            return
+        }
+        frame.verdict = .drop(.conntrackInvalid)
+        context.trace(frame, "conntrack: \(tuple()) opens no connection and belongs to none -> drop conntrack-invalid")
     }
 
     /// Sets a new record's protocol state, NAT flags and the checksum deltas of each direction;
