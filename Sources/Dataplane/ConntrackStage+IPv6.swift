@@ -13,8 +13,11 @@ extension ConntrackStage {
         }
         let now = frame.timestamp.nanoseconds
         if now - lastSweep >= 1_000_000_000 { sweep(now: now) }
-        if let hit = table.find(facts.key, addresses: addresses, tag: tag, now: now),
-           let record = advance(frame, hit: hit, facts: facts, now: now) {
+        if let hit = table.find(facts.key, addresses: addresses, tag: tag, now: now) {
+            var record = table[hit.index]
+            guard advance(frame, hit: hit, facts: facts, now: now, record: &record) else {
+                return open6(&frame, facts: facts, addresses: addresses, ingress: ingress, now: now)
+            }
             guard record.has(.sourceNAT) || record.has(.destinationNAT) else { return }
             let direction = hit.direction
             let stored = table.addresses6(at: hit.index)

@@ -177,7 +177,8 @@ package final class ConntrackStage: FrameStage {
     /// Moves a known connection's state and translates the packet; false when a SYN reopens
     /// a closed connection (the caller then opens a new one).
     private func track(_ frame: inout Frame, hit: ConntrackTable.Hit, facts: NATRewrite.Facts, now: Int64) -> Bool {
-        guard let record = advance(frame, hit: hit, facts: facts, now: now) else { return false }
+        var record = table[hit.index]
+        guard advance(frame, hit: hit, facts: facts, now: now, record: &record) else { return false }
         let direction = hit.direction
         guard record.has(.sourceNAT) || record.has(.destinationNAT) else { return true }
         let old = record.key(direction)
@@ -193,12 +194,12 @@ package final class ConntrackStage: FrameStage {
         return true
     }
 
-    /// Moves the state of the connection `hit` found (either family) for a packet with
-    /// `facts`, renews its timer and returns the record; nil when a SYN reopens a closed
+    /// Moves the state of `record`, the connection `hit` found (either family), for a packet
+    /// with `facts`, renews its timer and stores it; false when a SYN reopens a closed
     /// connection (it is forgotten, and the caller opens a new one).
     @inline(__always)
-    func advance(_ frame: borrowing Frame, hit: ConntrackTable.Hit, facts: NATRewrite.Facts, now: Int64) -> ConntrackTable.Connection? {
-        var record = table[hit.index]
+    func advance(_ frame: borrowing Frame, hit: ConntrackTable.Hit, facts: NATRewrite.Facts, now: Int64,
+                 record: inout ConntrackTable.Connection) -> Bool {
         let direction = hit.direction
         if direction == .reply && !record.has(.seenReply) { record.set(.seenReply) }
         let timeout: Int64
@@ -210,7 +211,7 @@ package final class ConntrackStage: FrameStage {
             case .reopen:
                 table.remove(hit.index)
                 context.trace(frame, "conntrack: SYN on a closed connection, the old one is forgotten")
-                return nil
+                return false
             case .state(let new):
                 if new != old {
                     if let sender = TCPTracker.finSender(movedTo: new, flags: facts.flags, direction: direction) {
@@ -231,7 +232,7 @@ package final class ConntrackStage: FrameStage {
         }
         record.expires = now + timeout
         table[hit.index] = record
-        return record
+        return true
     }
 }
 
