@@ -5,7 +5,9 @@ import Wire
 // hit. New connections get ip6tables' decisions (`NATPolicy6`): DNAT of published IPv6 ports
 // and Services' IPv6 cluster IPs, MASQUERADE to the egress port's IPv6 address.
 extension ConntrackStage {
-    /// Tracks and translates an IPv6 packet with `facts` and `addresses`.
+    /// Tracks and translates an IPv6 packet with `facts` and `addresses` (out of line: the
+    /// IPv4 path stays as it was).
+    @inline(never)
     func process6(_ frame: inout Frame, facts: NATRewrite.Facts, addresses: AddressPair6, tag: UInt32, ingress: InterfaceIndex) {
         if facts.key.protocol == .icmpv6 {
             if ICMPv6Repr.isError(facts.icmpType) { return translateRelated6(&frame) }

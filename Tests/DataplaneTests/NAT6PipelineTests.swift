@@ -95,3 +95,35 @@ struct NAT6PipelineTests {
         #expect(harness.counters.value(.conntrackNew) == 2)
     }
 }
+
+/// The IPv6 bench workload measures what it says: each reply finds its connection and is
+/// translated back to its container.
+struct ConntrackWorkload6Tests {
+    @Test func repliesAreTranslatedToTheirContainers() throws {
+        let workload = ConntrackWorkload6.established(64)
+        #expect(workload.connectionCount == 64)
+        var batch = Batch(keepsFrames: true)
+        let length = ConntrackWorkload6.frameLength
+        for index in 0..<4 {
+            _ = workload.templates.withUnsafeBytes { all in
+                batch.refill(from: workload.pool) { frame in
+                    frame.replaceContents(with: UnsafeRawBufferPointer(rebasing: all[(index * length)..<(index * length + length)]))
+                    var layers = LayerOffsets()
+                    (layers.network, layers.transport, layers.networkType, layers.transportProtocol) = (14, 54, .ipv6, .tcp)
+                    frame.layers = layers
+                    frame.verdict = .toInterface(0)
+                    frame.timestamp = Timestamp(seconds: 1_000, nanoseconds: 0)
+                    return true
+                }
+            }
+        }
+        workload.stage.prepare(&batch)
+        for index in 0..<batch.count {
+            workload.stage.process(&batch[index], at: index)
+            let bytes = Array(batch[index].bytes.withUnsafeBytes { $0 })
+            #expect(NAT6PipelineTests.address(bytes, at: 38).high == 0xFD00 << 48, "frame \(index) not translated to its container")
+            #expect(NAT6PipelineTests.checksumVerifies(bytes))
+        }
+        batch.recycleAll(into: workload.pool)
+    }
+}
