@@ -134,14 +134,15 @@ package final class ConntrackStage: FrameStage {
             return NATRewrite.facts(of: frame.bytes, network: Int(frame.layers.network), transport: Int(frame.layers.transport))
         }
         guard frame.layers.networkType == .ipv6 else { return nil }
-        return trackedFacts6(of: frame, at: index)
+        return trackedFacts6(frame.bytes, network: Int(frame.layers.network), transport: Int(frame.layers.transport),
+                             proto: frame.layers.transportProtocol, at: index)
     }
 
-    /// `trackedFacts` of an IPv6 frame, out of line so that the IPv4 loop stays as small as it was.
+    /// `trackedFacts` of an IPv6 packet, out of line and given the bytes rather than the frame
+    /// (passing the frame made the IPv4 loop copy every frame first).
     @inline(never)
-    private func trackedFacts6(of frame: borrowing Frame, at index: Int) -> NATRewrite.Facts? {
-        guard let six = NATRewrite.facts6(of: frame.bytes, network: Int(frame.layers.network), transport: Int(frame.layers.transport),
-                                          proto: frame.layers.transportProtocol) else { return nil }
+    private func trackedFacts6(_ bytes: RawSpan, network: Int, transport: Int, proto: IPProtocol, at index: Int) -> NATRewrite.Facts? {
+        guard let six = NATRewrite.facts6(of: bytes, network: network, transport: transport, proto: proto) else { return nil }
         batchAddresses6[index] = six.addresses
         return six.facts
     }
