@@ -65,8 +65,6 @@ package final class ConntrackStage: FrameStage {
         pairs.initialize(repeating: AddressPair6(source: .any, destination: .any), count: Batch.capacity)
         return pairs
     }()
-    /// Whether `prepare` read an IPv6 frame in this batch (their addresses are prefetched too).
-    var batchHasIPv6 = false
     /// What new IPv6 connections become: DNAT, egress, MASQUERADE.
     let policy6: NATPolicy6
     var lastFullSweep: Int64 = 0
@@ -125,9 +123,6 @@ package final class ConntrackStage: FrameStage {
             table.prefetchSlot(tag: tag)
         }
         for index in 0..<count where batchFacts[index] != nil { table.prefetchRecord(tag: batchTags[index]) }
-        guard batchHasIPv6 else { return }
-        batchHasIPv6 = false
-        for index in 0..<count where batchFacts[index]?.key.isIPv6 == true { table.prefetchAddresses6(tag: batchTags[index]) }
     }
 
     /// What conntrack reads of `frame`, if it is routed IPv4 TCP, UDP or ICMP, or IPv6 TCP, UDP
@@ -149,7 +144,6 @@ package final class ConntrackStage: FrameStage {
     private func trackedFacts6(_ bytes: RawSpan, network: Int, transport: Int, proto: IPProtocol, at index: Int) -> NATRewrite.Facts? {
         guard let six = NATRewrite.facts6(of: bytes, network: network, transport: transport, proto: proto) else { return nil }
         batchAddresses6[index] = six.addresses
-        batchHasIPv6 = true
         return six.facts
     }
 

@@ -1,4 +1,3 @@
-import CPierSupport
 import Wire
 
 #if canImport(Glibc)
@@ -60,14 +59,6 @@ extension ConntrackTable {
         guard let index = insert(original: original, reply: reply, expires: expires), let storage = addresses6Storage else { return nil }
         storage[index] = addresses
         return index
-    }
-
-    /// Starts loading the addresses of the first connection on the probe chain of the key
-    /// with `tag` whose hash matches (after `prefetchRecord`: conntrack compares them next).
-    @inline(__always)
-    public func prefetchAddresses6(tag: UInt32) {
-        guard let storage = addresses6Storage, let slot = firstSlot(tag: tag) else { return }
-        pier_prefetch(UnsafeRawPointer(storage + (Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1) >> 1))
     }
 
     /// The IPv6 connection `key` with addresses `pair` belongs to, and which way; nil when

@@ -192,18 +192,6 @@ public final class ConntrackTable {
         }
     }
 
-    /// The first slot on the probe chain of the key with `tag` whose hash matches, if any.
-    @inline(__always)
-    func firstSlot(tag: UInt32) -> UInt64? {
-        var position = Int(tag) & slotMask
-        while true {
-            let slot = slots[position]
-            if slot == 0 { return nil }
-            if UInt32(truncatingIfNeeded: slot >> 32) == tag { return slot }
-            position = (position + 1) & slotMask
-        }
-    }
-
     /// The connection `key` belongs to, and which way; nil when there is none or it expired
     /// before `now` (then it is removed).
     @inline(__always)
