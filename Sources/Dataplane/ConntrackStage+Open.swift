@@ -13,14 +13,8 @@ extension ConntrackStage {
         default: UDPTracker.opens()
         }
         guard opens else {
-            if policy.isNodeAddress(key.destination) { return }  // for the node itself: the local stage's
-            guard dropInvalid else {
-                context.counters.count(.conntrackInvalidAccepted)
-                context.trace(frame, "conntrack: \(key) opens no connection and belongs to none -> invalid, accepted untranslated")
-                return
-            }
-            frame.verdict = .drop(.conntrackInvalid)
-            context.trace(frame, "conntrack: \(key) opens no connection and belongs to none -> drop conntrack-invalid")
+            // For the node itself: the local stage's.
+            if !policy.isNodeAddress(key.destination) { refuseInvalid(&frame, key.description) }
             return
         }
         let destination: IPv4Address, destinationPort: UInt16, egress: InterfaceIndex, masquerade: Bool, rule: Int, bridged: Bool
@@ -79,6 +73,18 @@ extension ConntrackStage {
         }
     }
 
+    /// A packet that opens no connection and belongs to none (`tuple` describes it): dropped
+    /// as `conntrack-invalid`, or with `conntrack: {invalid: accept}` passed untranslated.
+    func refuseInvalid(_ frame: inout Frame, _ tuple: @autoclosure () -> String) {
+        guard dropInvalid else {
+            context.counters.count(.conntrackInvalidAccepted)
+            context.trace(frame, "conntrack: \(tuple()) opens no connection and belongs to none -> invalid, accepted untranslated")
+            return
+        }
+        frame.verdict = .drop(.conntrackInvalid)
+        context.trace(frame, "conntrack: \(tuple()) opens no connection and belongs to none -> drop conntrack-invalid")
+    }
+
     /// Sets a new record's protocol state, NAT flags and the checksum deltas of each direction;
     /// returns the original direction's deltas.
     private func record(_ index: Int, key: FlowKey, reply: FlowKey, sourceNAT: Bool, destinationNAT: Bool) -> (ip: UInt16, l4: UInt16) {
@@ -94,7 +100,7 @@ extension ConntrackStage {
 
     /// Makes room for one connection when the table is full: every expired connection (at
     /// most once a second of pipeline time), else one that was never assured.
-    private func makeRoom(_ frame: borrowing Frame, now: Int64) -> Bool {
+    func makeRoom(_ frame: borrowing Frame, now: Int64) -> Bool {
         guard table.isFull else { return true }
         if now - lastFullSweep >= 1_000_000_000 {
             lastFullSweep = now
@@ -107,7 +113,7 @@ extension ConntrackStage {
         return true
     }
 
-    private func dropFull(_ frame: inout Frame) {
+    func dropFull(_ frame: inout Frame) {
         frame.verdict = .drop(.conntrackFull)
         context.trace(frame, "conntrack: table full of assured connections -> drop conntrack-full")
     }

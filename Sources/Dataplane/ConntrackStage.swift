@@ -2,7 +2,8 @@ import Wire
 
 /// Conntrack and NAT, in one pass before the local stage (netfilter's PREROUTING conntrack
 /// and nat hooks, with POSTROUTING's MASQUERADE decided at the same time): every routed IPv4
-/// TCP, UDP and ICMP echo packet is looked up by its key in the connection table.
+/// TCP, UDP and ICMP echo packet, and IPv6 TCP, UDP and ICMPv6 echo packet, is looked up by
+/// its key in the connection table.
 ///
 /// - A packet of a known connection moves its state (TCP: `TCPTracker`; UDP: replied or
 ///   not; ICMP echo), renews its timer, and is rewritten to the other direction's key
@@ -32,7 +33,10 @@ import Wire
 /// (ConntrackStage+Bridged.swift): the reply is then un-DNATed as Linux's br_netfilter does;
 /// other bridged traffic never reaches the table.
 ///
-/// It does not track other bridged traffic between containers (Linux does with br_netfilter), IPv6,
+/// IPv6 (TCP, UDP, ICMPv6 echo and errors; ip6tables' MASQUERADE and DNAT) shares the table:
+/// ConntrackStage+IPv6.swift and ConntrackStage+Related6.swift.
+///
+/// It does not track other bridged traffic between containers (Linux does with br_netfilter),
 /// fragments after the first (Linux reassembles first), TCP sequence windows, or the
 /// connections of packets Pier makes itself (its ICMP errors are not translated).
 package final class ConntrackStage: FrameStage {
@@ -60,8 +64,16 @@ package final class ConntrackStage: FrameStage {
         tags.initialize(repeating: 0, count: Batch.capacity)
         return tags
     }()
+    /// The addresses of each IPv6 frame `prepare` read (its key holds only their hashes).
+    let batchAddresses6: UnsafeMutablePointer<AddressPair6> = {
+        let pairs = UnsafeMutablePointer<AddressPair6>.allocate(capacity: Batch.capacity)
+        pairs.initialize(repeating: AddressPair6(source: .any, destination: .any), count: Batch.capacity)
+        return pairs
+    }()
+    /// What new IPv6 connections become: DNAT, egress, MASQUERADE.
+    let policy6: NATPolicy6
     var lastFullSweep: Int64 = 0
-    private var lastSweep: Int64 = 0
+    var lastSweep: Int64 = 0
     /// The endpoints of connections whose replies are switched on a bridge: a bridged frame
     /// from one of them is looked up (ConntrackStage+Bridged.swift).
     var bridgedEndpoints = BridgedEndpointFilter()
@@ -82,16 +94,24 @@ package final class ConntrackStage: FrameStage {
         let config = context.config
         let policy = NATPolicy(config: config, routes: routes, nodeAddresses: context.nodeAddresses4, dnat: dnat)
         self.policy = policy
+        let policy6 = NATPolicy6(config: config, routes: routes, nodeAddresses: context.nodeAddresses6)
+        self.policy6 = policy6
         if let carried, carried.capacity == max(1, config.conntrack.capacity) {
             var stale: [Int] = [], switched = BridgedEndpointFilter()
             for index in carried.indices() {
                 let connection = carried[index]
                 guard connection.has(.destinationNAT) else { continue }
-                if connection.original.protocol == .udp
-                    && !policy.dnat.leads(to: connection.reply.source, port: connection.reply.sourcePort,
-                                          from: connection.original.destination, port: connection.original.destinationPort, proto: .udp) {
-                    stale.append(index)
-                } else if !connection.has(.sourceNAT) {
+                if connection.original.protocol == .udp {
+                    let leads = connection.original.isIPv6
+                        ? policy6.dnat.leads(carried.addresses6(at: index), connection)
+                        : policy.dnat.leads(to: connection.reply.source, port: connection.reply.sourcePort,
+                                            from: connection.original.destination, port: connection.original.destinationPort, proto: .udp)
+                    if !leads {
+                        stale.append(index)
+                        continue
+                    }
+                }
+                if !connection.has(.sourceNAT) && !connection.original.isIPv6 {
                     switched.insert(connection.reply.source)  // its reply may be switched
                 }
             }
@@ -110,6 +130,7 @@ package final class ConntrackStage: FrameStage {
     deinit {
         batchFacts.deallocate()
         batchTags.deallocate()
+        batchAddresses6.deallocate()
     }
 
     /// Reads, for every frame of `batch` that conntrack will look up, its facts and key tag,
@@ -119,7 +140,7 @@ package final class ConntrackStage: FrameStage {
     package func prepare(_ batch: inout Batch) {
         let count = batch.count
         for index in 0..<count {
-            let facts = Self.trackedFacts(of: batch[index])
+            let facts = trackedFacts(of: batch[index], at: index)
             batchFacts[index] = facts
             guard let facts else { continue }
             let tag = table.tag(of: facts.key)
@@ -129,11 +150,26 @@ package final class ConntrackStage: FrameStage {
         for index in 0..<count where batchFacts[index] != nil { table.prefetchRecord(tag: batchTags[index]) }
     }
 
-    /// What conntrack reads of `frame`, if it is routed IPv4 TCP, UDP or ICMP.
+    /// What conntrack reads of `frame`, if it is routed IPv4 TCP, UDP or ICMP, or IPv6 TCP, UDP
+    /// or ICMPv6 (whose addresses go to `batchAddresses6` at `index`).
     @inline(__always)
-    private static func trackedFacts(of frame: borrowing Frame) -> NATRewrite.Facts? {
-        guard case .toInterface = frame.verdict, frame.layers.networkType == .ipv4, frame.layers.transport >= 0 else { return nil }
-        return NATRewrite.facts(of: frame.bytes, network: Int(frame.layers.network), transport: Int(frame.layers.transport))
+    private func trackedFacts(of frame: borrowing Frame, at index: Int) -> NATRewrite.Facts? {
+        guard case .toInterface = frame.verdict, frame.layers.transport >= 0 else { return nil }
+        if frame.layers.networkType == .ipv4 {
+            return NATRewrite.facts(of: frame.bytes, network: Int(frame.layers.network), transport: Int(frame.layers.transport))
+        }
+        guard frame.layers.networkType == .ipv6 else { return nil }
+        return trackedFacts6(frame.bytes, network: Int(frame.layers.network), transport: Int(frame.layers.transport),
+                             proto: frame.layers.transportProtocol, at: index)
+    }
+
+    /// `trackedFacts` of an IPv6 packet, out of line and given the bytes rather than the frame
+    /// (passing the frame made the IPv4 loop copy every frame first).
+    @inline(never)
+    private func trackedFacts6(_ bytes: RawSpan, network: Int, transport: Int, proto: IPProtocol, at index: Int) -> NATRewrite.Facts? {
+        guard let six = NATRewrite.facts6(of: bytes, network: network, transport: transport, proto: proto) else { return nil }
+        batchAddresses6[index] = six.addresses
+        return six.facts
     }
 
     /// Tracks and translates frame `index` of the batch `prepare` last read, with what it read
@@ -146,11 +182,12 @@ package final class ConntrackStage: FrameStage {
             if !bridgedEndpoints.isEmpty { trackBridged(&frame) }
             return
         }
-        process(&frame, facts: facts, tag: batchTags[index], ingress: ingress)
+        process(&frame, facts: facts, tag: batchTags[index], ingress: ingress, index: index)
     }
 
     @inline(__always)
-    private func process(_ frame: inout Frame, facts: NATRewrite.Facts, tag: UInt32, ingress: InterfaceIndex) {
+    private func process(_ frame: inout Frame, facts: NATRewrite.Facts, tag: UInt32, ingress: InterfaceIndex, index: Int) {
+        if facts.key.isIPv6 { return process6(&frame, facts: facts, addresses: batchAddresses6[index], tag: tag, ingress: ingress) }
         if facts.key.protocol == .icmp {
             switch ICMPTracker.kind(of: ICMPv4Type(rawValue: facts.icmpType)) {
             case .echo: break
@@ -179,6 +216,31 @@ package final class ConntrackStage: FrameStage {
     /// a closed connection (the caller then opens a new one).
     func track(_ frame: inout Frame, hit: ConntrackTable.Hit, facts: NATRewrite.Facts, now: Int64) -> Bool {
         var record = table[hit.index]
+        guard advance(frame, hit: hit, facts: facts, now: now, record: &record) else { return false }
+        let direction = hit.direction
+        guard record.has(.sourceNAT) || record.has(.destinationNAT) else { return true }
+        let old = record.key(direction)
+        let new = record.key(direction.opposite).reversed
+        let network = Int(frame.layers.network), transport = Int(frame.layers.transport)
+        let (ipDelta, l4Delta) = direction == .original ? (record.originalIPDelta, record.originalL4Delta)
+                                                        : (record.replyIPDelta, record.replyL4Delta)
+        let partial = frame.offload.needsChecksum
+        var bytes = frame.mutableBytes
+        NATRewrite.apply(&bytes, network: network, transport: transport, old: old, new: new, ipDelta: ipDelta, l4Delta: l4Delta,
+                         partialChecksum: partial)
+        context.trace(frame, "conntrack: \(direction == .original ? "original" : "reply") \(old) translated to \(new)")
+        if old.destination != new.destination, case .toInterface(let ingress) = frame.verdict, policy.isBridge(ingress) {
+            bridgeBack(&frame, ingress: ingress, destination: new.destination, egress: policy.egress(of: new.destination))
+        }
+        return true
+    }
+
+    /// Moves the state of `record`, the connection `hit` found (either family), for a packet
+    /// with `facts`, renews its timer and stores it; false when a SYN reopens a closed
+    /// connection (it is forgotten, and the caller opens a new one).
+    @inline(__always)
+    func advance(_ frame: borrowing Frame, hit: ConntrackTable.Hit, facts: NATRewrite.Facts, now: Int64,
+                 record: inout ConntrackTable.Connection) -> Bool {
         let direction = hit.direction
         if direction == .reply && !record.has(.seenReply) { record.set(.seenReply) }
         let timeout: Int64
@@ -211,20 +273,6 @@ package final class ConntrackStage: FrameStage {
         }
         record.expires = now + timeout
         table[hit.index] = record
-        guard record.has(.sourceNAT) || record.has(.destinationNAT) else { return true }
-        let old = record.key(direction)
-        let new = record.key(direction.opposite).reversed
-        let network = Int(frame.layers.network), transport = Int(frame.layers.transport)
-        let (ipDelta, l4Delta) = direction == .original ? (record.originalIPDelta, record.originalL4Delta)
-                                                        : (record.replyIPDelta, record.replyL4Delta)
-        let partial = frame.offload.needsChecksum
-        var bytes = frame.mutableBytes
-        NATRewrite.apply(&bytes, network: network, transport: transport, old: old, new: new, ipDelta: ipDelta, l4Delta: l4Delta,
-                         partialChecksum: partial)
-        context.trace(frame, "conntrack: \(direction == .original ? "original" : "reply") \(old) translated to \(new)")
-        if old.destination != new.destination, case .toInterface(let ingress) = frame.verdict, policy.isBridge(ingress) {
-            bridgeBack(&frame, ingress: ingress, destination: new.destination, egress: policy.egress(of: new.destination))
-        }
         return true
     }
 }

@@ -119,6 +119,9 @@ public final class ConntrackTable {
     private let slotMask: Int
     private let seed: UInt64
     private var evictionCursor = 0
+    /// The full addresses of IPv6 connections, by record index (ConntrackTable+IPv6.swift):
+    /// allocated at the first IPv6 connection, so an IPv4-only table pays nothing for it.
+    var addresses6Storage: UnsafeMutablePointer<ConnectionAddresses6>?
 
     /// Makes an empty table for `capacity` connections.
     public init(capacity: Int, seed: UInt64 = 0x5EED_C0DE_F00D_1234) {
@@ -144,11 +147,13 @@ public final class ConntrackTable {
         free(records)
         free(freeList)
         free(slots)
+        free(addresses6Storage)
     }
 
     /// Bytes the table holds: records, free list and index.
     public var memoryBytes: Int {
         capacity * (MemoryLayout<Connection>.stride + MemoryLayout<UInt32>.stride) + (slotMask + 1) * MemoryLayout<UInt64>.stride
+            + (addresses6Storage == nil ? 0 : capacity * MemoryLayout<ConnectionAddresses6>.stride)
     }
 
     /// True when no connection can be added.

@@ -117,9 +117,16 @@ struct NATPortAllocator {
     /// connection in `table` holds, for the connection `key`; nil when the range is used up.
     func uniquePort(in table: ConntrackTable, source: IPv4Address, destination: IPv4Address, destinationPort: UInt16,
                     key: FlowKey) -> UInt16? {
-        func replyKey(_ port: UInt16) -> FlowKey {
+        firstFreePort(in: table, key: key) { port in
             Self.replyKey(key.protocol, from: destination, port: destinationPort, to: source, port: port)
         }
+    }
+
+    /// The original source port of `key` when the reply key `replyKey` makes of it is free in
+    /// `table`, else the first free one in the range after a point drawn from the key; nil
+    /// when the range is used up. (Either family: `replyKey` makes the keys.)
+    @inline(__always)
+    func firstFreePort(in table: ConntrackTable, key: FlowKey, replyKey: (UInt16) -> FlowKey) -> UInt16? {
         if !table.contains(replyKey(key.sourcePort)) { return key.sourcePort }
         let lower = Int(range.lowerBound), count = Int(range.upperBound) - lower + 1
         let start = Int(key.hash(seed: 0x4E41_5450_4F52_5453) % UInt64(count))

@@ -76,6 +76,10 @@ public struct NATRules: Sendable {
         /// The traffic policies and the external addresses (external IPs, load-balancer
         /// ingress IPs) the Service answers on besides its cluster IP and node ports.
         public var traffic = TrafficPolicy()
+        /// The IPv6 cluster IP of a dual-stack Service, if any.
+        public var clusterIP6: IPv6Address?
+        /// The IPv6 endpoints new IPv6 connections are spread over.
+        public var endpoints6: [IPv6Address] = []
         /// Makes a Service.
         public init(name: String, clusterIP: IPv4Address, ports: [Port], endpoints: [IPv4Address],
                     clientIPAffinity: Bool = false, affinitySeconds: Int64 = 10_800) {
@@ -92,6 +96,10 @@ public struct NATRules: Sendable {
     public var masquerade: [Masquerade]
     /// Published ports.
     public var portMappings: [PortMapping]
+    /// IPv6 MASQUERADE rules (`ip6tables … -j MASQUERADE`), first match wins.
+    public var masquerade6: [Masquerade6] = []
+    /// IPv6 published ports: on the node's IPv6 addresses, to an IPv6 container.
+    public var portMappings6: [PortMapping6] = []
     /// Services.
     public var services: [Service]
     /// This node's pod subnets: a Service's external address reached from a source in one

@@ -63,6 +63,11 @@ package final class RoutingTable {
         nextHop(destination)?.interface
     }
 
+    /// The interface a packet to the IPv6 `destination` leaves by, if it is routable.
+    func egress(of destination: IPv6Address) -> InterfaceIndex? {
+        nextHop(destination)?.interface
+    }
+
     /// Every IPv4 route with its next hop, in prefix order (`--dump`).
     func routes() -> [(prefix: IPv4Prefix, nextHop: NextHop)] {
         routes4.routes().map { ($0.0, nextHops[Int($0.1)]) }

@@ -16,7 +16,8 @@ package enum BenchStage: String, CaseIterable, Sendable {
     case vxlanDecap = "vxlan-decap"
     /// IP-in-IP encap and decap, and flannel's UDP backend beside it.
     case ipip
-    /// Conntrack: established lookup + NAT rewrite with 10,000 and 1,000,000 connections.
+    /// Conntrack: established lookup + NAT rewrite with 10,000 and 1,000,000 connections, and
+    /// IPv6 with 10,000.
     case conntrack
     /// NAT: new masqueraded connections per second.
     case nat
@@ -38,7 +39,8 @@ package enum BenchStage: String, CaseIterable, Sendable {
                      OverlayBench.encap(.udp, stage: "udp-encap", packets: packets, meter: meter),
                      OverlayBench.decap(.udp, stage: "udp-decap", packets: packets, meter: meter)]
         case .conntrack: [ConntrackBench.established(connections: 10_000, packets: packets, label: "10k", meter: meter),
-                          ConntrackBench.established(connections: 1_000_000, packets: packets, label: "1M", meter: meter)]
+                          ConntrackBench.established(connections: 1_000_000, packets: packets, label: "1M", meter: meter),
+                          ConntrackBench.established6(connections: 10_000, packets: packets, meter: meter)]
         case .nat: [ConntrackBench.newConnections(packets: packets, meter: meter)]
         case .defrag: [DefragBench.run(packets: packets, meter: meter)]
         }

@@ -24,6 +24,17 @@ package enum ConntrackBench {
         return result
     }
 
+    /// Established IPv6 lookup + rewrite over `connections` masqueraded connections
+    /// (`conntrack6-10k`), beside IPv4's `conntrack-10k`.
+    package static func established6(connections: Int, packets: Int, meter: BenchMeter) -> BenchResult {
+        let workload = ConntrackWorkload6.established(connections / 64 * 64)
+        let frames = packets / 64 * 64
+        var result = meter.measure(stage: "conntrack6-10k", frames: frames) { workload.run(frames: frames) }
+        precondition(workload.connectionCount == connections / 64 * 64, "every IPv6 SYN should have opened a connection")
+        result.memoryBytesPerEntry = Double(workload.tableMemoryBytes) / Double(connections / 64 * 64)
+        return result
+    }
+
     /// Established lookup + rewrite over `connections` masqueraded connections.
     package static func established(connections: Int, packets: Int, label: String, meter: BenchMeter) -> BenchResult {
         let workload = ConntrackWorkload.established(connections / 64 * 64, capacity: connections)

@@ -91,8 +91,7 @@ extension ConfigReader {
     }
 
     /// An IPv4 or IPv6 address without a prefix length.
-    func ipAny(_ value: Located) -> NeighborConfig.Address? {
-        let expected = "an IP address like 192.168.1.1 or fd00::1"
+    func ipAny(_ value: Located, expected: String = "an IP address like 192.168.1.1 or fd00::1") -> NeighborConfig.Address? {
         guard let text = text(value, expected: expected) else { return nil }
         if let address = IPv4Address(text) { return .v4(address) }
         if let address = IPv6Address(text) { return .v6(address) }

@@ -46,32 +46,8 @@ extension ConfigReader {
         return integer(seconds, in: 1...86_400, what: "a timeout in seconds")
     }
 
-    /// `endpoints:`: each a bare address, or as an EndpointSlice writes it,
-    /// `{addresses: [IP], conditions: {ready, serving, terminating}, nodeName: NODE}`.
-    /// The details are all unset (an empty list) when every endpoint is a bare address.
-    func serviceEndpoints(_ value: Located) -> (addresses: [IPv4Address], details: [ServiceConfig.EndpointDetails])? {
-        var addresses: [IPv4Address] = [], details: [ServiceConfig.EndpointDetails] = [], valid = true
-        for element in elements(value, expected: "a list of endpoint addresses like [10.244.1.5]") {
-            if case .mapping = element.node {
-                guard let (address, detail) = endpoint(element) else {
-                    valid = false
-                    continue
-                }
-                addresses.append(address)
-                details.append(detail)
-            } else if let address = ipv4(element) {
-                addresses.append(address)
-                details.append(ServiceConfig.EndpointDetails())
-            } else {
-                valid = false
-            }
-        }
-        guard valid else { return nil }
-        return (addresses, details.allSatisfy(\.isEmpty) ? [] : details)
-    }
-
     /// One endpoint written as a mapping: exactly one address (kube-proxy uses the first).
-    private func endpoint(_ value: Located) -> (IPv4Address, ServiceConfig.EndpointDetails)? {
+    func endpoint(_ value: Located) -> (IPv4Address, ServiceConfig.EndpointDetails)? {
         let expected = "an endpoint like {addresses: [10.244.1.5], conditions: {ready: true}, nodeName: node-a}"
         guard let fields = entries(value, allowed: ["addresses", "conditions", "nodeName"], expected: expected),
               let list = required(fields, "addresses", expected: "a list of one address like [10.244.1.5]") else { return nil }

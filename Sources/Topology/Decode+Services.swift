@@ -7,21 +7,20 @@ extension ConfigReader {
 
     /// One Service.
     private func service(_ value: Located) -> ServiceConfig? {
-        let keys = ["name", "namespace", "clusterIP", "ports", "endpoints", "sessionAffinity"] + Self.servicePolicyKeys
+        let keys = ["name", "namespace", "clusterIP", "ports", "endpoints", "sessionAffinity"] + Self.servicePolicyKeys + Self.dualStackKeys
         guard let fields = entries(value, allowed: keys, expected: "a service: a mapping with name, clusterIP and ports")
         else { return nil }
         let name = required(fields, "name", expected: "a service name like web").flatMap { self.identifier($0, what: "a service name") }
         let namespace = fields["namespace"].map { self.identifier($0, what: "a namespace name") } ?? "default"
-        let clusterIP = required(fields, "clusterIP", expected: "an IPv4 address like 10.96.0.10").flatMap { ipv4($0) }
+        let stack = dualStack(fields)
         let ports = required(fields, "ports", expected: "a list of ports like [{proto: tcp, port: 80, targetPort: 8080}]")
             .map(self.servicePorts)
-        let endpoints = fields["endpoints"].map(serviceEndpoints) ?? ([], [])
         let affinity = fields["sessionAffinity"].map { choice($0, of: ServiceConfig.SessionAffinity.self) } ?? ServiceConfig.SessionAffinity.none
-        guard let name, let namespace, let clusterIP, let ports, let endpoints, let affinity else { return nil }
+        guard let name, let namespace, let stack, let ports, let affinity else { return nil }
         var service = ServiceConfig(
-            name: name, namespace: namespace, clusterIP: clusterIP, ports: ports, endpoints: endpoints.addresses,
+            name: name, namespace: namespace, clusterIP: stack.clusterIP, ports: ports, endpoints: stack.endpoints,
             sessionAffinity: affinity)
-        service.endpointDetails = endpoints.details
+        stack.apply(to: &service)
         readPolicies(fields, into: &service)
         return service
     }

@@ -95,7 +95,7 @@ extension ConfigReader {
         elements(value, expected: "a list of neighbors like {ip: 192.168.1.1, mac: 02:00:c0:a8:01:01}").compactMap { element in
             guard let fields = entries(element, allowed: ["ip", "mac"], expected: "a neighbor: a mapping with ip and mac")
             else { return nil }
-            let ip = required(fields, "ip", expected: "an IP address like 192.168.1.1").flatMap(self.ipAny)
+            let ip = required(fields, "ip", expected: "an IP address like 192.168.1.1").flatMap { self.ipAny($0) }
             let mac = required(fields, "mac", expected: "a MAC address like 02:00:c0:a8:01:01").flatMap(self.mac)
             guard let ip, let mac else { return nil }
             return NeighborConfig(ip: ip, mac: mac)

@@ -55,8 +55,7 @@ extension Topology {
         visitor.visit(Section(kind: .neighbor, path: "neighbors", list: \.neighbors, key: \.ip, name: \.ip.description))
         visitor.visit(Section(kind: .bridge, path: "bridges", list: \.bridges, name: \.name))
         visitor.visit(Section(kind: .masquerade, path: "nat.masquerade", list: \.nat.masquerade, key: \.source, name: \.source.description))
-        visitor.visit(Section(kind: .portmapping, path: "nat.portMappings", list: \.nat.portMappings,
-                              key: { ProtocolPort(proto: $0.proto, port: $0.hostPort) }, name: { "\($0.proto)/\($0.hostPort)" }))
+        visitor.visit(Section(kind: .portmapping, path: "nat.portMappings", list: \.nat.portMappings, name: \.name))
         visitor.visit(Section(kind: .service, path: "services", list: \.services,
                               key: { ServiceKey(namespace: $0.namespace, name: $0.name) }, name: { "\($0.namespace)/\($0.name)" }))
         visitor.visit(Section(kind: .peer, path: "overlay.peers", list: \.overlayPeers, name: \.node))

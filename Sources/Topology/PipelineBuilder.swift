@@ -81,13 +81,16 @@ extension PipelineConfig {
         let podCIDRs = podCIDRs(topology)
         var rules = NATRules(
             masquerade: topology.nat.masquerade.compactMap { rule in
-                portIndex[rule.out].map { NATRules.Masquerade(source: rule.source, out: $0) }
+                guard case .v4(let source) = rule.source else { return nil }
+                return portIndex[rule.out].map { NATRules.Masquerade(source: source, out: $0) }
             },
-            portMappings: topology.nat.portMappings.map {
-                NATRules.PortMapping(proto: $0.proto.ipProtocol, hostPort: $0.hostPort, to: $0.to, toPort: $0.toPort)
+            portMappings: topology.nat.portMappings.compactMap {
+                guard case .v4(let to) = $0.to else { return nil }
+                return NATRules.PortMapping(proto: $0.proto.ipProtocol, hostPort: $0.hostPort, to: to, toPort: $0.toPort)
             },
             services: topology.services.map { natService($0, node: topology.node, podCIDRs: podCIDRs) })
         rules.podCIDRs = podCIDRs
+        addIPv6(topology, portIndex: portIndex, to: &rules)
         return rules
     }
 

@@ -37,6 +37,14 @@ public struct ServiceConfig: Sendable, Equatable {
     /// What the EndpointSlice says of each endpoint, by the index of `endpoints` (conditions
     /// and node); empty, or shorter than `endpoints`, for endpoints written as bare addresses.
     public var endpointDetails: [EndpointDetails] = []
+    /// Dual stack (ServiceConfig+DualStack.swift): the IPv6 cluster IP, if any.
+    public var clusterIP6: IPv6Address? = nil
+    /// The IPv6 endpoints (pod addresses) IPv6 traffic is balanced over.
+    public var endpoints6: [IPv6Address] = []
+    /// The families of the cluster IPs, primary first (`ipFamilies`).
+    public var ipFamilies: [IPFamily] = [.ipv4]
+    /// Whether the Service has one family or both (`ipFamilyPolicy`).
+    public var ipFamilyPolicy: IPFamilyPolicy = .singleStack
 
     /// Makes a Service.
     public init(

@@ -89,7 +89,7 @@ extension MasqueradeRule {
 extension PortMapping {
     /// `{proto, hostPort, to}`.
     fileprivate var tree: TextTree {
-        .map([("proto", .text(proto.rawValue)), ("hostPort", .number(Int(hostPort))), ("to", .text("\(to):\(toPort)"))])
+        .map([("proto", .text(proto.rawValue)), ("hostPort", .number(Int(hostPort))), ("to", .text(target))])
     }
 }
 
@@ -102,9 +102,13 @@ extension ServiceConfig {
             TextTree.map([("proto", .text(port.proto.rawValue)), ("port", .number(Int(port.port))),
                           ("targetPort", .number(Int(port.targetPort))), ("nodePort", port.nodePort.map { .number(Int($0)) })])
         }
-        let endpoints = endpoints.indices.map { endpointTree($0) }
+        let stacked = isDualStack || ipFamilyPolicy != .singleStack
+        let endpoints = endpoints.indices.map { endpointTree($0) } + endpoints6.map { TextTree.text($0.description) }
         let ingress = loadBalancerIngress.map { TextTree.map([("ip", .text($0.description))]) }
-        return .map([("name", .text(name)), ("namespace", .text(namespace)), ("clusterIP", .text(clusterIP.description)),
+        return .map([("name", .text(name)), ("namespace", .text(namespace)), ("clusterIP", .text(clusterIPs[0].description)),
+                     ("clusterIPs", stacked ? .list(clusterIPs.map { .text($0.description) }) : nil),
+                     ("ipFamilies", stacked ? .list(ipFamilies.map { .text($0.rawValue) }) : nil),
+                     ("ipFamilyPolicy", stacked ? .text(ipFamilyPolicy.rawValue) : nil),
                      ("ports", .list(ports)), ("endpoints", nonEmpty(endpoints)),
                      ("sessionAffinity", .text(sessionAffinity.rawValue)),
                      ("sessionAffinityConfig", affinityTimeout.map { .map([("clientIP", .map([("timeoutSeconds", .number($0))]))]) }),

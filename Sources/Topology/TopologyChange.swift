@@ -32,7 +32,7 @@ public enum ObjectKind: String, CaseIterable, Sendable {
         case .service where !name.contains("/"): "default/\(name)"
         case .portmapping where !name.contains("/"): "tcp/\(name)"
         case .neighbor: IPv4Address(name)?.description ?? IPv6Address(name)?.description ?? name
-        case .masquerade: IPv4Prefix(name)?.description ?? name
+        case .masquerade: IPv4Prefix(name)?.description ?? IPv6Prefix(name)?.description ?? name
         default: name
         }
     }

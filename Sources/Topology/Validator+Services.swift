@@ -6,7 +6,7 @@ extension Validator {
         for (index, rule) in nat.masquerade.enumerated() where portIndices[rule.out] == nil {
             fail("nat.masquerade[\(index)].out", "unknown port \(quoted(rule.out)) (expected one of: \(portNames))")
         }
-        let keys = nat.portMappings.map { ProtocolPort(proto: $0.proto, port: $0.hostPort) }
+        let keys = nat.portMappings.map(\.name)
         for (index, first) in duplicates(keys, in: "nat.portMappings") {
             fail("nat.portMappings[\(index)].hostPort",
                  "\(keys[index]) is already published at \(reference("nat.portMappings[\(first)].hostPort")); expected each host port once per protocol")
@@ -28,7 +28,8 @@ extension Validator {
         // Where each node port is taken: a path, made only for the problems (10,000 Services).
         var nodePorts: [ProtocolPort: (service: Int, port: Int)] = [:]
         for (index, mapping) in topology.nat.portMappings.enumerated() {
-            nodePorts[ProtocolPort(proto: mapping.proto, port: mapping.hostPort)] = (-1, index)
+            let key = ProtocolPort(proto: mapping.proto, port: mapping.hostPort)
+            if nodePorts[key] == nil { nodePorts[key] = (-1, index) }  // an IPv4 and an IPv6 mapping may share a host port
         }
         func path(_ use: (service: Int, port: Int)) -> String {
             use.service < 0 ? "nat.portMappings[\(use.port)].hostPort" : "services[\(use.service)].ports[\(use.port)].nodePort"

@@ -34,6 +34,7 @@ struct Validator {
         checkNAT()
         checkServices()
         checkServicePolicies()
+        checkIPv6NAT()
         checkOverlay()
         checkContainers()
     }

@@ -72,20 +72,20 @@ struct BadValueTests {
             ports: [{name: p0}]
             services:
               - {name: web, clusterIP: 10.96.0.1/12, ports: [{port: 80}]}
-            """, line: 4, path: "services[0].clusterIP", says: #"expected an IPv4 address like 10.96.0.10, got "10.96.0.1/12""#),
+            """, line: 4, path: "services[0].clusterIP", says: #"expected an IP address like 10.96.0.10 or fd00:96::10, got "10.96.0.1/12""#),
         Failure("masquerade source", """
             node: n
             ports: [{name: p0}]
             nat:
               masquerade: [{source: 172.17.0.0, out: p0}]
-            """, line: 4, path: "nat.masquerade[0].source", says: #"expected a subnet with a prefix length like 172.17.0.0/16, got "172.17.0.0""#),
+            """, line: 4, path: "nat.masquerade[0].source", says: #"expected a subnet with a prefix length like 172.17.0.0/16 or fd00:88::/64, got "172.17.0.0""#),
         Failure("port mapping destination", """
             node: n
             ports: [{name: p0}]
             nat:
               portMappings:
                 - {proto: tcp, hostPort: 3306, to: 172.17.0.5}
-            """, line: 5, path: "nat.portMappings[0].to", says: #"expected an IPv4 address and port like 172.17.0.5:80, got "172.17.0.5""#),
+            """, line: 5, path: "nat.portMappings[0].to", says: #"expected an address and port like 172.17.0.5:80 or [fd00:88::3]:80, got "172.17.0.5""#),
     ]
 
     @Test(arguments: addresses)

@@ -11,7 +11,7 @@ struct ServicePolicyKeysTests {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../docs/DESIGN.md").standardizedFileURL.path
         let design = try String(contentsOfFile: path, encoding: .utf8)
-        let section = try #require(design.range(of: "Keys added by issue 16"))
+        let section = try #require(design.range(of: "Keys added by issue 16 (a Service's traffic policies"))
         let start = try #require(design.range(of: "```yaml\n", range: section.upperBound..<design.endIndex))
         let end = try #require(design.range(of: "```", range: start.upperBound..<design.endIndex))
         return String(design[start.upperBound..<end.lowerBound])
