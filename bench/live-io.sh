@@ -63,18 +63,24 @@ run_pier() {
     latency=$(rtt pu-bench1 172.31.19.3)
     calls="-"
     if [ "${STRACE:-0}" = 1 ] && command -v strace >/dev/null; then
-        local before after
-        before=$(rx_total)
-        strace -c -f -p "$switch_pid" -o "$work/strace.txt" &
-        local tracer=$!
-        sleep 0.5
-        small_packets pu-bench1 pu-bench2 172.31.19.3 20M 2 >/dev/null
-        kill -INT "$tracer"; wait "$tracer" 2>/dev/null || true
-        after=$(rx_total)
-        calls=$(awk -v frames=$((after - before)) '$NF == "total" { if (frames > 0) printf "%.2f (%s calls, %d frames)", $(NF-2)/frames, $(NF-2), frames }' "$work/strace.txt")
+        calls="ping $(traced_calls ip netns exec pu-bench1 ping -c 500 -i 0.002 -q 172.31.19.3), udp-64 at 20 Mbit/s $(traced_calls small_packets pu-bench1 pu-bench2 172.31.19.3 20M 2)"
     fi
     kill -TERM "$switch_pid"; wait "$switch_pid" || true; switch_pid=""
     stats="$(grep "stats:" "$work/switch.log" | tail -1 | sed 's/^switch: //'); $(grep -o "allocations: [0-9]* on the frame path" "$work/switch.log")"
+}
+
+# Runs "$@" (a load) with `strace -c -f` on the switch; prints system calls per frame the
+# containers sent meanwhile (strace slows every call, so batches grow: a lower bound for uring).
+traced_calls() {
+    local before after tracer
+    before=$(rx_total)
+    strace -c -f -p "$switch_pid" -o "$work/strace.txt" 2>/dev/null &
+    tracer=$!
+    sleep 0.5
+    "$@" >/dev/null 2>&1
+    kill -INT "$tracer"; wait "$tracer" 2>/dev/null || true
+    after=$(rx_total)
+    awk -v frames=$((after - before)) '$NF == "total" { if (frames > 0) printf "%.2f (%d/%d)", $4 / frames, $4, frames }' "$work/strace.txt"
 }
 
 # Frames the two containers sent into the switch so far (their eth0's transmit counters).
