@@ -13,9 +13,10 @@ export SWIFT_BACKTRACE := enable=no
 
 .PHONY: demo test build release install deps test-deps unit-tests cni-podman fuzz-smoke fuzz fuzz-seeds corpus bench fixtures clean
 
-## Installs what building needs: libpcap's headers.
+## Installs what building needs: libpcap's headers, and liburing's (`pier switch --io uring`).
 deps:
 	@[ -f /usr/include/pcap/pcap.h ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libpcap-dev pkg-config; }
+	@[ -f /usr/include/liburing.h ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq liburing-dev; }
 
 ## Installs what the tests need besides: tshark and tcpdump (the oracles), python3 (seed generator;
 ## the live tests' TCP ends), iproute2, ping and iperf3 (the live tests and bench/live-iperf.sh),

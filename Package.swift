@@ -60,9 +60,11 @@ let package = Package(
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .target(name: "CAllocCounter"),
         .target(name: "CTap"),
+        // `pier switch --io uring`: a batch's reads and writes in one io_uring_enter (liburing).
+        .target(name: "CUring", linkerSettings: [.linkedLibrary("uring")]),
         // The capture reader, merger and writer are final classes touched once per frame; their
         // dynamic exclusivity checks were 7 % of a routed replay's instructions (callgrind).
-        .target(name: "PacketIO", dependencies: ["Dataplane", "CPcap", "CTap"],
+        .target(name: "PacketIO", dependencies: ["Dataplane", "CPcap", "CTap", "CUring"],
                 swiftSettings: common + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "Inspect", dependencies: ["Wire"], swiftSettings: common),
         // Benchmark scaffolding, not part of the dataplane: the workloads `pier bench` and the

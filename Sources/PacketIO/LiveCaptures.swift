@@ -27,6 +27,9 @@ public struct LiveCaptures {
         do { try writer.write(frame, at: stamp) } catch { failure = error }
     }
 
+    /// True when port `index` has a capture file.
+    func records(port index: Int) -> Bool { index < writers.count && writers[index] != nil }
+
     /// Closes every capture (flushing it).
     func close() throws(LiveFailure) {
         for writer in writers.compactMap({ $0 }) {

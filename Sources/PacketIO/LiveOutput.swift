@@ -18,6 +18,17 @@ public protocol LiveOutput: FrameSink {
     var captures: LiveCaptures { get set }
     /// What happened to ports during the batch.
     var events: LiveOutputEvents { get set }
+    /// Writes what `send` queued during the batch (the switch calls it after each batch).
+    mutating func flush()
+    /// Moves frames through an io_uring from now on; nil when on, else why not.
+    mutating func batchIO() -> String?
+}
+
+extension LiveOutput {
+    /// Nothing queued: every frame was written when sent.
+    public mutating func flush() {}
+    /// Kinds without batched I/O stay on epoll.
+    public mutating func batchIO() -> String? { "this kind of port reads and writes one frame a call" }
 }
 
 /// What an output noticed during a batch, for the switch to act on after it.

@@ -54,9 +54,12 @@ public final class LiveSwitch<Port: LivePort> {
     /// Makes a switch over `ports`, writing each port's traffic to `captures` where given,
     /// printing counters every `statsInterval` seconds (0: only at the end), serving `control`
     /// between batches, logging through `log`, and counting the frame path's heap allocations
-    /// with `allocationCount` when given.
+    /// with `allocationCount` when given. With `io` `.uring` frames move through an io_uring
+    /// (a batch's reads, and its writes, in one system call each); when the kernel refuses
+    /// one, one log line says so and the switch runs on epoll.
     public init(pipeline: Pipeline, ports: [Port], captures: [PortID: PcapWriter], statsInterval: Int,
-                control: ControlServer?, log: @escaping (LogSeverity, String) -> Void, allocationCount: (() -> UInt64)? = nil) {
+                control: ControlServer?, log: @escaping (LogSeverity, String) -> Void, allocationCount: (() -> UInt64)? = nil,
+                io: LiveIOMode = .epoll) {
         self.pipeline = pipeline
         output = Port.Output(captures: LiveCaptures(captures, portCount: pipeline.config.ports.count))
         stats = StatsLine(interval: statsInterval)
@@ -64,6 +67,13 @@ public final class LiveSwitch<Port: LivePort> {
         portLog = PortStateLog(log)
         self.allocationCount = allocationCount
         for port in ports { add(port) }
+        if io == .uring {
+            if let refusal = output.batchIO() {
+                log(.warning, "io: epoll, one read and one write a frame (no io_uring: \(refusal))")
+            } else {
+                log(.info, "io: io_uring, a batch of reads or writes a system call (ports without offloads)")
+            }
+        }
     }
 
     deinit {
@@ -167,6 +177,7 @@ public final class LiveSwitch<Port: LivePort> {
             let allocationsBefore = allocationCount?() ?? 0
             receive(from: port, into: &batch)
             pipeline.process(&batch, into: &output, now: Timestamp(nanoseconds: pier_monotonic_ns()))
+            output.flush()
             if let allocationCount { framePathAllocations += allocationCount() - allocationsBefore }
             try afterBatch()
         }

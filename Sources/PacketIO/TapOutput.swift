@@ -8,6 +8,9 @@ import Dataplane
 /// its capture file if it has one. A write that would block drops the frame and counts it
 /// (the other ports never wait for a slow one); a port that is down, or whose device is down
 /// (EIO), counts the frame too; a device that is gone (EBADFD, ENXIO, ENODEV) fails the port.
+/// With the switch's io_uring (`batchIO()`), a frame to a port without offloads or capture
+/// is queued and leaves with the batch's others in one system call (`flush()`); any other
+/// write flushes the queue first, so frames leave in the order the pipeline sent them.
 public struct TapOutput: LiveOutput {
     /// The TAP port of each pipeline port, nil for a port without a device.
     var ports: [TapPort?] = []
@@ -18,6 +21,8 @@ public struct TapOutput: LiveOutput {
     /// Where `SoftwareSegmenter` builds each segment of a super-frame a port cannot take
     /// whole: headers plus one segment, made once.
     private let scratch = SegmentScratch()
+    /// The io_uring writes are queued in, with `--io uring`.
+    private var ring: TapRing?
 
     /// An output to no port yet, capturing to `captures`.
     public init(captures: LiveCaptures) {
@@ -29,6 +34,26 @@ public struct TapOutput: LiveOutput {
         let index = Int(tap.port.rawValue)
         if index >= ports.count { ports += [TapPort?](repeating: nil, count: index + 1 - ports.count) }
         ports[index] = tap
+        tap.ring = ring
+    }
+
+    /// Makes the io_uring that batches reads and writes; nil when on, else why the kernel
+    /// refused one (the switch stays on epoll).
+    public mutating func batchIO() -> String? {
+        var refusal: Int32 = 0
+        guard let ring = TapRing(refusal: &refusal) else { return "io_uring_queue_init: \(systemMessage(refusal))" }
+        self.ring = ring
+        for tap in ports { tap?.ring = ring }
+        return nil
+    }
+
+    /// Writes the queued frames in one system call and counts each one's outcome.
+    public mutating func flush() {
+        guard let ring, ring.queued > 0 else { return }
+        ring.flush { port, written in
+            guard Int(port) < ports.count, let tap = ports[Int(port)] else { return }
+            account(written, tap: tap, port: PortID(rawValue: port))
+        }
     }
 
     /// Drops what leaves `port`, silently.
@@ -44,6 +69,14 @@ public struct TapOutput: LiveOutput {
         guard tap.isUp else {
             tap.counters.sendWhileDown += 1
             return
+        }
+        if let ring {
+            if !tap.offloads && frame.count <= ring.slotSize && !captures.records(port: index) {
+                if ring.isFull { flush() }
+                frame.withUnsafeBytes { bytes in ring.queueWrite(bytes, to: tap.descriptor, port: port.rawValue) }
+                return
+            }
+            flush()
         }
         let written: Int
         if tap.offloads {

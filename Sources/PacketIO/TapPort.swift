@@ -76,6 +76,11 @@ public final class TapPort {
     public private(set) var tunnelSegmentationRefusal: Int32 = 0
     /// The virtio-net header's size in front of each frame: 10, or 24 with tunnel GSO.
     public var headerSize: Int { tunnelSegmentation ? VirtioNetHeader.tunnelSize : VirtioNetHeader.size }
+    /// The switch's io_uring with `--io uring` (reads batched for a port without offloads).
+    var ring: TapRing?
+    /// How many reads to post at the next readiness: twice the last batch when it filled
+    /// them all, one more than it found otherwise.
+    var readAhead = 4
     private var namespaceInode: UInt64 = 0
     private var openedBefore = false
 

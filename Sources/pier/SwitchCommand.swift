@@ -42,6 +42,9 @@ struct SwitchCommand: ParsableCommand {
     @Option(name: .customLong("tunnel-gso"), help: "With --offload and a vxlan overlay: auto (ask the uplink's TAP device for UDP-tunnel GSO, Linux 6.17+) or off (Pier segments what enters the tunnel).")
     var tunnelGSO = "auto"
 
+    @Option(name: .customLong("io"), help: "uring (a batch of reads or writes in one io_uring call; epoll when the kernel refuses) or epoll (one read and one write a frame).")
+    var io: LiveIOMode = .epoll
+
     @Option(name: .customLong("log-format"), help: "text (switch: … lines) or json (one object a line, for machines).")
     var logFormat: LogFormat = .text
 
@@ -109,7 +112,7 @@ struct SwitchCommand: ParsableCommand {
         let server = ControlServer(path: controlPath, group: group, handler: control)
         let live = LiveSwitch(
             pipeline: pipeline, ports: ports, captures: writers, statsInterval: statsInterval, control: server,
-            log: { log($0, $1) }, allocationCount: { pier_allocation_count() })
+            log: { log($0, $1) }, allocationCount: { pier_allocation_count() }, io: io)
         control.live = live
         live.onHangup = { control.reload() }
         let mailbox = live.mailbox

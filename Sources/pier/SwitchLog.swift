@@ -6,6 +6,9 @@ import PacketIO
 
 /// How `pier switch` writes its log (`--log-format`): `switch: MESSAGE` lines for people, or
 /// one JSON object a line for machines (`{"time":…,"level":"notice","message":…}`).
+/// `pier switch --io uring|epoll`.
+extension LiveIOMode: ExpressibleByArgument {}
+
 enum LogFormat: String, CaseIterable, ExpressibleByArgument {
     case text, json
 }

@@ -73,22 +73,25 @@ enum Live {
 
 /// A topology of containers on one bridge, made with `pier up` and removed with `pier down`.
 /// Container `n` (1-based) is namespace `plv-<tag><n>` on port `c<n>` (TAP `plv<tag><n>`),
-/// address 172.31.<subnet>.<n+1>/24; the bridge is 172.31.<subnet>.1.
+/// address 172.31.<subnet>.<n+1>/24; the bridge is 172.31.<subnet>.1. A suite of its own may
+/// give another `prefix` than `plv`.
 final class LiveTopology {
     let tag: String
+    let prefix: String
     let count: Int
     let subnet: Int
     let directory: TemporaryDirectory
     let path: String
 
-    init(tag: String, containers count: Int, subnet: Int) throws {
+    init(tag: String, containers count: Int, subnet: Int, prefix: String = "plv") throws {
         self.tag = tag
+        self.prefix = prefix
         self.count = count
         self.subnet = subnet
         directory = try TemporaryDirectory()
         path = directory.path("\(tag).yaml")
-        var yaml = "node: plv-\(tag)\nports:\n"
-        for n in 1...count { yaml += "  - {name: c\(n), tap: plv\(tag)\(n)}\n" }
+        var yaml = "node: \(prefix)-\(tag)\nports:\n"
+        for n in 1...count { yaml += "  - {name: c\(n), tap: \(prefix)\(tag)\(n)}\n" }
         yaml += "bridges:\n  - name: br0\n    ports: [\((1...count).map { "c\($0)" }.joined(separator: ", "))]\n"
         yaml += "    ip: 172.31.\(subnet).1/24\n    mac: 02:42:ac:1f:\(String(format: "%02x", subnet)):01\n"
         yaml += "containers:\n"
@@ -102,9 +105,9 @@ final class LiveTopology {
     deinit { _ = try? Tool.pier("down", path) }
 
     /// The node name (its control socket is /run/pier/NODE.sock).
-    var node: String { "plv-\(tag)" }
+    var node: String { "\(prefix)-\(tag)" }
     /// Container `n`'s namespace.
-    func namespace(_ n: Int) -> String { "plv-\(tag)\(n)" }
+    func namespace(_ n: Int) -> String { "\(prefix)-\(tag)\(n)" }
     /// Container `n`'s address.
     func address(_ n: Int) -> String { "172.31.\(subnet).\(n + 1)" }
     /// The bridge's address, the containers' gateway.
@@ -122,8 +125,10 @@ final class SwitchProcess {
     }
 
     /// Starts `pier switch --config CONFIG extra…`, inside `namespace` when given (a node of its
-    /// own), and waits until `ports` ports are up.
-    init(config: String, log logPath: String, ports: Int, namespace: String? = nil, extra: [String] = []) throws {
+    /// own), through `launcher` when given (a program that runs its arguments), and waits until
+    /// `ports` ports are up.
+    init(config: String, log logPath: String, ports: Int, namespace: String? = nil, extra: [String] = [],
+         launcher: [String] = []) throws {
         self.logPath = logPath
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
@@ -132,6 +137,9 @@ final class SwitchProcess {
         if let namespace {
             process.executableURL = URL(fileURLWithPath: try #require(Tool.find("ip")))
             process.arguments = ["netns", "exec", namespace, pier] + arguments
+        } else if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = launcher.dropFirst() + [pier] + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: pier)
             process.arguments = arguments
