@@ -85,3 +85,25 @@ result_line() {
 
 # $1 Gbit/s over $linux_gbps, two decimals ("n/a" when Linux measured nothing).
 ratio() { awk -v p="$1" -v l="$linux_gbps" 'BEGIN { if (l > 0) printf "%.2f", p / l; else print "n/a" }'; }
+
+# True when Open vSwitch's userspace datapath should be measured beside Pier: installed, and not
+# turned off with PIER_BENCH_OVS=0 (the test suite's smoke runs do).
+ovs_wanted() {
+    [ "${PIER_BENCH_OVS:-1}" != 0 ] && command -v ovs-vswitchd >/dev/null && command -v ovsdb-tool >/dev/null
+}
+
+# Stops the daemons whose pid files are given: SIGTERM, then SIGKILL for any still running after
+# two seconds (a busy ovs-vswitchd has been seen to outlive SIGTERM and spin on).
+stop_daemons() {
+    local pids=() pid
+    for file in "$@"; do [ -f "$file" ] && pids+=("$(cat "$file")"); done
+    [ ${#pids[@]} -eq 0 ] && return 0
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for _ in $(seq 20); do
+        local alive=0
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [ "$alive" -eq 0 ] && return 0
+        sleep 0.1
+    done
+    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+}

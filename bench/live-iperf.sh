@@ -33,7 +33,7 @@ cleanup() {
     [ -n "$switch_pid" ] && kill -TERM "$switch_pid" 2>/dev/null && wait "$switch_pid" 2>/dev/null || true
     for pid in $(cat "$work"/*.pid 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
     "$pier" down "$topology" >/dev/null 2>&1 || true
-    for pid in $(cat "$work"/ovs/*.pid 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+    stop_daemons "$work"/ovs/*.pid
     for ns in plv-kbr plv-k1 plv-k2 plv-ovs plv-o1 plv-o2; do ip netns delete "$ns" 2>/dev/null || true; done
     rm -rf "$work"
 }
@@ -70,7 +70,7 @@ measure_linux plv-k1 plv-k2 172.31.9.3
 # Open vSwitch's userspace datapath, when installed: sets ovs_gbps and ovs_rtt (empty if not).
 measure_ovs() {
     ovs_gbps=""; ovs_rtt=""
-    command -v ovs-vswitchd >/dev/null && command -v ovsdb-tool >/dev/null || return 0
+    ovs_wanted || return 0
     local dir="$work/ovs" vsctl
     mkdir -p "$dir"
     vsctl="ovs-vsctl --db=unix:$dir/db.sock"

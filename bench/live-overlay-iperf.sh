@@ -26,7 +26,8 @@ pids=()
 namespaces=(plx-boa plx-bob plx-bka plx-bkb plx-bka1 plx-bkb1 plx-bva plx-bvb plx-bva1 plx-bvb1)
 cleanup() {
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
-    for pid in $(cat "$work"/*.pid "$work"/ovs-*/*.pid 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+    for pid in $(cat "$work"/*.pid 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+    stop_daemons "$work"/ovs-*/*.pid
     for node in a b; do "$pier" down "$work/$node.yaml" >/dev/null 2>&1 || true; done
     for ns in "${namespaces[@]}"; do ip netns delete "$ns" 2>/dev/null || true; done
     rm -rf "$work"
@@ -116,7 +117,7 @@ measure_linux plx-bka1 plx-bkb1 10.96.2.2
 # Two Open vSwitch userspace nodes over VXLAN, when installed: sets ovs_gbps and ovs_rtt.
 measure_ovs() {
     ovs_gbps=""; ovs_rtt=""
-    command -v ovs-vswitchd >/dev/null && command -v ovsdb-tool >/dev/null || return 0
+    ovs_wanted || return 0
     ip netns add plx-bva; ip netns add plx-bvb; ip netns add plx-bva1; ip netns add plx-bvb1
     ip -n plx-bva link add plxbvav type veth peer name plxbvbv netns plx-bvb
     for i in 0 1; do

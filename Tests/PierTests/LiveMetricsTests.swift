@@ -29,10 +29,11 @@ struct LiveMetricsTests {
 
         let prometheus = try PrometheusProcess(scraping: target, in: topology.directory)
         defer { prometheus.stop() }
-        // Traffic for about 8 s, so that several 1 s scrapes see the counters grow.
-        let ping = try LiveProgram(topology.namespace(1), ["ping", "-c", "40", "-i", "0.2", "-W", "1", topology.address(2)],
+        // Traffic until Prometheus has seen it (30 s at most), so that however late its first
+        // scrapes come on a loaded machine, several 1 s scrapes see the counters grow.
+        let ping = try LiveProgram(topology.namespace(1), ["ping", "-c", "150", "-i", "0.2", "-W", "1", topology.address(2)],
                                    log: topology.directory.path("ping.log"))
-        let udp = "import socket, sys, time\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor _ in range(40):\n    s.sendto(b'x', (sys.argv[1], 9))\n    time.sleep(0.2)\n"
+        let udp = "import socket, sys, time\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor _ in range(150):\n    s.sendto(b'x', (sys.argv[1], 9))\n    time.sleep(0.2)\n"
         let dropped = try LiveProgram(topology.namespace(2), ["python3", "-c", udp, topology.gateway], log: topology.directory.path("udp.log"))
 
         var rates: [String: Double] = [:]
@@ -47,8 +48,9 @@ struct LiveMetricsTests {
             return (drops["local-delivery-unsupported"] ?? 0) > 0
         }
         #expect(seen, "drops by reason: \(drops)")
-        #expect(ping.finish() == 0, "\(ping.output)")
-        #expect(dropped.finish() == 0, "\(dropped.output)")
+        // The traffic has done its part (the rates above); the rest of it is not needed.
+        ping.stop()
+        dropped.stop()
         prometheus.stop()
 
         #expect(live.stop() == 0, "\(live.log)")

@@ -73,8 +73,10 @@ struct LiveOverlayTests {
     /// NAT and the overlay together, as on a Kubernetes node with flannel and kube-proxy:
     /// both nodes masquerade their pods' traffic leaving by the uplink, and node A has a
     /// Service over a pod of its own (a2) and a pod on node B (b1), with a node port. Pod a1's
-    /// connections to the cluster IP are served by both; b1 sees a1's own address (the
-    /// connection leaves by the tunnel: not masqueraded), a2 the bridge's (hairpin). A host on
+    /// connections to the cluster IP are served by both, and both see a1's own address: b1's
+    /// connection leaves by the tunnel (not masqueraded), a2's is DNATed and switched back into
+    /// its own bridge through conntrack, as br_netfilter and kube-proxy do (only a pod reaching
+    /// itself is masqueraded). A host on
     /// the underlay (node B's namespace, 192.168.87.30) reaches both through A's node port;
     /// b1 then sees A's tunnel address, as kube-proxy's masquerade to flannel.1 gives.
     @Test func serviceAcrossNodesOverVXLAN() throws {
@@ -104,7 +106,7 @@ struct LiveOverlayTests {
                                      log: underlay.directory.path("client.log"))
         #expect(client.finish() == 0, "\(client.output)")
         #expect(client.answers.sorted() == ["a2", "a2", "b1", "b1"], "\(client.output)")
-        #expect(servers[0].peers == ["10.87.1.1", "10.87.1.1"], "a2 (hairpin): \(servers[0].output)")
+        #expect(servers[0].peers == [underlay.podIP(0), underlay.podIP(0)], "a2 (same bridge): \(servers[0].output)")
         #expect(servers[1].peers == [underlay.podIP(0), underlay.podIP(0)], "b1 (across the tunnel): \(servers[1].output)")
         let outside = try LiveProgram(underlay.node(1), ["python3", "-c", Scripts.namedClient, underlay.nodeIP(0), "30080", "4"],
                                       log: underlay.directory.path("outside.log"))
@@ -122,7 +124,9 @@ struct LiveOverlayTests {
             return
         }
         let script = Paths.packageRoot.appendingPathComponent("bench/live-overlay-iperf.sh").path
-        let result = try Tool.run("/bin/bash", [script, "1", try #require(Paths.pier)])
+        // Without Open vSwitch's daemons even where it is installed: a smoke check needs no peer of
+        // that weight (PIER_BENCH_OVS=0).
+        let result = try Tool.run("/bin/bash", [script, "1", try #require(Paths.pier)], environment: ["PIER_BENCH_OVS": "0"])
         #expect(result.status == 0, "\(result)")
         for prefix in ["  two pier switch nodes (no offloads)", "  two pier switch nodes --offload", "  two linux nodes"] {
             let line = result.lines.first { $0.hasPrefix(prefix) } ?? ""

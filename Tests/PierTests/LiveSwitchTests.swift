@@ -218,7 +218,9 @@ struct LiveSwitchTests {
             return
         }
         let script = Paths.packageRoot.appendingPathComponent("bench/live-iperf.sh").path
-        let result = try Tool.run("/bin/bash", [script, "1", try #require(Paths.pier)])
+        // Without Open vSwitch's daemons even where it is installed: a smoke check needs no peer of
+        // that weight (PIER_BENCH_OVS=0).
+        let result = try Tool.run("/bin/bash", [script, "1", try #require(Paths.pier)], environment: ["PIER_BENCH_OVS": "0"])
         #expect(result.status == 0, "\(result)")
         let prefixes = ["  pier switch (TAP", "  pier switch --offload", "  linux bridge"]
         for prefix in prefixes {

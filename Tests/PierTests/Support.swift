@@ -114,7 +114,7 @@ enum Tool {
 
     /// Runs `executable` with `arguments`; stdout and stderr go through temporary files, so a
     /// chatty process never blocks on a full pipe.
-    static func run(_ executable: String, _ arguments: [String]) throws -> Result {
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let directory = try TemporaryDirectory()
         let outPath = directory.path("stdout"), errPath = directory.path("stderr")
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
@@ -124,6 +124,9 @@ enum Tool {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, given in given }
+        }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = out
         process.standardError = err
