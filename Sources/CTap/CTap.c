@@ -41,7 +41,10 @@ int pier_tap_open(const char *name, int create, int vnet_header) {
     }
     if (vnet_header) {
         // The header stays the default 10-byte struct virtio_net_hdr, in native byte order.
-        unsigned offloads = vnet_header == 2 ? TUN_F_CSUM : TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+        // Mode 3 offers the kernel nothing (it sends complete frames) but lets writes carry
+        // segmentation requests, which a device takes whatever it offers.
+        unsigned offloads = vnet_header == 3 ? 0
+                          : vnet_header == 2 ? TUN_F_CSUM : TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
         if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
             int error = errno;
             close(fd);

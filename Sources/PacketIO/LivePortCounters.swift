@@ -16,6 +16,9 @@ public struct LivePortCounters: Sendable, Equatable {
     public var superFramesSent = 0
     /// Super-frames Pier cut into segments itself because the device could not take them.
     public var superFramesSegmented = 0
+    /// Super-frames written that Pier joined from two or more TCP segments (GRO); `sent`
+    /// counts their segments.
+    public var coalescedSent = 0
     /// Writes that failed otherwise (a failed read takes the port down instead).
     public var errors = 0
 

@@ -92,8 +92,13 @@ public final class LiveSwitch<Port: LivePort> {
         }
         var batch = Batch(keepsFrames: true)
         var tokens = [UInt64](repeating: 0, count: 64)
+        let spin = getenv("PIER_SPIN") != nil
         while running {
-            try poll(&batch, tokens: &tokens, timeout: -1)
+            if spin {
+                if try poll(&batch, tokens: &tokens, timeout: 0) == 0 { sched_yield() }
+            } else {
+                try poll(&batch, tokens: &tokens, timeout: -1)
+            }
         }
         try output.captures.close()
     }
@@ -151,12 +156,14 @@ public final class LiveSwitch<Port: LivePort> {
 
     /// Waits up to `timeout` milliseconds (-1: forever) and handles what is ready, `batch`
     /// carrying frames and `tokens` room for the ready tokens.
-    func poll(_ batch: inout Batch, tokens: inout [UInt64], timeout: Int32) throws(Failure) {
-        guard let events else { return }
+    @discardableResult
+    func poll(_ batch: inout Batch, tokens: inout [UInt64], timeout: Int32) throws(Failure) -> Int {
+        guard let events else { return 0 }
         let ready = try events.wait(into: &tokens, timeout: timeout)
         for index in 0..<ready {
             try handle(tokens[index], batch: &batch, events: events)
         }
+        return ready
     }
 
     private func handle(_ token: UInt64, batch: inout Batch, events: EventSet) throws(Failure) {

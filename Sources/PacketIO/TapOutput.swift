@@ -11,6 +11,9 @@ import Dataplane
 /// With the switch's io_uring (`batchIO()`), a frame to a port without offloads or capture
 /// is queued and leaves with the batch's others in one system call (`flush()`); any other
 /// write flushes the queue first, so frames leave in the order the pipeline sent them.
+/// To a port that `coalesces`, consecutive TCP segments of one flow join one super-frame
+/// (`SegmentCoalescer`, GRO), written when a frame for the port cannot join it, when one for
+/// another port opens the next, or at the batch's end (`flush()`).
 public struct TapOutput: LiveOutput {
     /// The TAP port of each pipeline port, nil for a port without a device.
     var ports: [TapPort?] = []
@@ -23,6 +26,8 @@ public struct TapOutput: LiveOutput {
     private let scratch = SegmentScratch()
     /// The io_uring writes are queued in, with `--io uring`.
     private var ring: TapRing?
+    /// The super-frame being joined from TCP segments for one port (GRO).
+    private let coalescer = SegmentCoalescer()
 
     /// An output to no port yet, capturing to `captures`.
     public init(captures: LiveCaptures) {
@@ -47,8 +52,10 @@ public struct TapOutput: LiveOutput {
         return nil
     }
 
-    /// Writes the queued frames in one system call and counts each one's outcome.
+    /// Writes the open super-frame, then the queued frames in one system call, and counts
+    /// each one's outcome.
     public mutating func flush() {
+        if coalescer.isOpen { writeCoalesced() }
         guard let ring, ring.queued > 0 else { return }
         ring.flush { port, written in
             guard Int(port) < ports.count, let tap = ports[Int(port)] else { return }
@@ -60,6 +67,7 @@ public struct TapOutput: LiveOutput {
     public mutating func detach(_ port: PortID) {
         let index = Int(port.rawValue)
         if index < ports.count { ports[index] = nil }
+        if coalescer.isOpen && coalescer.port == port { coalescer.reset() }
     }
 
     /// Writes `frame` to `port`'s device (after its virtio-net header with offloads).
@@ -70,8 +78,9 @@ public struct TapOutput: LiveOutput {
             tap.counters.sendWhileDown += 1
             return
         }
+        if tap.coalesces && coalesce(frame, port: port) { return }
         if let ring {
-            if !tap.offloads && frame.count <= ring.slotSize && !captures.records(port: index) {
+            if !tap.hasHeader && frame.count <= ring.slotSize && !captures.records(port: index) {
                 if ring.isFull { flush() }
                 frame.withUnsafeBytes { bytes in ring.queueWrite(bytes, to: tap.descriptor, port: port.rawValue) }
                 return
@@ -79,7 +88,7 @@ public struct TapOutput: LiveOutput {
             flush()
         }
         let written: Int
-        if tap.offloads {
+        if tap.hasHeader {
             let offload = frame.offload
             if offload.isSegmented {
                 if offload.frameLength != frame.count {
@@ -109,7 +118,7 @@ public struct TapOutput: LiveOutput {
     /// one, UDP-tunnel GSO for a VXLAN one; never an IP-in-IP or flannel-UDP one (no virtio-net
     /// type exists for them).
     private static func takesWhole(_ offload: SegmentOffload, tap: TapPort) -> Bool {
-        guard tap.segmentation else { return false }
+        guard tap.offloads, tap.segmentation else { return false }
         if offload.segmentationType & SegmentOffload.Kind.tunnelBits != 0 { return tap.tunnelSegmentation }
         return offload.innerNetworkOffset == 0 && offload.innerKind != SegmentOffload.Kind.udpL4
     }
@@ -140,26 +149,67 @@ public struct TapOutput: LiveOutput {
         captures.capture(frame, port: Int(port.rawValue))
     }
 
-    /// Counts a write's outcome (bytes written, or -errno) and notes a port to fail or a link change.
-    private mutating func account(_ written: Int, tap: TapPort, port: PortID) {
+    /// Joins `frame` to the open super-frame, or opens one with it, when it is a TCP segment
+    /// that can be coalesced (true: it leaves later); otherwise writes out a super-frame open
+    /// for its port, so order holds, and returns false for it to be written as it is. A
+    /// segment with PSH that could only start one is written as it is too.
+    private mutating func coalesce(_ frame: borrowing Frame, port: PortID) -> Bool {
+        let offload = frame.offload
+        let verified = offload.flags == 2 && offload.segmentationType == 0
+        let segment: SegmentCoalescer.Segment? = offload.isNone || verified
+            ? frame.withUnsafeBytes { SegmentCoalescer.segment(in: $0, checksumsVerified: verified) } : nil
+        guard let segment else {
+            if coalescer.isOpen && coalescer.port == port { writeCoalesced() }
+            return false
+        }
+        let joined = frame.withUnsafeBytes { coalescer.join($0, segment, port: port) }
+        if !joined {
+            if coalescer.isOpen { writeCoalesced() }
+            if SegmentCoalescer.endsAtOnce(segment) { return false }
+            frame.withUnsafeBytes { coalescer.start($0, segment, port: port) }
+        }
+        captures.capture(frame, port: Int(port.rawValue))
+        return true
+    }
+
+    /// Writes the open super-frame to its port (a single segment as it came, with a zero
+    /// header) and closes it; its segments count as sent, or as what failed them.
+    private mutating func writeCoalesced() {
+        defer { coalescer.reset() }
+        let port = coalescer.port, index = Int(port.rawValue)
+        guard index < ports.count, let tap = ports[index], tap.isUp else { return }
+        coalescer.seal()
+        var room: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let size = tap.headerSize, offload = coalescer.offload, bytes = coalescer.frame
+        let written = withUnsafeMutableBytes(of: &room) { header in
+            _ = VirtioNetHeader.write(offload, frameLength: bytes.count, to: header.baseAddress!, size: size)
+            return pier_write_two(tap.descriptor, header.baseAddress, size, bytes.baseAddress, bytes.count)
+        }
+        if written >= 0 && coalescer.segments > 1 { tap.counters.coalescedSent += 1 }
+        account(written, tap: tap, port: port, frames: coalescer.segments)
+    }
+
+    /// Counts a write of `frames` frames' outcome (bytes written, or -errno) and notes a port
+    /// to fail or a link change.
+    private mutating func account(_ written: Int, tap: TapPort, port: PortID, frames: Int = 1) {
         if written >= 0 {
-            tap.counters.sent += 1
+            tap.counters.sent += frames
             if tap.linkDown {
                 tap.linkDown = false
                 events.linkChanges.append(port)
             }
         } else if written == -Int(EAGAIN) {
-            tap.counters.sendBlocked += 1
+            tap.counters.sendBlocked += frames
         } else if written == -Int(EIO) {
             // tun refuses writes to a device that is not up (`ip link set eth0 down`): the
             // link is down, the device is fine. Reopening it would not help.
-            tap.counters.sendWhileDown += 1
+            tap.counters.sendWhileDown += frames
             if !tap.linkDown {
                 tap.linkDown = true
                 events.linkChanges.append(port)
             }
         } else {
-            tap.counters.errors += 1
+            tap.counters.errors += frames
             if written == -Int(EBADFD) || written == -Int(ENXIO) || written == -Int(ENODEV) {
                 events.failedPorts.append(port)
             }

@@ -14,21 +14,21 @@ extension TapPort: LivePort {
     /// "namespace deleted" when the port's namespace was deleted (`namespaceIsGone`).
     public var goneReason: String? { namespaceIsGone ? "namespace deleted" : nil }
 
-    /// With offloads, what the device passes (`offloadDescription`).
-    public var offloadSummary: String? { offloads ? offloadDescription : nil }
+    /// With offloads or GRO, what the device passes (`offloadDescription`).
+    public var offloadSummary: String? { hasHeader ? offloadDescription : nil }
 
     /// Reads up to a batch of frames, each into a frame the batch keeps from run to run (a
     /// read cut shorter than a virtio-net header leaves its frame a spare). A frame read
     /// while the link was down brings it back up. With the switch's io_uring and no offloads
     /// the reads leave together (`receiveBatched`).
     public func receive(into batch: inout Batch, from pool: FramePool, now: Timestamp, captures: inout LiveCaptures) -> Int32 {
-        if let ring, !offloads { return receiveBatched(into: &batch, from: pool, ring: ring, now: now, captures: &captures) }
+        if let ring, !hasHeader { return receiveBatched(into: &batch, from: pool, ring: ring, now: now, captures: &captures) }
         return batch.fill(from: pool) { frame in
             let count = frame.receive { buffer in pier_read(descriptor, buffer.baseAddress, buffer.count) }
             guard count > 0 else {
                 return count < 0 && count != -Int(EAGAIN) && count != -Int(EINTR) ? .failed(Int32(-count)) : .drained
             }
-            guard !offloads || Self.takeOffload(&frame, count: count, headerSize: headerSize) else { return .skipped }
+            guard !hasHeader || Self.takeOffload(&frame, count: count, headerSize: headerSize) else { return .skipped }
             accept(&frame, now: now, captures: &captures)
             return .frame
         }

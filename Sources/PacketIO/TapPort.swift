@@ -65,6 +65,11 @@ public final class TapPort {
     public internal(set) var linkDown = false
     /// Frames carry a virtio-net header and the device passes TSO segments (`IFF_VNET_HDR`).
     public let offloads: Bool
+    /// Writes may join consecutive TCP segments into one super-frame (`SegmentCoalescer`, GRO):
+    /// the device has a virtio-net header even without `offloads`, but offers the kernel nothing.
+    public let coalesces: Bool
+    /// Frames carry a virtio-net header both ways: with `offloads`, or for `coalesces`.
+    public var hasHeader: Bool { offloads || coalesces }
     /// With `offloads`: whether the device passes TSO segments too, or only partial checksums.
     public let segmentation: Bool
     /// With `offloads`: whether to ask the device for UDP-tunnel GSO (an overlay's uplink).
@@ -89,19 +94,27 @@ public final class TapPort {
     /// segments (for a switch whose frames may be encapsulated, which Pier cannot segment).
     /// With `tunnelSegmentation` (and `offloads`), the device is asked for UDP-tunnel GSO at
     /// every open, and runs without it when the kernel refuses.
+    /// With `coalesces`, writes to the device may join TCP segments (GRO).
     public init(port: PortID, name: String, location: Location, offloads: Bool = false, segmentation: Bool = true,
-                tunnelSegmentation: Bool = false) {
+                tunnelSegmentation: Bool = false, coalesces: Bool = false) {
         self.port = port
         self.name = name
         self.location = location
         self.offloads = offloads
+        self.coalesces = coalesces
         self.segmentation = segmentation
         wantsTunnelSegmentation = offloads && segmentation && tunnelSegmentation
     }
 
     /// What the port's device carries, for the switch's log: `offloads: none`,
-    /// `checksums`, `checksums, TSO`, or `checksums, TSO, UDP-tunnel GSO`.
+    /// `checksums`, `checksums, TSO`, or `checksums, TSO, UDP-tunnel GSO`; `; GRO` after it
+    /// when writes join TCP segments.
     public var offloadDescription: String {
+        let description = offloadKinds
+        return coalesces ? description + "; GRO (TCP segments coalesced on write)" : description
+    }
+
+    private var offloadKinds: String {
         guard offloads else { return "none" }
         guard segmentation else { return "checksums" }
         if tunnelSegmentation { return "checksums, TSO, UDP-tunnel GSO (24-byte header)" }
@@ -111,8 +124,9 @@ public final class TapPort {
         return "checksums, TSO"
     }
 
-    /// The `vnet_header` argument of `pier_tap_open`: 0 none, 1 checksums and TSO, 2 checksums.
-    private var offloadMode: Int32 { offloads ? (segmentation ? 1 : 2) : 0 }
+    /// The `vnet_header` argument of `pier_tap_open`: 0 none, 1 checksums and TSO, 2 checksums,
+    /// 3 a header that offers nothing (GRO without offloads).
+    private var offloadMode: Int32 { offloads ? (segmentation ? 1 : 2) : (coalesces ? 3 : 0) }
 
     /// True while the device is open.
     public var isUp: Bool { descriptor >= 0 }

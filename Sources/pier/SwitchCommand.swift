@@ -42,6 +42,9 @@ struct SwitchCommand: ParsableCommand {
     @Option(name: .customLong("tunnel-gso"), help: "With --offload and a vxlan overlay: auto (ask the uplink's TAP device for UDP-tunnel GSO, Linux 6.17+) or off (Pier segments what enters the tunnel).")
     var tunnelGSO = "auto"
 
+    @Option(help: "on (a batch's consecutive TCP segments of one flow are written to a port as one super-frame, as Linux's GRO hands its stack one packet; the TAP devices get a virtio-net header even without --offload) or off. With --io uring and without --offload: off.")
+    var gro = "on"
+
     @Option(name: .customLong("io"), help: "uring (a batch of reads or writes in one io_uring call; epoll when the kernel refuses) or epoll (one read and one write a frame).")
     var io: LiveIOMode = .epoll
 
@@ -58,6 +61,7 @@ struct SwitchCommand: ParsableCommand {
         guard statsInterval >= 0 else { throw ValidationError("--stats-interval must be 0 or more seconds") }
         if let metrics { _ = try Self.metricsAddress(metrics) }
         guard ["auto", "off"].contains(tunnelGSO) else { throw ValidationError("--tunnel-gso must be auto or off, not \(tunnelGSO)") }
+        guard ["on", "off"].contains(gro) else { throw ValidationError("--gro must be on or off, not \(gro)") }
     }
 
     func run() throws {
@@ -81,7 +85,10 @@ struct SwitchCommand: ParsableCommand {
         if restored > 0 { log(.notice, "re-attached \(restored) CNI attachments from \(cniState)/\(fileTopology.node)") }
         let slots = PortSlots(topology)
         let pipelineConfig = PipelineConfig(topology, slots: slots)
-        let ports = Self.tapPorts(topology, slots: slots, offloads: offload, tunnelGSO: tunnelGSO == "auto")
+        // io_uring batches only devices without a virtio-net header, which GRO needs.
+        let tapOptions = TapOptions(offloads: offload, tunnelGSO: tunnelGSO == "auto",
+                                    coalesce: gro == "on" && (offload || io != .uring))
+        let ports = Self.tapPorts(topology, slots: slots, options: tapOptions)
         guard !ports.isEmpty else { throw InputError(message: "\(config): no port has a tap: device to serve") }
         var writers: [PortID: PcapWriter] = [:]
         try captures.requireDistinctFiles(option: "--capture")
@@ -107,8 +114,8 @@ struct SwitchCommand: ParsableCommand {
             guard let entry = getgrnam(name) else { throw InputError(message: "--control-group: no group named \(name)") }
             return entry.pointee.gr_gid
         }
-        let control = SwitchControl(topology: topology, file: fileTopology, slots: slots, configPath: config, offloads: offload,
-                                    tunnelGSO: tunnelGSO == "auto", log: log)
+        let control = SwitchControl(topology: topology, file: fileTopology, slots: slots, configPath: config, tapOptions: tapOptions,
+                                    log: log)
         let server = ControlServer(path: controlPath, group: group, handler: control)
         let live = LiveSwitch(
             pipeline: pipeline, ports: ports, captures: writers, statsInterval: statsInterval, control: server,
@@ -168,8 +175,9 @@ struct SwitchCommand: ParsableCommand {
     /// name, else local. With offloads every device passes TSO segments; with a vxlan overlay
     /// and `tunnelGSO` the uplink's device is asked for UDP-tunnel GSO too, so a 64 KB
     /// segment crosses the tunnel whole. A super-frame a device cannot take (IP-in-IP, flannel
-    /// UDP, an uplink without tunnel GSO) is segmented by Pier as it leaves.
-    static func tapPorts(_ topology: Topology, slots: PortSlots, offloads: Bool, tunnelGSO: Bool) -> [TapPort] {
+    /// UDP, an uplink without tunnel GSO) is segmented by Pier as it leaves. With `coalesce`,
+    /// writes to every device join TCP segments (GRO).
+    static func tapPorts(_ topology: Topology, slots: PortSlots, options: TapOptions) -> [TapPort] {
         let config = PipelineConfig(topology, slots: slots)
         var uplink: PortID?
         if let overlay = config.overlay, overlay.encapsulation == .vxlan,
@@ -180,8 +188,8 @@ struct SwitchCommand: ParsableCommand {
             let container = topology.containers.first { $0.port == port.name && $0.mode == .bridge }
             let location: TapPort.Location = container.map { .namespace($0.name, device: "eth0") }
                 ?? port.netns.map { .namespacePath($0, device: tap) } ?? .local(device: tap)
-            return TapPort(port: id, name: port.name, location: location, offloads: offloads,
-                           tunnelSegmentation: tunnelGSO && id == uplink)
+            return TapPort(port: id, name: port.name, location: location, offloads: options.offloads,
+                           tunnelSegmentation: options.tunnelGSO && id == uplink, coalesces: options.coalesce)
         }
     }
 }

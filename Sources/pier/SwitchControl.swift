@@ -24,10 +24,8 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
     /// on their way to the loop).
     private var accepted: (topology: Topology, slots: PortSlots)
     private let worker = DispatchQueue(label: "pier.switch.control")
-    /// How TAP ports are opened.
-    private let offloads: Bool
-    /// Whether an overlay's uplink is asked for UDP-tunnel GSO (`--tunnel-gso`).
-    private let tunnelGSO: Bool
+    /// How TAP ports are opened (`--offload`, `--tunnel-gso`, `--gro`).
+    private let tapOptions: TapOptions
     /// The switch's log.
     private let log: SwitchLog
     /// Told of every change tried: whether it was applied and how long it took, in seconds.
@@ -40,12 +38,11 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
 
     /// The control of a switch running `topology` with `slots`: what `configPath` said (`file`)
     /// and what was applied over it at start (the CNI plugin's attachments).
-    init(topology: Topology, file: Topology, slots: PortSlots, configPath: String, offloads: Bool, tunnelGSO: Bool, log: SwitchLog) {
+    init(topology: Topology, file: Topology, slots: PortSlots, configPath: String, tapOptions: TapOptions, log: SwitchLog) {
         self.configPath = configPath
         fileTopology = file
         accepted = (topology, slots)
-        self.offloads = offloads
-        self.tunnelGSO = tunnelGSO
+        self.tapOptions = tapOptions
         self.log = log
     }
 
@@ -173,7 +170,7 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
         let prepared = PreparedTables(PipelineConfig(next, slots: nextSlots))
         accepted = (next, nextSlots)
         return .onLoop { control in
-            control.install(SwitchCommand.tapPorts(next, slots: nextSlots, offloads: control.offloads, tunnelGSO: control.tunnelGSO),
+            control.install(SwitchCommand.tapPorts(next, slots: nextSlots, options: control.tapOptions),
                             prepared: prepared, changes: changes, summarize: summarize)
             control.reportApply(ok: true, since: started)
             return listed

@@ -171,9 +171,10 @@ enum Scripts {
     /// `python3 -c SINK PORT FILE`: accepts one TCP connection and writes what it receives to FILE.
     static let sink = """
         import socket, sys
-        server = socket.socket()
+        address = sys.argv[3] if len(sys.argv) > 3 else "0.0.0.0"
+        server = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("0.0.0.0", int(sys.argv[1])))
+        server.bind((address, int(sys.argv[1])))
         server.listen(1)
         connection, _ = server.accept()
         with open(sys.argv[2], "wb") as out:

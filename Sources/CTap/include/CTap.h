@@ -11,7 +11,9 @@
 /// non-zero. With `vnet_header` every frame is preceded by a 10-byte struct virtio_net_hdr
 /// (IFF_VNET_HDR) and the device is told to pass TSO segments and partial checksums
 /// (TUNSETOFFLOAD), so the kernel behind it sends up to 64 KB at a time; `vnet_header` 2
-/// asks for partial checksums only (no TSO: every frame fits the link's MTU).
+/// asks for partial checksums only (no TSO: every frame fits the link's MTU); `vnet_header` 3
+/// offers nothing (the kernel sends complete frames) but lets Pier's writes carry segmentation
+/// requests (GRO: coalesced TCP segments).
 /// Returns the descriptor or -errno (-ENODEV when the device is missing and `create` is 0).
 int pier_tap_open(const char *name, int create, int vnet_header);
 
