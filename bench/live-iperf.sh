@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Live TCP throughput through `pier switch` (without, then with --offload), beside the same
+# Live TCP throughput through `pier switch` (without offloads and GRO, as before GRO; without
+# offloads; with --offload; with --offload and --busy-poll 200000, which keeps the loop polling
+# through the 50 ms between pings), beside the same
 # pair of namespaces joined by a Linux bridge and, when `openvswitch-switch` is installed, by
 # Open vSwitch's userspace datapath (datapath_type=netdev, TAP ports, userspace-tso-enable=true,
 # its own ovsdb-server and ovs-vswitchd in a namespace of their own, stopped at the end), in
@@ -51,10 +53,14 @@ run_pier() {
     stats="$(grep "stats:" "$work/switch.log" | tail -1 | sed 's/^switch: //');$(grep "allocations:" "$work/switch.log")"
 }
 "$pier" up "$topology" >/dev/null
+run_pier --gro off
+nogro_gbps=$gbps; nogro_rtt=$latency
 run_pier
 pier_gbps=$gbps; pier_rtt=$latency; pier_stats=$stats
 run_pier --offload
 offload_gbps=$gbps; offload_rtt=$latency; offload_stats=$stats
+run_pier --offload --busy-poll 200000
+busy_gbps=$gbps; busy_rtt=$latency
 
 # Linux: the same pair on a kernel bridge (in its own namespace), joined by veths.
 ip netns add plv-kbr; ip netns add plv-k1; ip netns add plv-k2
@@ -96,13 +102,17 @@ measure_ovs() {
 measure_ovs
 
 echo "iperf3 TCP, one stream, ${seconds} s, between two network namespaces:"
-result_line "pier switch (TAP, no offloads):      " "$pier_gbps" "$pier_rtt" ratio
+result_line "pier switch --gro off (no offloads): " "$nogro_gbps" "$nogro_rtt" ratio
+result_line "pier switch (TAP, no offloads, GRO): " "$pier_gbps" "$pier_rtt" ratio
 result_line "pier switch --offload (IFF_VNET_HDR): " "$offload_gbps" "$offload_rtt" ratio
+result_line "pier switch --offload --busy-poll:   " "$busy_gbps" "$busy_rtt" ratio
 result_line "linux bridge (veth):                 " "$linux_gbps" "$linux_rtt"
 if [ -n "$ovs_gbps" ]; then result_line "ovs userspace (TAP, userspace TSO):  " "$ovs_gbps" "$ovs_rtt"; fi
 echo "  no offloads: $pier_stats"
 echo "  offloads:    $offload_stats"
 echo "  ratio pier/linux: $(ratio "$pier_gbps") without offloads, $(ratio "$offload_gbps") with"
+echo "  ratio GRO on/off without offloads: $(awk -v a="$pier_gbps" -v b="$nogro_gbps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+echo "  ping rtt ratio pier/linux: $(awk -v a="$offload_rtt" -v b="$linux_rtt" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'), with --busy-poll $(awk -v a="$busy_rtt" -v b="$linux_rtt" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
 if [ -n "$ovs_gbps" ]; then
     echo "  ratio pier/ovs-userspace: $(awk -v p="$offload_gbps" -v o="$ovs_gbps" 'BEGIN { if (o > 0) printf "%.2f", p / o; else print "n/a" }') with --offload"
 else

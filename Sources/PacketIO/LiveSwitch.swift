@@ -50,16 +50,22 @@ public final class LiveSwitch<Port: LivePort> {
     /// allocation counter was given): zero once the pool is warm.
     public private(set) var framePathAllocations: UInt64 = 0
     private var running = true
+    /// How long the loop keeps polling after the last event before it sleeps (`--busy-poll`).
+    private let busyPollNanoseconds: UInt64
 
     /// Makes a switch over `ports`, writing each port's traffic to `captures` where given,
     /// printing counters every `statsInterval` seconds (0: only at the end), serving `control`
     /// between batches, logging through `log`, and counting the frame path's heap allocations
     /// with `allocationCount` when given. With `io` `.uring` frames move through an io_uring
     /// (a batch's reads, and its writes, in one system call each); when the kernel refuses
-    /// one, one log line says so and the switch runs on epoll.
+    /// one, one log line says so and the switch runs on epoll. With `busyPollMicroseconds`
+    /// the loop polls without sleeping until that long has passed without an event (Linux's
+    /// `net.core.busy_poll` idea, DPDK's and Open vSwitch's PMD threads when long): a frame then
+    /// costs no wake-up, at the price of a CPU kept busy.
     public init(pipeline: Pipeline, ports: [Port], captures: [PortID: PcapWriter], statsInterval: Int,
                 control: ControlServer?, log: @escaping (LogSeverity, String) -> Void, allocationCount: (() -> UInt64)? = nil,
-                io: LiveIOMode = .epoll) {
+                io: LiveIOMode = .epoll, busyPollMicroseconds: Int = 0) {
+        busyPollNanoseconds = UInt64(max(0, busyPollMicroseconds)) * 1_000
         self.pipeline = pipeline
         output = Port.Output(captures: LiveCaptures(captures, portCount: pipeline.config.ports.count))
         stats = StatsLine(interval: statsInterval)
@@ -92,12 +98,15 @@ public final class LiveSwitch<Port: LivePort> {
         }
         var batch = Batch(keepsFrames: true)
         var tokens = [UInt64](repeating: 0, count: 64)
-        let spin = getenv("PIER_SPIN") != nil
+        var lastBusy = pier_monotonic_ns()
         while running {
-            if spin {
-                if try poll(&batch, tokens: &tokens, timeout: 0) == 0 { sched_yield() }
+            if busyPollNanoseconds > 0 && pier_monotonic_ns() &- lastBusy < busyPollNanoseconds {
+                // Busy polling: look again at once (letting another thread on this CPU run
+                // first), so a frame is taken without the wake-up of a sleeping thread.
+                if try poll(&batch, tokens: &tokens, timeout: 0) > 0 { lastBusy = pier_monotonic_ns() } else { sched_yield() }
             } else {
                 try poll(&batch, tokens: &tokens, timeout: -1)
+                lastBusy = pier_monotonic_ns()
             }
         }
         try output.captures.close()

@@ -48,6 +48,9 @@ struct SwitchCommand: ParsableCommand {
     @Option(name: .customLong("io"), help: "uring (a batch of reads or writes in one io_uring call; epoll when the kernel refuses) or epoll (one read and one write a frame).")
     var io: LiveIOMode = .epoll
 
+    @Option(name: .customLong("busy-poll"), help: "USEC: after each event keep polling, without sleeping, until USEC microseconds pass without one (0: off). Lower latency, one CPU kept busy meanwhile.")
+    var busyPoll = 0
+
     @Option(name: .customLong("log-format"), help: "text (switch: … lines) or json (one object a line, for machines).")
     var logFormat: LogFormat = .text
 
@@ -61,6 +64,7 @@ struct SwitchCommand: ParsableCommand {
         guard statsInterval >= 0 else { throw ValidationError("--stats-interval must be 0 or more seconds") }
         if let metrics { _ = try Self.metricsAddress(metrics) }
         guard ["auto", "off"].contains(tunnelGSO) else { throw ValidationError("--tunnel-gso must be auto or off, not \(tunnelGSO)") }
+        guard busyPoll >= 0 else { throw ValidationError("--busy-poll must be 0 or more microseconds") }
         guard ["on", "off"].contains(gro) else { throw ValidationError("--gro must be on or off, not \(gro)") }
     }
 
@@ -119,7 +123,7 @@ struct SwitchCommand: ParsableCommand {
         let server = ControlServer(path: controlPath, group: group, handler: control)
         let live = LiveSwitch(
             pipeline: pipeline, ports: ports, captures: writers, statsInterval: statsInterval, control: server,
-            log: { log($0, $1) }, allocationCount: { pier_allocation_count() }, io: io)
+            log: { log($0, $1) }, allocationCount: { pier_allocation_count() }, io: io, busyPollMicroseconds: busyPoll)
         control.live = live
         live.onHangup = { control.reload() }
         let mailbox = live.mailbox
