@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System calls per frame in `pier switch` without offloads: the same two namespaces joined by
-# a baseline build (BASE, e.g. main's), this build with `--io epoll` and with `--io uring`, and
-# a Linux bridge, in the same run. For each: one iperf3 TCP stream and one iperf3 UDP stream
+# a baseline build (BASE, e.g. main's), this build with `--io epoll --gro off`, with `--io uring`
+# (which turns GRO off without --offload) and with `--io epoll --gro on` (the default), and a
+# Linux bridge, in the same run. For each: one iperf3 TCP stream and one iperf3 UDP stream
 # of 64-byte datagrams (-b 0: as fast as the sender goes) for SECONDS, ping RTT, and with
 # STRACE=1 a `strace -c -f` of the switch during 2 s of 64-byte UDP at a fixed rate: the
 # system calls per frame received. Needs root, iproute2, iperf3, ping (strace for STRACE=1).
@@ -91,11 +92,12 @@ rx_total() {
 
 "$pier" up "$topology" >/dev/null
 declare -A result
-for mode in base epoll uring; do
+for mode in base epoll uring gro; do
     case $mode in
         base) run_pier "$base" ;;
-        epoll) run_pier "$pier" --io epoll ;;
+        epoll) run_pier "$pier" --io epoll --gro off ;;
         uring) run_pier "$pier" --io uring ;;
+        gro) run_pier "$pier" --io epoll --gro on ;;
     esac
     result[$mode]="$gbps|$pps|$latency|$calls|$stats"
 done
@@ -112,7 +114,7 @@ measure_linux pu-k1 pu-k2 172.31.19.3
 linux_pps=$(small_packets pu-k1 pu-k2 172.31.19.3 0)
 
 echo "no offloads; iperf3 TCP ${seconds} s, iperf3 UDP 64-byte datagrams ${seconds} s, ping:"
-for mode in base epoll uring; do
+for mode in base epoll uring gro; do
     IFS='|' read -r g p l c s <<< "${result[$mode]}"
     printf "  %-22s %6s Gbit/s  %8s pkt/s  rtt %s ms  syscalls/frame %s\n" "pier $mode" "$g" "$p" "$l" "$c"
     echo "      $s"
