@@ -163,8 +163,8 @@ public final class SegmentCoalescer {
             guard equal(base, open, n, 4), equal(base, open, n + 6, 34) else { return false }
         } else {
             guard equal(base, open, n, 2), equal(base, open, n + 6, 4), equal(base, open, n + 12, 8),
-                  load16(base, n + IPv4Header.Field.identification)
-                    == load16(open, n + IPv4Header.Field.identification) &+ UInt16(truncatingIfNeeded: segments) else { return false }
+                  Self.load16(base, n + IPv4Header.Field.identification)
+                    == Self.load16(open, n + IPv4Header.Field.identification) &+ UInt16(truncatingIfNeeded: segments) else { return false }
         }
         guard equal(base, open, t, 4), equal(base, open, t + 8, 5),
               segment.flags & ~Self.psh == first.flags & ~Self.psh,
@@ -237,8 +237,6 @@ public final class SegmentCoalescer {
     private static func load16(_ base: UnsafeRawPointer, _ offset: Int) -> UInt16 {
         UInt16(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }
-
-    private func load16(_ base: UnsafeRawPointer, _ offset: Int) -> UInt16 { Self.load16(base, offset) }
 
     private func load32(_ base: UnsafeRawPointer, _ offset: Int) -> UInt32 {
         UInt32(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))

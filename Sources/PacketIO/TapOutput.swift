@@ -177,7 +177,11 @@ public struct TapOutput: LiveOutput {
     private mutating func writeCoalesced() {
         defer { coalescer.reset() }
         let port = coalescer.port, index = Int(port.rawValue)
-        guard index < ports.count, let tap = ports[index], tap.isUp else { return }
+        guard index < ports.count, let tap = ports[index] else { return }
+        guard tap.isUp else {
+            tap.counters.sendWhileDown += coalescer.segments
+            return
+        }
         coalescer.seal()
         var room: (UInt64, UInt64, UInt64) = (0, 0, 0)
         let size = tap.headerSize, offload = coalescer.offload, bytes = coalescer.frame
