@@ -122,5 +122,7 @@ done
 printf "  %-22s %6s Gbit/s  %8s pkt/s  rtt %s ms\n" "linux bridge" "$linux_gbps" "$linux_pps" "$linux_rtt"
 IFS='|' read -r bg bp bl _ <<< "${result[base]}"
 IFS='|' read -r ug up ul _ <<< "${result[uring]}"
-awk -v bg="$bg" -v ug="$ug" -v bp="$bp" -v up="$up" -v ul="$ul" -v ll="$linux_rtt" 'BEGIN {
-    printf "  uring/base: %.2f Gbit/s, %.2f pkt/s; uring rtt / linux rtt: %.2f\n", ug / bg, up / bp, ul / ll }'
+IFS='|' read -r gg gp gl _ <<< "${result[gro]}"
+awk -v bg="$bg" -v ug="$ug" -v bp="$bp" -v up="$up" -v ul="$ul" -v ll="$linux_rtt" -v gg="$gg" -v gp="$gp" -v gl="$gl" 'BEGIN {
+    printf "  uring/base: %.2f Gbit/s, %.2f pkt/s; uring rtt / linux rtt: %.2f\n", ug / bg, up / bp, ul / ll
+    printf "  gro/base: %.2f Gbit/s, %.2f pkt/s; gro rtt / linux rtt: %.2f\n", gg / bg, gp / bp, gl / ll }'
