@@ -38,6 +38,8 @@ enum FuzzDecoders {
         _ = dissector.line(bytes, metadata)
         // The overlay stages (decap, and encap of what decap routes back) over the same bytes.
         FuzzOverlay.check(frame, selector: selector)
+        // GRO: the frame joined with a copy of itself that follows on.
+        FuzzCoalescer.check(frame)
     }
 
     /// Emits the layer's repr and parses it again: the same repr must come back.
