@@ -61,6 +61,8 @@ public final class SegmentCoalescer {
     public private(set) var segments = 0
     /// The port it goes to.
     public private(set) var port: PortID = PortID(rawValue: 0)
+    /// The owner's mark of when it was opened (which of several is oldest).
+    public var stamp: UInt64 = 0
     private var first = Segment(network: 0, transport: 0, headers: 0, payload: 0, isIPv6: false, flags: 0)
     private var nextSequence: UInt32 = 0
     private var lastFlags: UInt8 = 0
@@ -186,6 +188,15 @@ public final class SegmentCoalescer {
         self.port = port
         first = segment
         note(segment)
+    }
+
+    /// True when `segment` (in `bytes`) belongs to the open super-frame's flow: the same IP
+    /// addresses and TCP ports.
+    public func holdsFlow(of bytes: UnsafeRawBufferPointer, _ segment: Segment) -> Bool {
+        guard isOpen, segment.isIPv6 == first.isIPv6, segment.transport == first.transport, let base = bytes.baseAddress else { return false }
+        let open = UnsafeRawPointer(storage.baseAddress!)
+        let addresses = first.isIPv6 ? (first.network + 8, 32) : (first.network + IPv4Header.Field.source, 8)
+        return equal(base, open, addresses.0, addresses.1) && equal(base, open, first.transport, 4)
     }
 
     /// True when `segment` could only be the last one of a super-frame it starts (PSH): it is

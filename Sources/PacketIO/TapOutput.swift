@@ -12,8 +12,10 @@ import Dataplane
 /// is queued and leaves with the batch's others in one system call (`flush()`); any other
 /// write flushes the queue first, so frames leave in the order the pipeline sent them.
 /// To a port that `coalesces`, consecutive TCP segments of one flow join one super-frame
-/// (`SegmentCoalescer`, GRO), written when a frame for the port cannot join it, when one for
-/// another port opens the next, or at the batch's end (`flush()`).
+/// (`SegmentCoalescer`, GRO). Up to four flows' super-frames are open at once (Linux's GRO
+/// keeps eight a device); one is written when a frame for its port cannot be joined to any
+/// (so order holds), when a later segment of its flow cannot join it, when a new flow needs
+/// its room (the oldest goes), and at the batch's end (`flush()`).
 public struct TapOutput: LiveOutput {
     /// The TAP port of each pipeline port, nil for a port without a device.
     var ports: [TapPort?] = []
@@ -26,8 +28,10 @@ public struct TapOutput: LiveOutput {
     private let scratch = SegmentScratch()
     /// The io_uring writes are queued in, with `--io uring`.
     private var ring: TapRing?
-    /// The super-frame being joined from TCP segments for one port (GRO).
-    private let coalescer = SegmentCoalescer()
+    /// The super-frames being joined from TCP segments (GRO), each one flow's for one port.
+    private let coalescers = (0..<4).map { _ in SegmentCoalescer() }
+    /// Counts super-frames opened, to write the open ones oldest first.
+    private var opened: UInt64 = 0
 
     /// An output to no port yet, capturing to `captures`.
     public init(captures: LiveCaptures) {
@@ -55,7 +59,7 @@ public struct TapOutput: LiveOutput {
     /// Writes the open super-frame, then the queued frames in one system call, and counts
     /// each one's outcome.
     public mutating func flush() {
-        if coalescer.isOpen { writeCoalesced() }
+        writeOpen { _ in true }
         guard let ring, ring.queued > 0 else { return }
         ring.flush { port, written in
             guard Int(port) < ports.count, let tap = ports[Int(port)] else { return }
@@ -67,7 +71,7 @@ public struct TapOutput: LiveOutput {
     public mutating func detach(_ port: PortID) {
         let index = Int(port.rawValue)
         if index < ports.count { ports[index] = nil }
-        if coalescer.isOpen && coalescer.port == port { coalescer.reset() }
+        for coalescer in coalescers where coalescer.isOpen && coalescer.port == port { coalescer.reset() }
     }
 
     /// Writes `frame` to `port`'s device (after its virtio-net header with offloads).
@@ -149,32 +153,58 @@ public struct TapOutput: LiveOutput {
         captures.capture(frame, port: Int(port.rawValue))
     }
 
-    /// Joins `frame` to the open super-frame, or opens one with it, when it is a TCP segment
-    /// that can be coalesced (true: it leaves later); otherwise writes out a super-frame open
-    /// for its port, so order holds, and returns false for it to be written as it is. A
-    /// segment with PSH that could only start one is written as it is too.
+    /// Joins `frame` to an open super-frame of its port, or opens one with it, when it is a
+    /// TCP segment that can be coalesced (true: it leaves later). Otherwise writes out first
+    /// what must go before it (every super-frame open for its port; for a segment, only its
+    /// own flow's) and returns false for it to be written as it is. A segment with PSH that
+    /// could only start a super-frame is written as it is too.
     private mutating func coalesce(_ frame: borrowing Frame, port: PortID) -> Bool {
         let offload = frame.offload
         let verified = offload.flags == 2 && offload.segmentationType == 0
         let segment: SegmentCoalescer.Segment? = offload.isNone || verified
             ? frame.withUnsafeBytes { SegmentCoalescer.segment(in: $0, checksumsVerified: verified) } : nil
         guard let segment else {
-            if coalescer.isOpen && coalescer.port == port { writeCoalesced() }
+            writeOpen { $0.port == port }
             return false
         }
-        let joined = frame.withUnsafeBytes { coalescer.join($0, segment, port: port) }
+        let joined = frame.withUnsafeBytes { bytes in
+            coalescers.contains { $0.isOpen && $0.port == port && $0.join(bytes, segment, port: port) }
+        }
         if !joined {
-            if coalescer.isOpen { writeCoalesced() }
+            frame.withUnsafeBytes { bytes in writeOpen { $0.port == port && $0.holdsFlow(of: bytes, segment) } }
             if SegmentCoalescer.endsAtOnce(segment) { return false }
-            frame.withUnsafeBytes { coalescer.start($0, segment, port: port) }
+            let room = coalescers.first { !$0.isOpen } ?? oldestOpen()
+            if room.isOpen { writeCoalesced(room) }
+            opened += 1
+            room.stamp = opened
+            frame.withUnsafeBytes { room.start($0, segment, port: port) }
         }
         captures.capture(frame, port: Int(port.rawValue))
         return true
     }
 
-    /// Writes the open super-frame to its port (a single segment as it came, with a zero
+    /// The super-frame opened first of those open (all are).
+    private func oldestOpen() -> SegmentCoalescer {
+        oldest { _ in true } ?? coalescers[0]
+    }
+
+    /// Of the open super-frames `chosen` picks, the one opened first.
+    private func oldest(_ chosen: (SegmentCoalescer) -> Bool) -> SegmentCoalescer? {
+        var found: SegmentCoalescer?
+        for coalescer in coalescers where coalescer.isOpen && chosen(coalescer) {
+            if found.map({ coalescer.stamp < $0.stamp }) ?? true { found = coalescer }
+        }
+        return found
+    }
+
+    /// Writes every open super-frame `chosen` picks, oldest first.
+    private mutating func writeOpen(_ chosen: (SegmentCoalescer) -> Bool) {
+        while let next = oldest(chosen) { writeCoalesced(next) }
+    }
+
+    /// Writes `coalescer`'s super-frame to its port (a single segment as it came, with a zero
     /// header) and closes it; its segments count as sent, or as what failed them.
-    private mutating func writeCoalesced() {
+    private mutating func writeCoalesced(_ coalescer: SegmentCoalescer) {
         defer { coalescer.reset() }
         let port = coalescer.port, index = Int(port.rawValue)
         guard index < ports.count, let tap = ports[index] else { return }

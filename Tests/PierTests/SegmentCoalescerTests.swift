@@ -206,6 +206,24 @@ struct SegmentCoalescerTests {
         }
     }
 
+    /// A segment of the open super-frame's flow is told from one of another flow (other
+    /// ports or addresses), which `TapOutput` may leave open beside it.
+    @Test func flowsAreToldApart() {
+        let pieces = Self.segments(of: Self.superFrame(ipv6: false), ipv6: false)
+        let coalescer = SegmentCoalescer()
+        Self.coalesce([pieces[0]], into: coalescer)
+        var otherPort = pieces[2], otherAddress = pieces[2]
+        Self.set(&otherPort, 34, 0x9c41)
+        Self.set(&otherAddress, 26, 0x0a01)
+        for (frame, same) in [(pieces[2], true), (otherPort, false), (otherAddress, false)] {
+            frame.withUnsafeBytes { bytes in
+                let segment = SegmentCoalescer.segment(in: bytes)!
+                #expect(coalescer.holdsFlow(of: bytes, segment) == same)
+                #expect(!coalescer.join(bytes, segment, port: Self.port), "a segment that does not follow on joined")
+            }
+        }
+    }
+
     /// 45 segments of 1,448 bytes fit an IPv4 packet's 65,535; a 46th that follows on does not.
     @Test func theIPLengthLimitHolds() {
         var pieces = Self.segments(of: Self.superFrame(ipv6: false, payload: 1_448 * 45), ipv6: false)
