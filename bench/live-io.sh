@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # System calls per frame in `pier switch` without offloads: the same two namespaces joined by
-# a baseline build (BASE, e.g. main's), this build with `--io epoll --gro off`, with `--io uring`
-# (which turns GRO off without --offload) and with `--io epoll --gro on` (the default), and a
-# Linux bridge, in the same run. For each: one iperf3 TCP stream and one iperf3 UDP stream
+# a baseline build (BASE, e.g. main's), this build with `--io epoll --gro off`, with `--io uring
+# --gro off` and with `--io epoll --gro on` (the default), and a Linux bridge, in the same run. For each: one iperf3 TCP stream and one iperf3 UDP stream
 # of 64-byte datagrams (-b 0: as fast as the sender goes) for SECONDS, ping RTT, and with
 # STRACE=1 a `strace -c -f` of the switch during 2 s of 64-byte UDP at a fixed rate: the
 # system calls per frame received. Needs root, iproute2, iperf3, ping (strace for STRACE=1).
@@ -96,7 +95,7 @@ for mode in base epoll uring gro; do
     case $mode in
         base) run_pier "$base" ;;
         epoll) run_pier "$pier" --io epoll --gro off ;;
-        uring) run_pier "$pier" --io uring ;;
+        uring) run_pier "$pier" --io uring --gro off ;;
         gro) run_pier "$pier" --io epoll --gro on ;;
     esac
     result[$mode]="$gbps|$pps|$latency|$calls|$stats"

@@ -10,7 +10,8 @@ import Dataplane
 /// (EIO), counts the frame too; a device that is gone (EBADFD, ENXIO, ENODEV) fails the port.
 /// With the switch's io_uring (`batchIO()`), a frame to a port without offloads or capture
 /// is queued and leaves with the batch's others in one system call (`flush()`); any other
-/// write flushes the queue first, so frames leave in the order the pipeline sent them.
+/// write (a super-frame GRO joined among them) flushes the queue first, so frames leave in the
+/// order the pipeline sent them.
 /// To a port that `coalesces`, consecutive TCP segments of one flow join one super-frame
 /// (`SegmentCoalescer`, GRO). Up to four flows' super-frames are open at once (Linux's GRO
 /// keeps eight a device); one is written when a frame for its port cannot be joined to any
@@ -56,10 +57,15 @@ public struct TapOutput: LiveOutput {
         return nil
     }
 
-    /// Writes the open super-frame, then the queued frames in one system call, and counts
+    /// Writes the open super-frames, then the queued frames in one system call, and counts
     /// each one's outcome.
     public mutating func flush() {
         writeOpen { _ in true }
+        flushRing()
+    }
+
+    /// Writes the frames queued in the io_uring in one system call and counts each one's outcome.
+    private mutating func flushRing() {
         guard let ring, ring.queued > 0 else { return }
         ring.flush { port, written in
             guard Int(port) < ports.count, let tap = ports[Int(port)] else { return }
@@ -84,12 +90,13 @@ public struct TapOutput: LiveOutput {
         }
         if tap.coalesces && coalesce(frame, port: port) { return }
         if let ring {
-            if !tap.hasHeader && frame.count <= ring.slotSize && !captures.records(port: index) {
-                if ring.isFull { flush() }
-                frame.withUnsafeBytes { bytes in ring.queueWrite(bytes, to: tap.descriptor, port: port.rawValue) }
+            let header = tap.coalesces ? tap.headerSize : 0
+            if !tap.offloads && header + frame.count <= ring.slotSize && !captures.records(port: index) {
+                if ring.isFull { flushRing() }
+                frame.withUnsafeBytes { bytes in ring.queueWrite(bytes, header: header, to: tap.descriptor, port: port.rawValue) }
                 return
             }
-            flush()
+            flushRing()
         }
         let written: Int
         if tap.hasHeader {
@@ -206,6 +213,7 @@ public struct TapOutput: LiveOutput {
     /// header) and closes it; its segments count as sent, or as what failed them.
     private mutating func writeCoalesced(_ coalescer: SegmentCoalescer) {
         defer { coalescer.reset() }
+        flushRing()  // frames queued before it leave first
         let port = coalescer.port, index = Int(port.rawValue)
         guard index < ports.count, let tap = ports[index] else { return }
         guard tap.isUp else {

@@ -22,7 +22,7 @@ extension TapPort: LivePort {
     /// while the link was down brings it back up. With the switch's io_uring and no offloads
     /// the reads leave together (`receiveBatched`).
     public func receive(into batch: inout Batch, from pool: FramePool, now: Timestamp, captures: inout LiveCaptures) -> Int32 {
-        if let ring, !hasHeader { return receiveBatched(into: &batch, from: pool, ring: ring, now: now, captures: &captures) }
+        if let ring, !offloads { return receiveBatched(into: &batch, from: pool, ring: ring, now: now, captures: &captures) }
         return batch.fill(from: pool) { frame in
             let count = frame.receive { buffer in pier_read(descriptor, buffer.baseAddress, buffer.count) }
             guard count > 0 else {
@@ -58,6 +58,7 @@ extension TapPort: LivePort {
                 return length
             }
             found += 1
+            guard !hasHeader || Self.takeOffload(&frame, count: count, headerSize: headerSize) else { return .skipped }
             accept(&frame, now: now, captures: &captures)
             return .frame
         }

@@ -11,7 +11,8 @@ public enum LiveIOMode: String, Sendable, CaseIterable {
     /// One `read(2)` a frame (and one more that finds the device empty), one `write(2)` a frame.
     case epoll
     /// The reads of a ready device in one `io_uring_enter`, the writes of a pipeline batch in
-    /// another (ports without offloads; ports with them, and captured ports' writes, as epoll).
+    /// another (ports without offloads; ports with them, captured ports' writes and GRO's
+    /// super-frames, as epoll).
     case uring
 }
 
@@ -76,13 +77,15 @@ public final class TapRing {
     /// True when no more writes can be queued before a flush.
     var isFull: Bool { queued == Self.slots }
 
-    /// Queues `bytes` (at most `slotSize`) to `descriptor`, the device of pipeline port `port`.
-    func queueWrite(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, port: UInt16) {
+    /// Queues `bytes` (with `header` bytes of zero in front, a virtio-net header asking
+    /// nothing: at most `slotSize` in all) to `descriptor`, the device of pipeline port `port`.
+    func queueWrite(_ bytes: UnsafeRawBufferPointer, header: Int = 0, to descriptor: Int32, port: UInt16) {
         let slot = queued
         let target = writeArena + slot * slotSize
-        target.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        if header > 0 { target.initializeMemory(as: UInt8.self, repeating: 0, count: header) }
+        (target + header).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
         writePorts[slot] = port
-        let status = pier_uring_queue_write(ring, descriptor, target, bytes.count, UInt32(slot))
+        let status = pier_uring_queue_write(ring, descriptor, target, header + bytes.count, UInt32(slot))
         precondition(status == 0, "the ring has room for a batch of writes")
         queued += 1
     }

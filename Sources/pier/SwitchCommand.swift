@@ -42,7 +42,7 @@ struct SwitchCommand: ParsableCommand {
     @Option(name: .customLong("tunnel-gso"), help: "With --offload and a vxlan overlay: auto (ask the uplink's TAP device for UDP-tunnel GSO, Linux 6.17+) or off (Pier segments what enters the tunnel).")
     var tunnelGSO = "auto"
 
-    @Option(help: "on (a batch's consecutive TCP segments of one flow are written to a port as one super-frame, as Linux's GRO hands its stack one packet; the TAP devices get a virtio-net header even without --offload) or off. With --io uring and without --offload: off.")
+    @Option(help: "on (a batch's consecutive TCP segments of one flow are written to a port as one super-frame, as Linux's GRO hands its stack one packet; the TAP devices get a virtio-net header even without --offload) or off.")
     var gro = "on"
 
     @Option(name: .customLong("io"), help: "uring (a batch of reads or writes in one io_uring call; epoll when the kernel refuses) or epoll (one read and one write a frame).")
@@ -89,9 +89,7 @@ struct SwitchCommand: ParsableCommand {
         if restored > 0 { log(.notice, "re-attached \(restored) CNI attachments from \(cniState)/\(fileTopology.node)") }
         let slots = PortSlots(topology)
         let pipelineConfig = PipelineConfig(topology, slots: slots)
-        // io_uring batches only devices without a virtio-net header, which GRO needs.
-        let tapOptions = TapOptions(offloads: offload, tunnelGSO: tunnelGSO == "auto",
-                                    coalesce: gro == "on" && (offload || io != .uring))
+        let tapOptions = TapOptions(offloads: offload, tunnelGSO: tunnelGSO == "auto", coalesce: gro == "on")
         let ports = Self.tapPorts(topology, slots: slots, options: tapOptions)
         guard !ports.isEmpty else { throw InputError(message: "\(config): no port has a tap: device to serve") }
         var writers: [PortID: PcapWriter] = [:]

@@ -9,7 +9,8 @@ import Testing
 struct LiveUringTests {
     /// Ping both ways and to the gateway, 8 MB over TCP arriving SHA-256 identical, and 3,000
     /// numbered UDP datagrams sent as fast as Python goes that arrive in the order sent (some
-    /// may be dropped by a full queue, none reordered). (Allocations on the frame path are the
+    /// may be dropped by a full queue, none reordered); GRO's super-frames leave among the
+    /// ring's writes. (Allocations on the frame path are the
     /// release build's to count: bench/live-io.sh prints them; a debug build allocates.)
     @Test func framesCrossInOrderThroughIoUring() throws {
         let topology = try LiveTopology(tag: "ur", containers: 2, subnet: 41, prefix: "pu")
@@ -27,6 +28,9 @@ struct LiveUringTests {
         #expect(order.received > 1_500, "too few datagrams crossed: \(order)")
         #expect(order.reordered == 0, "datagrams of one flow overtook each other: \(order)")
         #expect(live.stop() == 0, "\(live.log)")
+        // GRO (on by default) joined the transfer's segments behind the frames the ring queued.
+        let c2 = try #require(PortStats.last("c2", in: live.log), "\(live.log)")
+        #expect(c2["tx-coalesced"] > 0, "no super-frame was joined through the io_uring path: \(c2)")
     }
 
     /// A seccomp filter that fails io_uring_setup with ENOSYS: the switch logs one line that
