@@ -117,9 +117,43 @@ public final class EtcdGateway: Sendable {
 
     /// Watches the keys with `prefix` from `revision` on, handing each reply's events to
     /// `onEvents` (in order, with the reply's revision) until the stream ends: never returns
-    /// normally. `onCreated` is called once etcd has set the watch up.
-    public func watch(prefix: String, from revision: Int64, onCreated: @Sendable () -> Void = {},
-                      onEvents: @Sendable ([Event], Int64) -> Void) async throws(WatchEnd) -> Never {
+    /// normally. `onCreated` is called once etcd has set the watch up; a watch etcd has not set
+    /// up within `setUpTimeout` (an etcd that took the connection but does not answer, as one
+    /// still starting may) is given up, to be tried again.
+    public func watch(prefix: String, from revision: Int64, setUpTimeout: Duration = .seconds(5),
+                      onCreated: @escaping @Sendable () -> Void = {},
+                      onEvents: @escaping @Sendable ([Event], Int64) -> Void) async throws(WatchEnd) -> Never {
+        let setUp = SetUpFlag()
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await self.stream(prefix: prefix, from: revision, onCreated: { setUp.mark(); onCreated() }, onEvents: onEvents)
+                }
+                group.addTask {
+                    try await Task.sleep(for: setUpTimeout)
+                    if !setUp.isMarked { throw WatchEnd.broken("watch: not set up by etcd within \(setUpTimeout)") }
+                }
+                // The stream never ends without an error; the first error ends both.
+                while try await group.next() != nil {}
+            }
+        } catch let end as WatchEnd {
+            throw end
+        } catch {
+            throw .broken("watch: \(Self.describe(error))")
+        }
+        throw .broken("watch: etcd closed the stream")
+    }
+
+    /// Whether a watch was set up, told across its two tasks.
+    private final class SetUpFlag: Sendable {
+        private let value = Mutex(false)
+        var isMarked: Bool { value.withLock { $0 } }
+        func mark() { value.withLock { $0 = true } }
+    }
+
+    /// The watch itself (`watch`), without the set-up timeout.
+    private func stream(prefix: String, from revision: Int64, onCreated: @Sendable () -> Void,
+                        onEvents: @Sendable ([Event], Int64) -> Void) async throws(WatchEnd) -> Never {
         let body = EtcdMessages.WatchRequest(create_request: .init(
             key: .init(prefix), range_end: .init(Self.prefixEnd(prefix)), start_revision: .init(revision), progress_notify: true))
         let response: HTTPClientResponse
