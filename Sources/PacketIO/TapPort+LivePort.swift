@@ -14,8 +14,8 @@ extension TapPort: LivePort {
     /// "namespace deleted" when the port's namespace was deleted (`namespaceIsGone`).
     public var goneReason: String? { namespaceIsGone ? "namespace deleted" : nil }
 
-    /// With offloads or GRO, what the device passes (`offloadDescription`).
-    public var offloadSummary: String? { hasHeader ? offloadDescription : nil }
+    /// With offloads, what the device passes (`offloadDescription`).
+    public var offloadSummary: String? { offloads ? offloadDescription : nil }
 
     /// Reads up to a batch of frames, each into a frame the batch keeps from run to run (a
     /// read cut shorter than a virtio-net header leaves its frame a spare). A frame read

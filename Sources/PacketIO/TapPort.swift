@@ -107,14 +107,8 @@ public final class TapPort {
     }
 
     /// What the port's device carries, for the switch's log: `offloads: none`,
-    /// `checksums`, `checksums, TSO`, or `checksums, TSO, UDP-tunnel GSO`; `; GRO` after it
-    /// when writes join TCP segments.
+    /// `checksums`, `checksums, TSO`, or `checksums, TSO, UDP-tunnel GSO`.
     public var offloadDescription: String {
-        let description = offloadKinds
-        return coalesces ? description + "; GRO (TCP segments coalesced on write)" : description
-    }
-
-    private var offloadKinds: String {
         guard offloads else { return "none" }
         guard segmentation else { return "checksums" }
         if tunnelSegmentation { return "checksums, TSO, UDP-tunnel GSO (24-byte header)" }

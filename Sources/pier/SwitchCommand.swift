@@ -130,7 +130,8 @@ struct SwitchCommand: ParsableCommand {
             let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - since.uptimeNanoseconds) / 1e6
             log(.info, "etcd: \(count) leased peers in force (\(String(format: "%.1f", milliseconds)) ms after etcd told)")
         }
-        log(.info, "node \(topology.node), \(ports.count) ports, control socket \(controlPath)")
+        log(.info, "node \(topology.node), \(ports.count) ports, control socket \(controlPath)"
+                   + (tapOptions.coalesce ? ", GRO on" : ""))
         let metricsServer = try metrics.map { try Self.serveMetrics($0, live: live, log: log) }
         defer { metricsServer?.shutdown() }
         control.onApply = { ok, seconds in

@@ -85,9 +85,10 @@ struct LiveSwitchTests {
         let c2 = try #require(PortStats.last("c2", in: live.log), "\(live.log)")
         if gro {
             #expect(c2["tx-coalesced"] > 0, "no super-frame was joined: \(c2)")
-            #expect(live.log.contains("GRO (TCP segments coalesced on write)"), "\(live.log)")
+            #expect(live.log.contains("control socket /run/pier/\(topology.node).sock, GRO on"), "\(live.log)")
         } else {
             #expect(c2["tx-coalesced"] == 0, "\(c2)")
+            #expect(!live.log.contains("GRO on"), "\(live.log)")
         }
         let counters = try Live.exec(topology.namespace(2), ["nstat", "-az", "TcpInCsumErrors", "IpInHdrErrors", "TcpExtTCPRcvQDrop"])
         for line in counters.lines where line.hasPrefix("Tcp") || line.hasPrefix("Ip") {
