@@ -30,10 +30,12 @@ public struct MetricsSnapshot: Sendable, Equatable {
         public var sent: Traffic
         /// True when the port's device is open and its link up.
         public var isUp: Bool
+        /// What its device did beside the pipeline (a live port's; empty otherwise).
+        public var device: [DeviceEvent: Int]
 
         /// Makes a port's entry.
-        public init(name: String, received: Traffic = .init(), sent: Traffic = .init(), isUp: Bool) {
-            (self.name, self.received, self.sent, self.isUp) = (name, received, sent, isUp)
+        public init(name: String, received: Traffic = .init(), sent: Traffic = .init(), isUp: Bool, device: [DeviceEvent: Int] = [:]) {
+            (self.name, self.received, self.sent, self.isUp, self.device) = (name, received, sent, isUp, device)
         }
     }
 

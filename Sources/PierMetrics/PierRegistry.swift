@@ -55,6 +55,10 @@ final class PierRegistry {
             feed(transmitFrames, label, port.sent.frames)
             feed(transmitBytes, label, port.sent.bytes)
             set(portUp, label, port.isUp ? 1 : 0, live: &live)
+            guard !port.device.isEmpty else { continue }
+            for event in DeviceEvent.allCases {
+                feed(deviceEvents, label + [("event", event.rawValue)], port.device[event] ?? 0)
+            }
         }
         for reason in DropReason.allCases {
             feed(drops, [("reason", reason.name)], snapshot.dropped(reason))
@@ -104,6 +108,10 @@ final class PierRegistry {
     private let receiveBytes = PierRegistry.descriptor("port_receive_bytes", "total", "Bytes received by the pipeline from the port.")
     private let transmitFrames = PierRegistry.descriptor("port_transmit_frames", "total", "Frames the pipeline sent out of the port.")
     private let transmitBytes = PierRegistry.descriptor("port_transmit_bytes", "total", "Bytes the pipeline sent out of the port.")
+    private let deviceEvents = PierRegistry.descriptor(
+        "port_device_events", "total",
+        "What a live port's device did beside the pipeline, by event: "
+            + DeviceEvent.allCases.map { "\($0.rawValue) (\($0.description))" }.joined(separator: "; ") + ".")
     private let portUp = PierRegistry.descriptor("port_up", "", "1 when the port's device is open and its link up, else 0.")
     private let conntrackEntries = PierRegistry.descriptor("conntrack_entries", "", "Tracked connections that have not expired.")
     private let fdbEntries = PierRegistry.descriptor("fdb_entries", "", "MAC addresses in the bridge's forwarding database (learned and static).")

@@ -29,10 +29,18 @@ extension SwitchCommand {
             let pipeline = live.pipeline
             pipeline.context.now = Timestamp(nanoseconds: pier_monotonic_ns())
             let up = live.ports.filter { $0.isUp && !$0.linkDown }.map(\.port)
-            server.publish(MetricsSnapshot(pipeline: pipeline, portsUp: Set(up)))
+            let devices = Dictionary(live.ports.map { ($0.name, Self.deviceEvents($0.counters)) }) { first, _ in first }
+            server.publish(MetricsSnapshot(pipeline: pipeline, portsUp: Set(up), devices: devices))
         }
         live.onTick?()
         log(.info, "metrics at \(server.url)")
         return server
+    }
+
+    /// A TAP port's counters as metrics' device events (the stats line's names).
+    static func deviceEvents(_ counters: LivePortCounters) -> [DeviceEvent: Int] {
+        [.txBlocked: counters.sendBlocked, .txDown: counters.sendWhileDown, .offloadRefused: counters.offloadRefused,
+         .rxSuper: counters.superFramesReceived, .txSuper: counters.superFramesSent,
+         .txSegmented: counters.superFramesSegmented, .txCoalesced: counters.coalescedSent, .errors: counters.errors]
     }
 }

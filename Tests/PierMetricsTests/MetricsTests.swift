@@ -16,7 +16,8 @@ struct MetricsTests {
     /// a bridge.
     static let snapshot = MetricsSnapshot(
         ports: [
-            .init(name: "c1", received: .init(frames: 10, bytes: 1_000), sent: .init(frames: 7, bytes: 700), isUp: true),
+            .init(name: "c1", received: .init(frames: 10, bytes: 1_000), sent: .init(frames: 7, bytes: 700), isUp: true,
+                  device: [.txCoalesced: 6, .txBlocked: 1]),
             .init(name: "c2", received: .init(frames: 3, bytes: 300), sent: .init(frames: 12, bytes: 1_200), isUp: false),
         ],
         drops: Self.counts([(DropReason.ttlExceeded.rawValue, 4), (DropReason.noRoute.rawValue, 2)]),
@@ -56,7 +57,7 @@ struct MetricsTests {
         #expect(check.status == 0, "promtool check metrics: \(check.output)\n\(text)")
         #expect(check.output.isEmpty, "promtool's lint: \(check.output)")
         // One HELP and one TYPE line per metric.
-        for name in ["pier_port_receive_frames_total", "pier_drops_total", "pier_events_total", "pier_port_up",
+        for name in ["pier_port_receive_frames_total", "pier_port_device_events_total", "pier_drops_total", "pier_events_total", "pier_port_up",
                      "pier_conntrack_entries", "pier_fdb_entries", "pier_apply_total", "pier_apply_duration_seconds"] {
             #expect(text.components(separatedBy: "\n# TYPE \(name) ").count == 2, "\(name): \(text)")
             #expect(text.components(separatedBy: "\n# HELP \(name) ").count == 2 || text.hasPrefix("# HELP \(name) "), "\(name)")
@@ -73,6 +74,12 @@ struct MetricsTests {
             #expect(values["pier_port_transmit_frames_total" + label] == Double(port.sent.frames))
             #expect(values["pier_port_transmit_bytes_total" + label] == Double(port.sent.bytes))
             #expect(values["pier_port_up" + label] == (port.isUp ? 1 : 0))
+        }
+        // A live port's device events, every one of them (zero too); none for a port without a device.
+        for event in DeviceEvent.allCases {
+            let count = Self.snapshot.ports[0].device[event] ?? 0
+            #expect(values["pier_port_device_events_total{port=\"c1\",event=\"\(event.rawValue)\"}"] == Double(count), "\(event)")
+            #expect(values["pier_port_device_events_total{port=\"c2\",event=\"\(event.rawValue)\"}"] == nil, "\(event)")
         }
         for reason in DropReason.allCases {
             #expect(values["pier_drops_total{reason=\"\(reason.name)\"}"] == Double(Self.snapshot.dropped(reason)), "\(reason.name)")

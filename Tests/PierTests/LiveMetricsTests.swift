@@ -48,6 +48,9 @@ struct LiveMetricsTests {
             return (drops["local-delivery-unsupported"] ?? 0) > 0
         }
         #expect(seen, "drops by reason: \(drops)")
+        // Each port's device events, scraped too (none dropped here).
+        let blocked = try await prometheus.query("pier_port_device_events_total{event=\"tx-blocked\"}", by: "port")
+        #expect(blocked == ["c1": 0, "c2": 0], "\(blocked)")
         // The traffic has done its part (the rates above); the rest of it is not needed.
         ping.stop()
         dropped.stop()
