@@ -5,9 +5,12 @@ import Testing
 /// A watch that etcd does not set up is given up: an endpoint that takes the TCP connection
 /// (the kernel's listen queue) but never answers, as an etcd still starting can, must not
 /// hold a watcher forever. (Against a real etcd, EtcdLeaseTests and LiveEtcdTests check the
-/// watch itself.)
+/// watch itself.) How soon is not asserted beyond the timeout itself: the timer is a task on
+/// this test process's cooperative threads, which the suites that block them in parallel can
+/// hold for minutes (seen: 145 s in a full run); the time limit catches a watch never given up.
 struct EtcdWatchSetUpTests {
-    @Test func aWatchNobodySetsUpIsGivenUp() async throws {
+    @Test(.timeLimit(.minutes(5)))
+    func aWatchNobodySetsUpIsGivenUp() async throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #expect(listener >= 0)
         defer { close(listener) }
@@ -29,6 +32,6 @@ struct EtcdWatchSetUpTests {
             #expect(reason.contains("not set up by etcd within"), "\(reason)")
         }
         let waited = ContinuousClock.now - started
-        #expect(waited >= .milliseconds(500) && waited < .seconds(3), "gave up after \(waited)")
+        #expect(waited >= .milliseconds(500), "gave up before the timeout, after \(waited)")
     }
 }
