@@ -90,7 +90,7 @@ struct SwitchCommand: ParsableCommand {
         let slots = PortSlots(topology)
         let pipelineConfig = PipelineConfig(topology, slots: slots)
         let tapOptions = TapOptions(offloads: offload, tunnelGSO: tunnelGSO == "auto", coalesce: gro == "on")
-        let ports = Self.tapPorts(topology, slots: slots, options: tapOptions)
+        let ports = Self.tapPorts(topology, config: pipelineConfig, slots: slots, options: tapOptions)
         guard !ports.isEmpty else { throw InputError(message: "\(config): no port has a tap: device to serve") }
         var writers: [PortID: PcapWriter] = [:]
         try captures.requireDistinctFiles(option: "--capture")
@@ -180,8 +180,9 @@ struct SwitchCommand: ParsableCommand {
     /// segment crosses the tunnel whole. A super-frame a device cannot take (IP-in-IP, flannel
     /// UDP, an uplink without tunnel GSO) is segmented by Pier as it leaves. With `coalesce`,
     /// writes to every device join TCP segments (GRO).
-    static func tapPorts(_ topology: Topology, slots: PortSlots, options: TapOptions) -> [TapPort] {
-        let config = PipelineConfig(topology, slots: slots)
+    /// `config` is `topology`'s pipeline configuration with `slots` (made once by the caller:
+    /// with 10,000 Services it is most of a change's cost).
+    static func tapPorts(_ topology: Topology, config: PipelineConfig, slots: PortSlots, options: TapOptions) -> [TapPort] {
         var uplink: PortID?
         if let overlay = config.overlay, overlay.encapsulation == .vxlan,
            case .port(let port) = config.interfaces[overlay.uplink].attachment { uplink = port }

@@ -167,11 +167,13 @@ final class SwitchControl: ControlHandler, @unchecked Sendable {
             return .done(listed)
         }
         let nextSlots = PortSlots(next, keeping: accepted.slots)
-        let prepared = PreparedTables(PipelineConfig(next, slots: nextSlots))
+        // Everything the change needs is made here, on the worker: the loop only swaps it in.
+        let config = PipelineConfig(next, slots: nextSlots)
+        let prepared = PreparedTables(config)
+        nonisolated(unsafe) let wanted = SwitchCommand.tapPorts(next, config: config, slots: nextSlots, options: tapOptions)
         accepted = (next, nextSlots)
         return .onLoop { control in
-            control.install(SwitchCommand.tapPorts(next, slots: nextSlots, options: control.tapOptions),
-                            prepared: prepared, changes: changes, summarize: summarize)
+            control.install(wanted, prepared: prepared, changes: changes, summarize: summarize)
             control.reportApply(ok: true, since: started)
             return listed
         }
