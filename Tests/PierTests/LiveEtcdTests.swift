@@ -76,8 +76,10 @@ struct LiveEtcdTests {
         Thread.sleep(forTimeInterval: 9)
         try cluster.etcd.start()
         #expect(pinger.finish() == 0 && pinger.output.contains("650 received"), "\(pinger.output)")
-        let learned = try Live.wait(seconds: 10) {
-            try Live.exec(cluster.pod(1, 1), ["ping", "-c", "1", "-W", "0.3", cluster.podIP(3, 1)]).status == 0
+        // Both first nodes learn the third. Each watcher retries at most 5 s apart, and its first
+        // retry may find etcd still starting (under load, seconds): allow two retries and more.
+        let learned = try Live.wait(seconds: 20) {
+            try [1, 2].allSatisfy { try Live.exec(cluster.pod($0, 1), ["ping", "-c", "1", "-W", "0.3", cluster.podIP(3, 1)]).status == 0 }
         }
         #expect(learned, "\(nodes[0].log)\n\(third.log)")
         try cluster.expectAllReach(nodes: [1, 2, 3], pods: 1)
