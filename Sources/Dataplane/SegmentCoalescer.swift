@@ -115,21 +115,21 @@ public final class SegmentCoalescer {
     /// the TCP checksum is not summed again.
     public static func segment(in bytes: UnsafeRawBufferPointer, checksumsVerified: Bool = false) -> Segment? {
         guard let base = bytes.baseAddress, bytes.count >= 14 + 20 + 20 else { return nil }
-        let etherType = load16(base, 12)
+        let etherType = RawFields.load16(base, 12)
         let network = 14
         let transport: Int
         let isIPv6: Bool
         if etherType == 0x0800 {
             guard base.load(fromByteOffset: network, as: UInt8.self) == 0x45,
-                  Int(load16(base, network + IPv4Header.Field.totalLength)) == bytes.count - network,
-                  load16(base, network + IPv4Header.Field.flagsAndFragmentOffset) & 0x3FFF == 0,
+                  Int(RawFields.load16(base, network + IPv4Header.Field.totalLength)) == bytes.count - network,
+                  RawFields.load16(base, network + IPv4Header.Field.flagsAndFragmentOffset) & 0x3FFF == 0,
                   base.load(fromByteOffset: network + 9, as: UInt8.self) == 6,
-                  sum(base + network, count: 20) == 0xFFFF else { return nil }
+                  RawFields.sum(base + network, count: 20) == 0xFFFF else { return nil }
             transport = network + 20
             isIPv6 = false
         } else if etherType == 0x86DD {
             guard bytes.count >= network + 40 + 20, base.load(fromByteOffset: network, as: UInt8.self) >> 4 == 6,
-                  Int(load16(base, network + 4)) == bytes.count - network - 40,
+                  Int(RawFields.load16(base, network + 4)) == bytes.count - network - 40,
                   base.load(fromByteOffset: network + 6, as: UInt8.self) == 6 else { return nil }
             transport = network + 40
             isIPv6 = true
@@ -142,8 +142,8 @@ public final class SegmentCoalescer {
               flags & ack != 0, flags & unjoinableFlags == 0 else { return nil }
         if !checksumsVerified {
             let length = bytes.count - transport
-            guard InternetChecksum.add(pseudoHeaderSum(base, network: network, isIPv6: isIPv6, length: length),
-                                       sum(base + transport, count: length)) == 0xFFFF else { return nil }
+            guard InternetChecksum.add(RawFields.pseudoHeaderSum(base, network: network, isIPv6: isIPv6, proto: 6, length: length),
+                                       RawFields.sum(base + transport, count: length)) == 0xFFFF else { return nil }
         }
         return Segment(network: network, transport: transport, headers: headers, payload: bytes.count - headers,
                        isIPv6: isIPv6, flags: flags)
@@ -155,7 +155,7 @@ public final class SegmentCoalescer {
         guard isOpen, !ended, port == self.port, let base = bytes.baseAddress,
               segment.isIPv6 == first.isIPv6, segment.headers == first.headers, segment.payload <= first.payload,
               length + segment.payload - first.network <= Self.largestIPPacket + (first.isIPv6 ? 40 : 0),
-              load32(base, segment.transport + TCPHeader.Field.sequence) == nextSequence else { return false }
+              RawFields.load32(base, segment.transport + TCPHeader.Field.sequence) == nextSequence else { return false }
         let open = UnsafeRawPointer(storage.baseAddress!)
         let t = first.transport, n = first.network
         // Everything but the lengths, IPv4 identification and checksum, sequence number,
@@ -165,8 +165,8 @@ public final class SegmentCoalescer {
             guard equal(base, open, n, 4), equal(base, open, n + 6, 34) else { return false }
         } else {
             guard equal(base, open, n, 2), equal(base, open, n + 6, 4), equal(base, open, n + 12, 8),
-                  Self.load16(base, n + IPv4Header.Field.identification)
-                    == Self.load16(open, n + IPv4Header.Field.identification) &+ UInt16(truncatingIfNeeded: segments) else { return false }
+                  RawFields.load16(base, n + IPv4Header.Field.identification)
+                    == RawFields.load16(open, n + IPv4Header.Field.identification) &+ UInt16(truncatingIfNeeded: segments) else { return false }
         }
         guard equal(base, open, t, 4), equal(base, open, t + 8, 5),
               segment.flags & ~Self.psh == first.flags & ~Self.psh,
@@ -206,7 +206,7 @@ public final class SegmentCoalescer {
     /// Remembers where the next segment's sequence number must be and whether this one ends
     /// the super-frame.
     private func note(_ segment: Segment) {
-        let sequence = load32(UnsafeRawPointer(storage.baseAddress!), first.transport + TCPHeader.Field.sequence)
+        let sequence = RawFields.load32(UnsafeRawPointer(storage.baseAddress!), first.transport + TCPHeader.Field.sequence)
         nextSequence = sequence &+ UInt32(truncatingIfNeeded: length - first.headers)
         lastFlags = segment.flags
         if segment.payload < first.payload || segment.flags & Self.psh != 0 { ended = true }
@@ -217,43 +217,19 @@ public final class SegmentCoalescer {
         let base = storage.baseAddress!
         let n = first.network, t = first.transport
         if first.isIPv6 {
-            store16(base, n + 4, UInt16(length - n - 40))
+            RawFields.store16(base, n + 4, UInt16(length - n - 40))
         } else {
-            store16(base, n + IPv4Header.Field.totalLength, UInt16(length - n))
-            store16(base, n + IPv4Header.Field.checksum, 0)
-            store16(base, n + IPv4Header.Field.checksum, ~Self.sum(base + n, count: 20))
+            RawFields.store16(base, n + IPv4Header.Field.totalLength, UInt16(length - n))
+            RawFields.fillIPv4Checksum(base, at: n)
         }
         let flags = base.load(fromByteOffset: t + 13, as: UInt8.self)
         base.storeBytes(of: (flags & ~Self.psh) | (lastFlags & Self.psh), toByteOffset: t + 13, as: UInt8.self)
-        store16(base, t + TCPHeader.Field.checksum,
-                Self.pseudoHeaderSum(base, network: n, isIPv6: first.isIPv6, length: length - t))
-    }
-
-    /// The TCP pseudo-header's sum (RFC 793 §3.1, RFC 8200 §8.1) for a transport length.
-    private static func pseudoHeaderSum(_ base: UnsafeRawPointer, network: Int, isIPv6: Bool, length: Int) -> UInt16 {
-        var total = UInt64(length >> 16) + UInt64(length & 0xFFFF) + 6
-        let (from, words) = isIPv6 ? (network + 8, 16) : (network + IPv4Header.Field.source, 4)
-        for word in 0..<words { total += UInt64(load16(base, from + 2 * word)) }
-        return InternetChecksum.fold(total)
+        RawFields.store16(base, t + TCPHeader.Field.checksum,
+                RawFields.pseudoHeaderSum(base, network: n, isIPv6: first.isIPv6, proto: 6, length: length - t))
     }
 
     private func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ offset: Int, _ count: Int) -> Bool {
         count <= 0 || memcmp(a + offset, b + offset, count) == 0
     }
 
-    private static func sum(_ base: UnsafeRawPointer, count: Int) -> UInt16 {
-        InternetChecksum.sum(RawSpan(_unsafeStart: base, byteCount: count))
-    }
-
-    private static func load16(_ base: UnsafeRawPointer, _ offset: Int) -> UInt16 {
-        UInt16(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
-    }
-
-    private func load32(_ base: UnsafeRawPointer, _ offset: Int) -> UInt32 {
-        UInt32(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-    }
-
-    private func store16(_ base: UnsafeMutableRawPointer, _ offset: Int, _ value: UInt16) {
-        base.storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt16.self)
-    }
 }

@@ -42,9 +42,9 @@ public enum SoftwareSegmenter {
         let size = Int(offload.segmentSize)
         guard layout.headers + min(size, payload) <= scratch.count else { return .failure(.scratchTooSmall) }
         let segments = max(1, (payload + size - 1) / size)
-        let innerID = layout.innerIPv4 ? load16(source, layout.innerNetwork + IPv4Header.Field.identification) : 0
-        let outerID = layout.outerNetwork.map { load16(source, $0 + IPv4Header.Field.identification) } ?? 0
-        let sequence = layout.isTCP ? load32(source, layout.transport + TCPHeader.Field.sequence) : 0
+        let innerID = layout.innerIPv4 ? RawFields.load16(source, layout.innerNetwork + IPv4Header.Field.identification) : 0
+        let outerID = layout.outerNetwork.map { RawFields.load16(source, $0 + IPv4Header.Field.identification) } ?? 0
+        let sequence = layout.isTCP ? RawFields.load32(source, layout.transport + TCPHeader.Field.sequence) : 0
         let tcpFlags = layout.isTCP ? source.load(fromByteOffset: layout.transport + 13, as: UInt8.self) : 0
         target.copyMemory(from: source, byteCount: layout.headers)
         for index in 0..<segments {
@@ -56,29 +56,29 @@ public enum SoftwareSegmenter {
             if let outer = layout.outerNetwork {
                 writeIPv4(target, at: outer, length: total - outer, id: outerID &+ step)
                 if let udp = layout.outerUDP {
-                    store16(target, udp + UDPHeader.Field.length, UInt16(truncatingIfNeeded: total - udp))
+                    RawFields.store16(target, udp + UDPHeader.Field.length, UInt16(truncatingIfNeeded: total - udp))
                 }
             }
             if layout.innerIPv4 {
                 writeIPv4(target, at: layout.innerNetwork, length: total - layout.innerNetwork, id: innerID &+ step)
             } else {
-                store16(target, layout.innerNetwork + 4, UInt16(truncatingIfNeeded: total - layout.innerNetwork - 40))
+                RawFields.store16(target, layout.innerNetwork + 4, UInt16(truncatingIfNeeded: total - layout.innerNetwork - 40))
             }
             if layout.isTCP {
-                store32(target, layout.transport + TCPHeader.Field.sequence, sequence &+ UInt32(truncatingIfNeeded: offset))
+                RawFields.store32(target, layout.transport + TCPHeader.Field.sequence, sequence &+ UInt32(truncatingIfNeeded: offset))
                 var flags = tcpFlags
                 if index != segments - 1 { flags &= ~(0x01 | 0x08) }  // FIN, PSH: the last only
                 if index != 0 { flags &= ~0x80 }                        // CWR: the first only
                 target.storeBytes(of: flags, toByteOffset: layout.transport + 13, as: UInt8.self)
             } else {
-                store16(target, layout.transport + UDPHeader.Field.length, UInt16(truncatingIfNeeded: total - layout.transport))
+                RawFields.store16(target, layout.transport + UDPHeader.Field.length, UInt16(truncatingIfNeeded: total - layout.transport))
             }
             let checksumField = layout.transport + (layout.isTCP ? TCPHeader.Field.checksum : UDPHeader.Field.checksum)
-            store16(target, checksumField, 0)
+            RawFields.store16(target, checksumField, 0)
             let sum = InternetChecksum.add(layout.pseudoHeader(target, length: total - layout.transport),
-                                           raw(target + layout.transport, count: total - layout.transport))
+                                           RawFields.sum(target + layout.transport, count: total - layout.transport))
             let checksum = ~sum
-            store16(target, checksumField, !layout.isTCP && checksum == 0 ? 0xFFFF : checksum)
+            RawFields.store16(target, checksumField, !layout.isTCP && checksum == 0 ? 0xFFFF : checksum)
             if let udp = layout.outerUDP, layout.outerUDPChecksummed {
                 fillOuterUDPChecksum(target, layout: layout, udp: udp, total: total)
             }
@@ -109,14 +109,14 @@ public enum SoftwareSegmenter {
                 if base.load(fromByteOffset: outer + IPv4Header.Field.protocol, as: UInt8.self) == IPProtocol.udp.rawValue {
                     let udp = outer + IPv4Header.minimumLength
                     outerUDP = udp
-                    outerUDPChecksummed = load16(base, udp + UDPHeader.Field.checksum) != 0
+                    outerUDPChecksummed = RawFields.load16(base, udp + UDPHeader.Field.checksum) != 0
                 }
                 innerNetwork = Int(offload.innerNetworkOffset)
             } else {
                 var network = EthernetHeader.length
-                var type = load16(base, EthernetHeader.Field.etherType)
+                var type = RawFields.load16(base, EthernetHeader.Field.etherType)
                 while type == 0x8100 || type == 0x88A8, network + 4 <= count {
-                    type = load16(base, network + 2)
+                    type = RawFields.load16(base, network + 2)
                     network += 4
                 }
                 innerNetwork = network
@@ -139,51 +139,25 @@ public enum SoftwareSegmenter {
 
         /// The pseudo-header sum of the inner packet for a transport length of `length`.
         func pseudoHeader(_ base: UnsafeRawPointer, length: Int) -> UInt16 {
-            let proto: UInt64 = isTCP ? 6 : 17
-            var total = UInt64(length >> 16) + UInt64(length & 0xFFFF) + proto
-            let (from, words) = innerIPv4 ? (innerNetwork + IPv4Header.Field.source, 4) : (innerNetwork + 8, 16)
-            for word in 0..<words { total += UInt64(load16(base, from + 2 * word)) }
-            return InternetChecksum.fold(total)
+            RawFields.pseudoHeaderSum(base, network: innerNetwork, isIPv6: !innerIPv4, proto: isTCP ? 6 : 17, length: length)
         }
     }
 
     /// Sets an IPv4 header's total length and identification and computes its checksum.
     private static func writeIPv4(_ base: UnsafeMutableRawPointer, at offset: Int, length: Int, id: UInt16) {
-        store16(base, offset + IPv4Header.Field.totalLength, UInt16(truncatingIfNeeded: length))
-        store16(base, offset + IPv4Header.Field.identification, id)
-        store16(base, offset + IPv4Header.Field.checksum, 0)
-        let headerLength = Int(base.load(fromByteOffset: offset, as: UInt8.self) & 0x0F) * 4
-        store16(base, offset + IPv4Header.Field.checksum, ~raw(base + offset, count: headerLength))
+        RawFields.store16(base, offset + IPv4Header.Field.totalLength, UInt16(truncatingIfNeeded: length))
+        RawFields.store16(base, offset + IPv4Header.Field.identification, id)
+        RawFields.fillIPv4Checksum(base, at: offset)
     }
 
     /// The outer UDP checksum of a tunnel segment whose sender asked for one.
     private static func fillOuterUDPChecksum(_ base: UnsafeMutableRawPointer, layout: Layout, udp: Int, total: Int) {
         guard let outer = layout.outerNetwork else { return }
-        store16(base, udp + UDPHeader.Field.checksum, 0)
+        RawFields.store16(base, udp + UDPHeader.Field.checksum, 0)
         let length = total - udp
-        var pseudo = UInt64(length) + 17
-        for word in 0..<4 { pseudo += UInt64(load16(base, outer + IPv4Header.Field.source + 2 * word)) }
-        let checksum = ~InternetChecksum.add(InternetChecksum.fold(pseudo), raw(base + udp, count: length))
-        store16(base, udp + UDPHeader.Field.checksum, checksum == 0 ? 0xFFFF : checksum)
+        let pseudo = RawFields.pseudoHeaderSum(base, network: outer, isIPv6: false, proto: 17, length: length)
+        let checksum = ~InternetChecksum.add(pseudo, RawFields.sum(base + udp, count: length))
+        RawFields.store16(base, udp + UDPHeader.Field.checksum, checksum == 0 ? 0xFFFF : checksum)
     }
 
-    private static func raw(_ base: UnsafeRawPointer, count: Int) -> UInt16 {
-        InternetChecksum.sum(RawSpan(_unsafeStart: base, byteCount: count))
-    }
-
-    private static func load16(_ base: UnsafeRawPointer, _ offset: Int) -> UInt16 {
-        UInt16(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
-    }
-
-    private static func load32(_ base: UnsafeRawPointer, _ offset: Int) -> UInt32 {
-        UInt32(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-    }
-
-    private static func store16(_ base: UnsafeMutableRawPointer, _ offset: Int, _ value: UInt16) {
-        base.storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt16.self)
-    }
-
-    private static func store32(_ base: UnsafeMutableRawPointer, _ offset: Int, _ value: UInt32) {
-        base.storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt32.self)
-    }
 }
